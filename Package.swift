@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of compiler settings for every Swift target: Swift 6 language mode with the
+/// upcoming features that keep imports and existentials explicit.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "CityGate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "citygate", targets: ["CityGateCLI"]),
+        .library(name: "HTTPCore", targets: ["HTTPCore"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+    ],
+    targets: [
+        // C system libraries, each wrapped once. No SwiftPM package dependencies, ever.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Linux-only syscalls (epoll, eventfd, accept4) that need _GNU_SOURCE.
+        .target(
+            name: "CSystemLinux",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        // Pure HTTP values and the incremental parser: no I/O, no Foundation, fuzzable.
+        .target(name: "HTTPCore", swiftSettings: swiftSettings),
+        .target(
+            name: "HTTPServer",
+            dependencies: ["HTTPCore", "CSystemLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CityGate",
+            dependencies: ["HTTPCore", "HTTPServer"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CityGateCLI",
+            dependencies: ["CityGate", "HTTPServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SystemLibraryTests",
+            dependencies: ["CCurl", "COpenSSL", "CSQLite", "CSystemLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPCoreTests",
+            dependencies: ["HTTPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: ["HTTPCore", "HTTPServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CityGateTests",
+            dependencies: ["CityGate", "HTTPCore", "HTTPServer"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

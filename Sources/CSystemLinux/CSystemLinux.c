@@ -1,0 +1,57 @@
+#include "CSystemLinux.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+int citygate_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int citygate_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event = {.events = events, .data = {.u64 = data}};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int citygate_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event = {.events = events, .data = {.u64 = data}};
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+}
+
+int citygate_epoll_remove(int epfd, int fd) {
+    // A non-NULL event keeps kernels older than 2.6.9 happy; it is ignored otherwise.
+    struct epoll_event event = {0};
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+}
+
+int citygate_epoll_wait(int epfd, citygate_epoll_event *events, int max_events, int timeout_ms) {
+    struct epoll_event raw[1024];
+    if (max_events > 1024) {
+        max_events = 1024;
+    }
+    if (max_events <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int count = epoll_wait(epfd, raw, max_events, timeout_ms);
+    for (int index = 0; index < count; index++) {
+        events[index].events = raw[index].events;
+        events[index].data = raw[index].data.u64;
+    }
+    return count;
+}
+
+int citygate_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+int citygate_accept(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int citygate_stream_socket(int family) {
+    return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+long citygate_random_bytes(void *buffer, size_t length) {
+    return (long)getrandom(buffer, length, 0);
+}

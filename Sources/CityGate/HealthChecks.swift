@@ -1,0 +1,45 @@
+import HTTPCore
+import HTTPServer
+import Synchronization
+
+/// Liveness and readiness.
+///
+/// `/healthz` answers 200 while the process can serve at all. `/readyz` answers 200 only when
+/// every readiness check passes, else 503 with the failing checks named; later parts of the
+/// gateway (manifests, store, event workers) add their checks here.
+final class HealthChecks: Sendable {
+    private let listening = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+
+    func markListening() { listening.store(true, ordering: .releasing) }
+    func markStopping() { stopping.store(true, ordering: .releasing) }
+
+    /// Each readiness check by name, and whether it passes.
+    var readiness: [(name: String, passing: Bool)] {
+        [
+            ("listeners", listening.load(ordering: .acquiring)),
+            ("not-draining", !stopping.load(ordering: .acquiring)),
+        ]
+    }
+
+    func mount(on router: inout Router) {
+        router.get("/healthz") { _, _ in
+            .json("{\"status\":\"ok\"}")
+        }
+        router.get("/readyz") { [self] _, context in
+            let checks = readiness
+            let failing = checks.filter { !$0.passing }.map(\.name)
+            let members = checks.map { "\(JSONText.quoted($0.name)):\($0.passing ? "\"pass\"" : "\"fail\"")" }
+            if failing.isEmpty {
+                return .json("{\"status\":\"ready\",\"checks\":{\(members.joined(separator: ","))}}")
+            }
+            var response = Response.problem(
+                Problem(
+                    slug: "not-ready", title: "Service Unavailable", status: 503,
+                    detail: "Failing readiness checks: \(failing.joined(separator: ", ")).",
+                    requestId: context.requestId))
+            response.headers.add(name: "Retry-After", value: "1")
+            return response
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import CityGate
+import Dispatch
+import HTTPServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let usage = """
+    usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--threads N] [--bench-route]
+
+      --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
+      --ops HOST:PORT      ops listener: health, readiness (default 127.0.0.1:9090)
+      --threads N          event-loop threads (default: one per core)
+      --bench-route        mount GET /bench/fixed, a fixed 200-byte JSON body, for `make bench`
+
+    """
+
+/// Prints a usage error and exits 2.
+func usageError(_ message: String) -> Never {
+    Log.standardError("citygate: \(message)\n\n\(usage)")
+    exit(2)
+}
+
+var arguments = CommandLine.arguments.dropFirst()
+guard let command = arguments.popFirst() else { usageError("missing command") }
+if command == "--help" || command == "-h" || command == "help" {
+    print(usage, terminator: "")
+    exit(0)
+}
+guard command == "serve" else { usageError("unknown command '\(command)'") }
+
+let options: ServeOptions
+do {
+    options = try ServeOptions(parsing: Array(arguments))
+} catch {
+    usageError(error.message)
+}
+
+let gateway: Gateway
+let bound: (publicAddress: SocketAddress, opsAddress: SocketAddress)
+do {
+    gateway = try Gateway(configuration: options.configuration)
+    bound = try gateway.start()
+} catch {
+    Log.standardError("citygate: cannot start: \(error)\n")
+    exit(1)
+}
+
+// SIGTERM and SIGINT start a graceful shutdown; a second one exits at once.
+let shutdownSignals = SignalWatcher(signals: [SIGTERM, SIGINT])
+Log.info(
+    "citygate listening",
+    ["public": bound.publicAddress.description, "ops": bound.opsAddress.description])
+await shutdownSignals.first()
+Log.info("citygate draining", ["gracePeriodSeconds": "\(options.gracePeriodSeconds)"])
+shutdownSignals.exitOnNextSignal()
+await gateway.shutdown(gracePeriod: .seconds(options.gracePeriodSeconds))
+Log.info("citygate stopped")
+exit(0)

@@ -1,0 +1,279 @@
+import CSystemLinux
+import HTTPCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The life of a connection on its loop: accept, read, parse, dispatch, write, close.
+extension EventLoop {
+    static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    func startListening(_ core: ServerCore) throws(SocketError) {
+        let events = citygate_epollin | citygate_epollexclusive
+        _ = try SystemCall.run("epoll_ctl(ADD listener)") {
+            citygate_epoll_add(epollFD, core.listener.fd, events, core.token)
+        }
+        listeners[core.token] = core
+    }
+
+    func stopListening(_ core: ServerCore) {
+        if listeners.removeValue(forKey: core.token) != nil {
+            _ = citygate_epoll_remove(epollFD, core.listener.fd)
+        }
+    }
+
+    func acceptConnections(_ core: ServerCore) {
+        for _ in 0..<64 {
+            let fd = citygate_accept(core.listener.fd)
+            if fd < 0 {
+                switch errno {
+                case EINTR, ECONNABORTED: continue
+                case EAGAIN: return
+                default:
+                    // EMFILE and friends: keep serving the connections we have; epoll reports
+                    // the listener again once descriptors free up.
+                    Log.error("accept failed", ["errno": "\(errno)", "listener": core.listener.address.description])
+                    return
+                }
+            }
+            if core.draining.load(ordering: .relaxed)
+                || core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections
+            {
+                SystemCall.close(fd)
+                continue
+            }
+            var on: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            let id = nextConnectionID
+            nextConnectionID += 1
+            let events = citygate_epollin | citygate_epollout | citygate_epollrdhup | citygate_epollet
+            guard citygate_epoll_add(epollFD, fd, events, id) == 0 else {
+                Log.error("epoll_ctl(ADD connection) failed", ["errno": "\(errno)"])
+                SystemCall.close(fd)
+                continue
+            }
+            core.openConnections.add(1, ordering: .relaxed)
+            let remote = (try? EventLoop.peerAddress(of: fd)) ?? ""
+            let connection = Connection(id: id, fd: fd, core: core, remoteAddress: remote, now: now)
+            connection.updateDeadline(now: now)
+            connections[id] = connection
+        }
+    }
+
+    func handle(_ events: UInt32, on connection: Connection) {
+        if events & (citygate_epollin | citygate_epollrdhup | citygate_epollhup | citygate_epollerr) != 0 {
+            connection.readable = true
+        }
+        if events & (citygate_epollout | citygate_epollerr | citygate_epollhup) != 0 {
+            connection.writable = true
+        }
+        drive(connection)
+    }
+
+    /// Moves a connection forward as far as it can go without blocking.
+    func drive(_ connection: Connection) {
+        if connection.lingering {
+            discardInput(connection)
+            return
+        }
+        if connection.writable && connection.hasPendingOutput {
+            guard flush(connection) else { return }
+        }
+        while !connection.hasPendingOutput {
+            switch connection.machine.nextAction() {
+            case .needMoreData:
+                guard connection.readable && connection.machine.wantsInput else { break }
+                guard readOnce(connection) else { return }
+                continue
+            case .sendContinue:
+                connection.outbound.append(contentsOf: EventLoop.continueResponse)
+                guard flush(connection) else { return }
+                continue
+            case .dispatch(let request):
+                dispatch(request, on: connection)
+            case .reject(let error):
+                let problem = Problem.parseError(error, requestId: requestIds.next())
+                var response = Response.problem(problem)
+                response.headers.add(name: "X-Request-Id", value: problem.requestId)
+                response.headers.add(name: "Date", value: date.current())
+                connection.outbound.append(contentsOf: ResponseSerializer.serialize(response, keepAlive: false))
+                guard flush(connection) else { return }
+            case .close:
+                if !connection.hasPendingOutput {
+                    close(connection)
+                    return
+                }
+            case .wait:
+                break
+            }
+            break
+        }
+        if connection.machine.phase == .closing && !connection.hasPendingOutput {
+            beginLingeringClose(connection)
+            return
+        }
+        connection.updateDeadline(now: now)
+    }
+
+    /// Reads once into the loop's buffer. Returns false when the connection was closed.
+    private func readOnce(_ connection: Connection) -> Bool {
+        let result: IOResult
+        do {
+            result = try SystemCall.io("read") { Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count) }
+        } catch {
+            close(connection)
+            return false
+        }
+        switch result {
+        case .wouldBlock:
+            connection.readable = false
+        case .done(0):
+            connection.readable = false
+            connection.machine.peerDidClose()
+        case .done(let count):
+            // A short read means the socket is drained; with EPOLLRDHUP registered, new data or
+            // EOF raises a fresh edge, so the extra read that would return EAGAIN is skipped.
+            if count < readBuffer.count { connection.readable = false }
+            connection.machine.received(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+            connection.lastActivityAt = now
+        }
+        return true
+    }
+
+    /// Writes pending output. Returns false when the connection was closed.
+    @discardableResult
+    func flush(_ connection: Connection) -> Bool {
+        while connection.hasPendingOutput {
+            let result: IOResult
+            do {
+                result = try connection.outbound.withUnsafeBytes { bytes throws(SocketError) in
+                    let start = bytes.baseAddress.map { $0 + connection.outboundSent }
+                    let length = bytes.count - connection.outboundSent
+                    return try SystemCall.io("send") { send(connection.fd, start, length, Int32(MSG_NOSIGNAL)) }
+                }
+            } catch {
+                close(connection)
+                return false
+            }
+            switch result {
+            case .wouldBlock:
+                connection.writable = false
+                connection.updateDeadline(now: now)
+                return true
+            case .done(let count):
+                connection.outboundSent += count
+                connection.lastWriteProgressAt = now
+            }
+        }
+        connection.outbound.removeAll(keepingCapacity: connection.outbound.capacity <= 64 * 1024)
+        connection.outboundSent = 0
+        connection.lastActivityAt = now
+        return true
+    }
+
+    private func dispatch(_ request: Request, on connection: Connection) {
+        let context = RequestContext(
+            requestId: requestIds.next(),
+            remoteAddress: connection.remoteAddress,
+            connectionId: connection.id
+        )
+        let responder = connection.core.responder
+        let connectionID = connection.id
+        let isHead = request.method == "HEAD"
+        Task(executorPreference: self) {
+            let response = await responder.respond(to: request, context: context)
+            self.execute {
+                self.complete(connectionID, response: response, requestId: context.requestId, isHead: isHead)
+            }
+        }
+    }
+
+    private func complete(_ connectionID: UInt64, response: Response, requestId: String, isHead: Bool) {
+        // The connection may have been closed (timeout, reset, forced shutdown) meanwhile.
+        guard let connection = connections[connectionID] else { return }
+        var response = response
+        response.headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
+        if !response.headers.contains("Date") { response.headers.add(name: "Date", value: date.current()) }
+        let keepAlive = connection.machine.responded()
+        connection.outbound.append(
+            contentsOf: ResponseSerializer.serialize(response, keepAlive: keepAlive, isHeadRequest: isHead))
+        connection.lastActivityAt = now
+        drive(connection)
+    }
+
+    /// Output is complete: half-close and drain input so the peer reads our last response
+    /// instead of a reset caused by unread bytes (RFC 9112 §9.6).
+    private func beginLingeringClose(_ connection: Connection) {
+        guard shutdown(connection.fd, Int32(SHUT_WR)) == 0 else {
+            close(connection)
+            return
+        }
+        connection.lingering = true
+        connection.deadline = now &+ connection.core.configuration.lingerTimeout.nanoseconds
+        connection.readable = true
+        discardInput(connection)
+    }
+
+    private func discardInput(_ connection: Connection) {
+        while true {
+            let count = Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count)
+            if count > 0 { continue }
+            if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            close(connection)
+            return
+        }
+    }
+
+    func close(_ connection: Connection) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        _ = citygate_epoll_remove(epollFD, connection.fd)
+        SystemCall.close(connection.fd)
+        connection.core.openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    func expireDeadlines() {
+        let expired = connections.values.filter { $0.deadline <= now }
+        for connection in expired {
+            if !connection.lingering && !connection.hasPendingOutput && connection.machine.phase == .readingHead {
+                // Tell a slow client why, best effort, then cut it off.
+                let problem = Problem(
+                    slug: "header-timeout", title: "Request Timeout", status: 408,
+                    detail: "The request header section did not arrive in time.", requestId: requestIds.next())
+                var response = Response.problem(problem)
+                response.headers.add(name: "X-Request-Id", value: problem.requestId)
+                connection.outbound = ResponseSerializer.serialize(response, keepAlive: false)
+                connection.machine.abandon()
+                guard flush(connection) else { continue }
+            }
+            close(connection)
+        }
+    }
+
+    /// Shutdown of one server on this loop: idle connections close now, busy ones finish with
+    /// `Connection: close`; with `force`, everything closes.
+    func drain(_ core: ServerCore, force: Bool) {
+        stopListening(core)
+        for connection in connections.values where connection.core === core {
+            if force {
+                close(connection)
+                continue
+            }
+            connection.machine.startDraining()
+            if connection.machine.phase == .idle && !connection.hasPendingOutput && !connection.lingering {
+                close(connection)
+            }
+        }
+    }
+
+    static func peerAddress(of fd: Int32) throws(SocketError) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SocketError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { rebound throws(SocketError) in
+                try SystemCall.run("getpeername") { getpeername(fd, rebound, &length) }
+            }
+        }
+        return try SocketAddress(storage: storage).description
+    }
+}

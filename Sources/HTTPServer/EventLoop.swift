@@ -1,0 +1,190 @@
+import CSystemLinux
+import HTTPCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread, one epoll instance, and the connections accepted on it.
+///
+/// The loop is also a Swift `TaskExecutor`: request handlers are started with the loop as their
+/// preferred executor, so a handler that does not hop elsewhere runs on the thread that owns its
+/// connection and its response is written without any cross-thread hand-off.
+///
+/// ```
+///   epoll_wait ─► wake fd          drain the eventfd counter
+///              ├► listener token   accept4 up to 64 connections (EPOLLEXCLUSIVE, shared fd)
+///              └► connection id    read / parse / dispatch / write (edge-triggered, to EAGAIN)
+///   run queued jobs and closures (tasks, completions from other threads)
+///   every 250 ms: expire deadlines (header, body, idle, write, linger)
+/// ```
+public final class EventLoop: TaskExecutor, @unchecked Sendable {
+    // @unchecked: the mutable state below the queue is touched only on the loop's own thread
+    // (every entry point from elsewhere goes through `queue` + `wake`); `queue`, `threadID` and
+    // `stopRequested` are synchronised themselves.
+
+    enum Work {
+        case job(UnownedJob)
+        case closure(@Sendable () -> Void)
+    }
+
+    static let wakeToken: UInt64 = 0
+    static let firstConnectionID: UInt64 = 1 << 32
+    static let sweepInterval: UInt64 = 250_000_000
+
+    /// The loop's position in its group.
+    public let index: Int
+    let epollFD: Int32
+    let wakeFD: Int32
+    private let queue = Mutex<[Work]>([])
+    private let threadID = Atomic<UInt>(0)
+    private let stopRequested = Atomic<Bool>(false)
+
+    // Loop-thread state.
+    private var spareQueue: [Work] = []
+    var connections: [UInt64: Connection] = [:]
+    var listeners: [UInt64: ServerCore] = [:]
+    var nextConnectionID = EventLoop.firstConnectionID
+    let readBuffer: UnsafeMutableRawBufferPointer
+    var date = HTTPDate()
+    var requestIds: RequestIdGenerator
+    var now: UInt64 = 0
+
+    init(index: Int) throws(SocketError) {
+        self.index = index
+        self.requestIds = RequestIdGenerator(loopIndex: index)
+        let epollFD = try SystemCall.run("epoll_create1") { citygate_epoll_create() }
+        let wakeFD: Int32
+        do {
+            wakeFD = try SystemCall.run("eventfd") { citygate_eventfd() }
+            _ = try SystemCall.run("epoll_ctl(ADD eventfd)") {
+                citygate_epoll_add(epollFD, wakeFD, citygate_epollin | citygate_epollet, EventLoop.wakeToken)
+            }
+        } catch {
+            SystemCall.close(epollFD)
+            throw error
+        }
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
+        self.readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        SystemCall.close(wakeFD)
+        SystemCall.close(epollFD)
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    var inLoopThread: Bool {
+        let owner = threadID.load(ordering: .acquiring)
+        return owner != 0 && pthread_equal(pthread_t(owner), pthread_self()) != 0
+    }
+
+    /// Runs a job of a task that prefers this loop (TaskExecutor).
+    public func enqueue(_ job: consuming ExecutorJob) {
+        submit(.job(UnownedJob(job)))
+    }
+
+    /// Runs `body` on the loop thread: now if already there, otherwise on its next turn.
+    func execute(_ body: @escaping @Sendable () -> Void) {
+        if inLoopThread {
+            body()
+        } else {
+            submit(.closure(body))
+        }
+    }
+
+    /// Runs `body` on the loop thread and returns its result.
+    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            submit(.closure { continuation.resume(returning: body()) })
+        }
+    }
+
+    private func submit(_ work: Work) {
+        let wasEmpty = queue.withLock { queue in
+            let wasEmpty = queue.isEmpty
+            queue.append(work)
+            return wasEmpty
+        }
+        if wasEmpty && !inLoopThread { wake() }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        // EAGAIN only when the counter is saturated, in which case the loop is waking anyway.
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    /// Asks the loop to exit after its current turn.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// The loop body; returns when stopped.
+    func runLoop() {
+        threadID.store(UInt(pthread_self()), ordering: .releasing)
+        var events = [citygate_epoll_event](repeating: citygate_epoll_event(), count: 512)
+        now = EventLoop.monotonicNow()
+        var nextSweep = now + EventLoop.sweepInterval
+        while !stopRequested.load(ordering: .acquiring) {
+            let pending = queue.withLock { !$0.isEmpty }
+            let timeout: Int32 = pending ? 0 : Int32((nextSweep > now ? nextSweep - now : 0) / 1_000_000) + 1
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                citygate_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+            }
+            now = EventLoop.monotonicNow()
+            if count < 0 && errno != EINTR {
+                Log.error("epoll_wait failed", ["errno": "\(errno)"])
+            }
+            for position in 0..<max(0, Int(count)) {
+                let event = events[position]
+                switch event.data {
+                case EventLoop.wakeToken:
+                    var counter: UInt64 = 0
+                    _ = Glibc.read(wakeFD, &counter, 8)
+                case ..<EventLoop.firstConnectionID:
+                    if let core = listeners[event.data] { acceptConnections(core) }
+                default:
+                    if let connection = connections[event.data] { handle(event.events, on: connection) }
+                }
+            }
+            runQueuedWork()
+            if now >= nextSweep {
+                expireDeadlines()
+                nextSweep = now + EventLoop.sweepInterval
+            }
+        }
+        runQueuedWork()
+    }
+
+    private func runQueuedWork() {
+        let executor = asUnownedTaskExecutor()
+        for _ in 0..<8 {
+            var batch = queue.withLock { queue -> [Work] in
+                swap(&queue, &spareQueue)
+                return spareQueue
+            }
+            spareQueue = []
+            if batch.isEmpty { return }
+            for work in batch {
+                switch work {
+                case .job(let job): job.runSynchronously(on: executor)
+                case .closure(let body): body()
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            spareQueue = batch
+            now = EventLoop.monotonicNow()
+        }
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}
