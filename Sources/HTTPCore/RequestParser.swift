@@ -87,7 +87,7 @@ public struct RequestParser: Sendable {
         self.configuration = configuration
     }
 
-    /// Bytes received but not yet consumed by a complete request.
+    /// Bytes received but not yet consumed (lines already parsed are consumed).
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
     /// Whether the parser is between requests with nothing buffered: the connection is idle.
