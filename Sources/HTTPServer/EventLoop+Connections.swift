@@ -260,7 +260,8 @@ extension EventLoop {
                 continue
             }
             connection.machine.startDraining()
-            if connection.machine.phase == .idle && !connection.hasPendingOutput && !connection.lingering {
+            // A lingering connection has sent everything; it only waits for the peer's FIN.
+            if connection.lingering || (connection.machine.phase == .idle && !connection.hasPendingOutput) {
                 close(connection)
             }
         }

@@ -1,0 +1,134 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking TCP client that sends exact bytes: what a hostile or sloppy partner would send.
+final class RawClient {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A response read off the wire.
+    struct Response {
+        let statusCode: Int
+        let headers: [(String, String)]
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    init(port: UInt16, receiveTimeout: Double = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(fd)
+            throw Failure(description: "connect: \(errno)")
+        }
+        var timeout = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw Failure(description: "send: \(errno)") }
+            offset += sent
+        }
+    }
+
+    /// Reads until the peer closes; `closed` is false when the receive timeout hit first.
+    func readUntilClose() -> (bytes: [UInt8], closed: Bool) {
+        var all = pending
+        pending = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                all.append(contentsOf: buffer[0..<count])
+            } else if count == 0 {
+                return (all, true)
+            } else if errno == EINTR {
+                continue
+            } else if errno == ECONNRESET {
+                return (all, true)
+            } else {
+                return (all, false)
+            }
+        }
+    }
+
+    /// Whether the peer has closed (reads until EOF or timeout, discarding data).
+    func isClosedByPeer() -> Bool { readUntilClose().closed }
+
+    private func fill() throws {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { throw Failure(description: count == 0 ? "closed by peer" : "recv: \(errno)") }
+        pending.append(contentsOf: buffer[0..<count])
+    }
+
+    /// Reads one response framed by Content-Length (or none for 1xx/204/304 and HEAD).
+    func readResponse(isHead: Bool = false) throws -> Response {
+        let terminator: [UInt8] = [13, 10, 13, 10]
+        var headEnd: Int?
+        while headEnd == nil {
+            if let index = Self.find(terminator, in: pending) { headEnd = index } else { try fill() }
+        }
+        guard let end = headEnd else { throw Failure(description: "no head") }
+        let headText = String(decoding: pending[0..<end], as: UTF8.self)
+        pending.removeFirst(end + 4)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let code = Int(parts[1]) else { throw Failure(description: "bad status line \(statusLine)") }
+        let headers = lines.compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        var length = 0
+        if let value = headers.first(where: { $0.0.lowercased() == "content-length" })?.1, !isHead {
+            length = Int(value) ?? 0
+        }
+        while pending.count < length { try fill() }
+        let body = Array(pending[0..<length])
+        pending.removeFirst(length)
+        return Response(statusCode: code, headers: headers, body: body)
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if Array(haystack[start..<(start + needle.count)]) == needle { return start }
+        }
+        return nil
+    }
+}
+
+extension RawClient {
+    /// Parses every status code in a byte stream (for pipelined or concatenated responses).
+    static func statusCodes(in bytes: [UInt8]) -> [Int] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
+    }
+}
