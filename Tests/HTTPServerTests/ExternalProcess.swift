@@ -1,0 +1,53 @@
+import Foundation
+
+/// Runs a real program (curl, python3, our own binary) and collects what it printed.
+struct ExternalProcess {
+    struct Result {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    /// The package root, found from this file's path.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Finds an executable on PATH.
+    static func which(_ name: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// Runs `executable` with `arguments` and waits for it, off the cooperative pool.
+    static func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        let inputPipe = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(input)
+            try inputPipe.fileHandleForWriting.close()
+        }
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let outData = output.fileHandleForReading.readDataToEndOfFile()
+                let errData = errors.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(
+                    returning: Result(
+                        status: process.terminationStatus,
+                        standardOutput: String(decoding: outData, as: UTF8.self),
+                        standardError: String(decoding: errData, as: UTF8.self)))
+            }
+        }
+    }
+}
