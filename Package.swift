@@ -55,6 +55,8 @@ let package = Package(
             dependencies: ["CityGate", "HTTPServer"],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets: a raw socket client and a process runner.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CCurl", "COpenSSL", "CSQLite", "CSystemLinux"],
@@ -67,12 +69,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPCore", "HTTPServer"],
+            dependencies: ["HTTPCore", "HTTPServer", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CityGateTests",
-            dependencies: ["CityGate", "HTTPCore", "HTTPServer"],
+            dependencies: ["CityGate", "HTTPCore", "HTTPServer", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Clients nobody here wrote — the curl CLI and Python's http.client — against the real server.

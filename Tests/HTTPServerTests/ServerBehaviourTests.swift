@@ -1,6 +1,7 @@
 import Foundation
 import HTTPCore
 import HTTPServer
+import TestSupport
 import Testing
 
 /// The server's HTTP/1.1 behaviour over real sockets, byte for byte.

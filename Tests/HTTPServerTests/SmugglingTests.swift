@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 /// At least forty hostile inputs sent over a real socket. Each must get exactly its status, the

@@ -1,19 +1,23 @@
 import Foundation
 
 /// Runs a real program (curl, python3, our own binary) and collects what it printed.
-struct ExternalProcess {
-    struct Result {
-        let status: Int32
-        let standardOutput: String
-        let standardError: String
+public struct ExternalProcess {
+    /// Exit status and output.
+    public struct Result {
+        /// The exit status.
+        public let status: Int32
+        /// Standard output.
+        public let standardOutput: String
+        /// Standard error.
+        public let standardError: String
     }
 
     /// The package root, found from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
     /// Finds an executable on PATH.
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
             let path = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -22,7 +26,7 @@ struct ExternalProcess {
     }
 
     /// Runs `executable` with `arguments` and waits for it, off the cooperative pool.
-    static func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

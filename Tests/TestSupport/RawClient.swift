@@ -5,26 +5,38 @@ import Glibc
 #endif
 
 /// A blocking TCP client that sends exact bytes: what a hostile or sloppy partner would send.
-final class RawClient {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class RawClient: @unchecked Sendable {
+    // @unchecked: a test helper used by one task at a time; `pending` is never shared.
+    /// A client-side failure (connect, send, unexpected close).
+    public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong.
+        public let description: String
+        /// Creates a failure.
+        public init(description: String) { self.description = description }
     }
 
     /// A response read off the wire.
-    struct Response {
-        let statusCode: Int
-        let headers: [(String, String)]
-        let body: [UInt8]
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func header(_ name: String) -> String? {
+    public struct Response: Sendable {
+        /// The status code.
+        public let statusCode: Int
+        /// Header fields in order.
+        public let headers: [(String, String)]
+        /// The content.
+        public let body: [UInt8]
+        /// The content as UTF-8 text.
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The first value of a header field.
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
-    let fd: Int32
+    /// The socket.
+    public let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: UInt16, receiveTimeout: Double = 5) throws {
+    /// Connects to 127.0.0.1:`port`.
+    public init(port: UInt16, receiveTimeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
         var address = sockaddr_in()
@@ -46,9 +58,11 @@ final class RawClient {
 
     deinit { Glibc.close(fd) }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    /// Sends text as UTF-8.
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    /// Sends bytes.
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -58,7 +72,7 @@ final class RawClient {
     }
 
     /// Reads until the peer closes; `closed` is false when the receive timeout hit first.
-    func readUntilClose() -> (bytes: [UInt8], closed: Bool) {
+    public func readUntilClose() -> (bytes: [UInt8], closed: Bool) {
         var all = pending
         pending = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -79,7 +93,7 @@ final class RawClient {
     }
 
     /// Whether the peer has closed (reads until EOF or timeout, discarding data).
-    func isClosedByPeer() -> Bool { readUntilClose().closed }
+    public func isClosedByPeer() -> Bool { readUntilClose().closed }
 
     private func fill() throws {
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -89,7 +103,7 @@ final class RawClient {
     }
 
     /// Reads one response framed by Content-Length (or none for 1xx/204/304 and HEAD).
-    func readResponse(isHead: Bool = false) throws -> Response {
+    public func readResponse(isHead: Bool = false) throws -> Response {
         let terminator: [UInt8] = [13, 10, 13, 10]
         var headEnd: Int?
         while headEnd == nil {
@@ -127,7 +141,7 @@ final class RawClient {
 
 extension RawClient {
     /// Parses every status code in a byte stream (for pipelined or concatenated responses).
-    static func statusCodes(in bytes: [UInt8]) -> [Int] {
+    public static func statusCodes(in bytes: [UInt8]) -> [Int] {
         let text = String(decoding: bytes, as: UTF8.self)
         return text.components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
     }

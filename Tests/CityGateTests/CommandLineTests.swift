@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `citygate` binary itself: usage errors, start-up line, health on both listeners, and a
+/// SIGTERM that drains an in-flight request and exits 0.
+struct CommandLineTests {
+    static var binary: String {
+        // The test bundle sits next to the products in the build directory.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        while !directory.path.isEmpty && directory.path != "/" {
+            let candidate = directory.appendingPathComponent("citygate").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return ExternalProcess.packageRoot.appendingPathComponent(".build/debug/citygate").path
+    }
+
+    @Test(arguments: [
+        ["serve", "--bogus"], ["serve", "--listen", "localhost:80"], ["serve", "--listen", "127.0.0.1"],
+        ["serve", "--listen", "127.0.0.1:99999"], ["serve", "--ops", "[::1:80"], ["serve", "--listen"],
+        ["serve", "--threads", "0"], ["launch"], [],
+    ])
+    func usageErrorsExitTwo(arguments: [String]) async throws {
+        let result = try await ExternalProcess.run(Self.binary, arguments)
+        #expect(result.status == 2)
+        #expect(result.standardError.contains("usage: citygate serve"))
+    }
+
+    @Test
+    func portInUseFailsToStart() async throws {
+        let first = try GatewayProcess.start()
+        let result = try await ExternalProcess.run(Self.binary, ["serve", "--listen", "127.0.0.1:\(first.publicPort)", "--ops", "127.0.0.1:0"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("Address already in use"))
+        first.terminate()
+        #expect(first.waitForExit() == 0)
+    }
+
+    @Test
+    func servesHealthOnBothListenersAndDrainsOnSigterm() async throws {
+        let gateway = try GatewayProcess.start()
+        for port in [gateway.publicPort, gateway.opsPort] {
+            let client = try RawClient(port: port)
+            try client.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.statusCode == 200)
+            #expect(response.text.contains("\"ready\""))
+        }
+        // An upload in progress when SIGTERM arrives is still answered, with Connection: close.
+        let uploading = try RawClient(port: gateway.publicPort)
+        try uploading.send("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf")
+        try await Task.sleep(for: .milliseconds(100))
+        gateway.terminate()
+        try await Task.sleep(for: .milliseconds(200))
+        try uploading.send("-rest")
+        try uploading.send("!")
+        let response = try uploading.readResponse()
+        #expect(response.statusCode == 405)
+        #expect(response.header("Connection") == "close")
+        #expect(gateway.waitForExit() == 0)
+        #expect(gateway.output().contains("\"msg\":\"citygate stopped\""))
+    }
+}
+
+/// A `citygate serve` child process on ephemeral ports.
+final class GatewayProcess: @unchecked Sendable {
+    // @unchecked: used from one test at a time; Process is thread-safe for these calls.
+    let process = Process()
+    let outputFile: URL
+    let publicPort: UInt16
+    let opsPort: UInt16
+
+    private init(process: Process, outputFile: URL, publicPort: UInt16, opsPort: UInt16) {
+        self.outputFile = outputFile
+        self.publicPort = publicPort
+        self.opsPort = opsPort
+    }
+
+    static func start(extra: [String] = []) throws -> GatewayProcess {
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--ops", "127.0.0.1:0", "--threads", "2"] + extra
+        let handle = try FileHandle(forWritingTo: outputFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("citygate listening") }),
+                let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let publicAddress = json["public"] as? String, let opsAddress = json["ops"] as? String,
+                let publicPort = UInt16(publicAddress.split(separator: ":").last ?? ""),
+                let opsPort = UInt16(opsAddress.split(separator: ":").last ?? "")
+            {
+                let gateway = GatewayProcess(process: process, outputFile: outputFile, publicPort: publicPort, opsPort: opsPort)
+                gateway.running = process
+                return gateway
+            }
+            usleep(20_000)
+        }
+        process.terminate()
+        throw RawClient.Failure(description: "citygate did not start: \((try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")")
+    }
+
+    private var running: Process?
+
+    func terminate() { running?.terminate() }
+
+    func waitForExit() -> Int32 {
+        guard let running else { return -1 }
+        running.waitUntilExit()
+        return running.terminationStatus
+    }
+
+    func output() -> String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+}
