@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "citygate", targets: ["CityGateCLI"]),
         .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "HTTPClient", targets: ["HTTPClient"]),
     ],
     targets: [
         // C system libraries, each wrapped once. No SwiftPM package dependencies, ever.
@@ -46,8 +47,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HTTPClient",
+            dependencies: ["HTTPCore", "CCurl"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CityGate",
-            dependencies: ["HTTPCore", "HTTPServer"],
+            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -70,6 +76,11 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPCore", "HTTPServer", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPClientTests",
+            dependencies: ["HTTPClient", "HTTPCore", "HTTPServer", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

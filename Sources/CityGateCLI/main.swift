@@ -3,7 +3,7 @@ import Dispatch
 import HTTPServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let usage = """
@@ -26,6 +26,11 @@ var arguments = CommandLine.arguments.dropFirst()
 guard let command = arguments.popFirst() else { usageError("missing command") }
 if command == "--help" || command == "-h" || command == "help" {
     print(usage, terminator: "")
+    exit(0)
+}
+if command == "bench-body" {
+    // The exact bytes of GET /bench/fixed, so `make bench` can make nginx serve the same body.
+    print(String(decoding: Gateway.benchmarkBody, as: UTF8.self))
     exit(0)
 }
 guard command == "serve" else { usageError("unknown command '\(command)'") }

@@ -33,7 +33,7 @@ public struct RequestHead: Sendable {
     public init(
         method: String,
         target: String,
-        version: Version = .http1_1,
+        version: Version = .http11,
         headers: Headers = Headers(),
         keepAlive: Bool = true,
         expectsContinue: Bool = false,

@@ -3,7 +3,9 @@
 /// one line without its CRLF.
 extension RequestParser {
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3), single spaces only.
-    func parseRequestLine(_ line: Range<Int>) throws(HTTPParseError) -> (method: String, target: String, version: Version) {
+    func parseRequestLine(_ line: Range<Int>) throws(HTTPParseError) -> (
+        method: String, target: String, version: Version
+    ) {
         try buffer.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
             var index = line.lowerBound
             while index < line.upperBound && ByteClass.isToken(bytes[index]) { index += 1 }
@@ -12,8 +14,9 @@ extension RequestParser {
                 if methodEnd < line.upperBound && bytes[methodEnd] == .carriageReturn {
                     throw HTTPParseError(.bareCarriageReturn)
                 }
-                throw HTTPParseError(methodEnd == line.lowerBound || methodEnd == line.upperBound
-                    ? .invalidRequestLine : .invalidMethod)
+                throw HTTPParseError(
+                    methodEnd == line.lowerBound || methodEnd == line.upperBound
+                        ? .invalidRequestLine : .invalidMethod)
             }
             guard methodEnd > line.lowerBound else { throw HTTPParseError(.invalidRequestLine) }
 
@@ -32,7 +35,8 @@ extension RequestParser {
             let versionStart = targetEnd + 1
             let version = try parseVersion(bytes, versionStart..<line.upperBound)
 
-            let method = String(decoding: UnsafeBufferPointer(rebasing: bytes[line.lowerBound..<methodEnd]), as: UTF8.self)
+            let method = String(
+                decoding: UnsafeBufferPointer(rebasing: bytes[line.lowerBound..<methodEnd]), as: UTF8.self)
             let target = String(decoding: UnsafeBufferPointer(rebasing: bytes[targetStart..<targetEnd]), as: UTF8.self)
             try checkTargetForm(target, method: method)
             return (method, target, version)
@@ -41,7 +45,9 @@ extension RequestParser {
 
     /// `HTTP/` DIGIT `.` DIGIT (RFC 9112 §2.3). Major 1 is served (a higher minor is treated as
     /// 1.1, RFC 9110 §2.5); any other well-formed major is 505.
-    private func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(HTTPParseError) -> Version {
+    private func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(HTTPParseError)
+        -> Version
+    {
         for index in range where bytes[index] == .space || bytes[index] == .carriageReturn {
             throw HTTPParseError(bytes[index] == .space ? .invalidRequestLine : .bareCarriageReturn)
         }
@@ -57,7 +63,7 @@ extension RequestParser {
             throw HTTPParseError(.invalidVersion)
         }
         guard major == UInt8(ascii: "1") else { throw HTTPParseError(.unsupportedVersion) }
-        return minor == UInt8(ascii: "0") ? .http1_0 : .http1_1
+        return minor == UInt8(ascii: "0") ? .http10 : .http11
     }
 
     /// origin-form for everything, absolute-form (http/https), asterisk-form for OPTIONS only and
@@ -134,7 +140,7 @@ extension RequestParser {
         if hosts.count > 1 { throw HTTPParseError(.repeatedHost) }
         if let host = hosts.first {
             guard host.utf8.allSatisfy({ ByteClass.host[Int($0)] }) else { throw HTTPParseError(.invalidHost) }
-        } else if version == .http1_1 {
+        } else if version == .http11 {
             throw HTTPParseError(.missingHost)
         }
 
@@ -150,12 +156,12 @@ extension RequestParser {
                 if ByteClass.equalsIgnoringCase(token, "keep-alive") { keepAliveRequested = true }
             }
         }
-        let keepAlive = !closeRequested && (version == .http1_1 || keepAliveRequested)
+        let keepAlive = !closeRequested && (version == .http11 || keepAliveRequested)
 
         // Expect (RFC 9110 §10.1.1): only 100-continue, and only meaningful in HTTP/1.1.
         var expectsContinue = false
         let expectations = headers.values(for: "expect")
-        if version == .http1_1 && !expectations.isEmpty {
+        if version == .http11 && !expectations.isEmpty {
             guard expectations.count == 1, ByteClass.equalsIgnoringCase(Substring(expectations[0]), "100-continue")
             else { throw HTTPParseError(.unsupportedExpectation) }
             expectsContinue = framing != .none && framing != .contentLength(0)
@@ -178,7 +184,7 @@ extension RequestParser {
         let transferEncodings = headers.values(for: "transfer-encoding")
         let contentLengths = headers.values(for: "content-length")
         if !transferEncodings.isEmpty {
-            if version == .http1_0 { throw HTTPParseError(.transferEncodingInHTTP10) }
+            if version == .http10 { throw HTTPParseError(.transferEncodingInHTTP10) }
             if !contentLengths.isEmpty { throw HTTPParseError(.contentLengthWithTransferEncoding) }
             var codings: [Substring] = []
             for value in transferEncodings {

@@ -240,11 +240,12 @@ public struct RequestParser: Sendable {
             if length > limit { throw HTTPParseError(tooLong) }
             return nil
         }
-        guard lineFeed > readIndex, buffer[lineFeed - 1] == .carriageReturn else {
-            throw HTTPParseError(.bareLineFeed)
-        }
+        let endsWithCR = lineFeed > readIndex && buffer[lineFeed - 1] == .carriageReturn
+        // Length first, measured as in the incomplete case above, so the verdict never depends
+        // on where the bytes were split into reads.
+        if lineFeed - readIndex - (endsWithCR ? 1 : 0) > limit { throw HTTPParseError(tooLong) }
+        guard endsWithCR else { throw HTTPParseError(.bareLineFeed) }
         let line = readIndex..<(lineFeed - 1)
-        if line.count > limit { throw HTTPParseError(tooLong) }
         readIndex = lineFeed + 1
         scanIndex = readIndex
         return line

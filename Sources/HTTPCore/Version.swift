@@ -12,9 +12,9 @@ public struct Version: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// HTTP/1.0.
-    public static let http1_0 = Version(major: 1, minor: 0)
+    public static let http10 = Version(major: 1, minor: 0)
     /// HTTP/1.1.
-    public static let http1_1 = Version(major: 1, minor: 1)
+    public static let http11 = Version(major: 1, minor: 1)
 
     /// `HTTP/x.y`.
     public var description: String { "HTTP/\(major).\(minor)" }

@@ -2,7 +2,7 @@ import CSystemLinux
 import HTTPCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The life of a connection on its loop: accept, read, parse, dispatch, write, close.

@@ -3,7 +3,7 @@ import HTTPCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One thread, one epoll instance, and the connections accepted on it.

@@ -1,7 +1,7 @@
 import CSystemLinux
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A non-blocking listening TCP socket.

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Structured JSON log lines on standard output, one object per line.
 ///

@@ -1,7 +1,7 @@
 import CSystemLinux
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Request ids unique across loops and restarts without coordination: 8 hex digits of boot

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP endpoint parsed from `HOST:PORT` (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:0`).
@@ -47,7 +47,8 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Calls `body` with this address as a `sockaddr`.
-    func withSockAddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(SocketError) -> T) throws(SocketError) -> T {
+    func withSockAddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(SocketError) -> T) throws(SocketError) -> T
+    {
         if isIPv6 {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
@@ -102,7 +103,9 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             self.init(host: String(cString: text), port: UInt16(bigEndian: port))
         case AF_INET6:
             let (address, port) = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ($0.pointee.sin6_addr, $0.pointee.sin6_port) }
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    ($0.pointee.sin6_addr, $0.pointee.sin6_port)
+                }
             }
             var copy = address
             guard inet_ntop(AF_INET6, &copy, &text, socklen_t(text.count)) != nil else {

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `citygate` binary itself: usage errors, start-up line, health on both listeners, and a
@@ -35,7 +35,8 @@ struct CommandLineTests {
     @Test
     func portInUseFailsToStart() async throws {
         let first = try GatewayProcess.start()
-        let result = try await ExternalProcess.run(Self.binary, ["serve", "--listen", "127.0.0.1:\(first.publicPort)", "--ops", "127.0.0.1:0"])
+        let result = try await ExternalProcess.run(
+            Self.binary, ["serve", "--listen", "127.0.0.1:\(first.publicPort)", "--ops", "127.0.0.1:0"])
         #expect(result.status == 1)
         #expect(result.standardError.contains("Address already in use"))
         first.terminate()
@@ -83,7 +84,8 @@ final class GatewayProcess: @unchecked Sendable {
     }
 
     static func start(extra: [String] = []) throws -> GatewayProcess {
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-\(UUID().uuidString).log")
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "citygate-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
@@ -101,14 +103,16 @@ final class GatewayProcess: @unchecked Sendable {
                 let publicPort = UInt16(publicAddress.split(separator: ":").last ?? ""),
                 let opsPort = UInt16(opsAddress.split(separator: ":").last ?? "")
             {
-                let gateway = GatewayProcess(process: process, outputFile: outputFile, publicPort: publicPort, opsPort: opsPort)
+                let gateway = GatewayProcess(
+                    process: process, outputFile: outputFile, publicPort: publicPort, opsPort: opsPort)
                 gateway.running = process
                 return gateway
             }
             usleep(20_000)
         }
         process.terminate()
-        throw RawClient.Failure(description: "citygate did not start: \((try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")")
+        throw RawClient.Failure(
+            description: "citygate did not start: \((try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")")
     }
 
     private var running: Process?

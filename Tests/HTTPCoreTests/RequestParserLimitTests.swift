@@ -15,14 +15,16 @@ struct RequestParserLimitTests {
 
     @Test(arguments: Feeding.allCases)
     func requestLineAtLimitIsAccepted(feeding: Feeding) {
-        let result = feeding.parse(.http(Self.requestLine(length: 64) + "\r\nHost: a\r\n\r\n"), configuration: Self.small)
+        let result = feeding.parse(
+            .http(Self.requestLine(length: 64) + "\r\nHost: a\r\n\r\n"), configuration: Self.small)
         #expect(result.error == nil)
         #expect(result.requests.count == 1)
     }
 
     @Test(arguments: Feeding.allCases)
     func requestLineOnePastLimitIs414(feeding: Feeding) {
-        let result = feeding.parse(.http(Self.requestLine(length: 65) + "\r\nHost: a\r\n\r\n"), configuration: Self.small)
+        let result = feeding.parse(
+            .http(Self.requestLine(length: 65) + "\r\nHost: a\r\n\r\n"), configuration: Self.small)
         #expect(result.error?.kind == .requestLineTooLong)
         #expect(result.error?.status.code == 414)
     }
@@ -44,14 +46,16 @@ struct RequestParserLimitTests {
 
     @Test(arguments: Feeding.allCases)
     func headerSectionAtLimitIsAccepted(feeding: Feeding) {
-        let result = feeding.parse(.http("GET / HTTP/1.1\r\n" + Self.headerSection(bytes: 128)), configuration: Self.small)
+        let result = feeding.parse(
+            .http("GET / HTTP/1.1\r\n" + Self.headerSection(bytes: 128)), configuration: Self.small)
         #expect(result.error == nil)
         #expect(result.requests.count == 1)
     }
 
     @Test(arguments: Feeding.allCases)
     func headerSectionOnePastLimitIs431(feeding: Feeding) {
-        let result = feeding.parse(.http("GET / HTTP/1.1\r\n" + Self.headerSection(bytes: 129)), configuration: Self.small)
+        let result = feeding.parse(
+            .http("GET / HTTP/1.1\r\n" + Self.headerSection(bytes: 129)), configuration: Self.small)
         #expect(result.error?.kind == .headerSectionTooLarge)
         #expect(result.error?.status.code == 431)
     }
@@ -83,14 +87,16 @@ struct RequestParserLimitTests {
     @Test(arguments: Feeding.allCases)
     func contentLengthAtLimitIsAccepted(feeding: Feeding) {
         let body = String(repeating: "b", count: 32)
-        let result = feeding.parse(.http("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 32\r\n\r\n" + body), configuration: Self.small)
+        let result = feeding.parse(
+            .http("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 32\r\n\r\n" + body), configuration: Self.small)
         #expect(result.error == nil)
         #expect(result.requests.first?.body.count == 32)
     }
 
     @Test(arguments: Feeding.allCases)
     func contentLengthOnePastLimitIs413BeforeTheBody(feeding: Feeding) {
-        let result = feeding.parse(.http("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 33\r\n\r\n"), configuration: Self.small)
+        let result = feeding.parse(
+            .http("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 33\r\n\r\n"), configuration: Self.small)
         #expect(result.error?.kind == .contentTooLarge)
         #expect(result.error?.status.code == 413)
         #expect(result.heads.isEmpty, "a 413 is decided before any content is accepted")
@@ -99,7 +105,8 @@ struct RequestParserLimitTests {
     @Test(arguments: Feeding.allCases)
     func chunkedBodyAtLimitIsAccepted(feeding: Feeding) {
         let sixteen = String(repeating: "c", count: 16)
-        let raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n\(sixteen)\r\n10\r\n\(sixteen)\r\n0\r\n\r\n"
+        let raw =
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n\(sixteen)\r\n10\r\n\(sixteen)\r\n0\r\n\r\n"
         let result = feeding.parse(.http(raw), configuration: Self.small)
         #expect(result.error == nil)
         #expect(result.requests.first?.body.count == 32)
@@ -108,7 +115,8 @@ struct RequestParserLimitTests {
     @Test(arguments: Feeding.allCases)
     func chunkedBodyOnePastLimitIs413(feeding: Feeding) {
         let sixteen = String(repeating: "c", count: 16)
-        let raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n\(sixteen)\r\n11\r\n\(sixteen)c\r\n0\r\n\r\n"
+        let raw =
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n\(sixteen)\r\n11\r\n\(sixteen)c\r\n0\r\n\r\n"
         let result = feeding.parse(.http(raw), configuration: Self.small)
         #expect(result.error?.kind == .contentTooLarge)
     }
@@ -124,6 +132,14 @@ struct RequestParserLimitTests {
             .http("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\(atLimit)e\r\nx\r\n0\r\n\r\n"),
             configuration: Self.small)
         #expect(refused.error?.kind == .chunkLineTooLong)
+    }
+
+    /// Found by the fuzzer: the verdict on an over-long line must not depend on where reads split it.
+    @Test(arguments: Feeding.allCases)
+    func overLongChunkLineEndingInBareLineFeedIsTooLongHoweverItArrives(feeding: Feeding) {
+        let raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;" + String(repeating: "x", count: 40) + "\n"
+        let result = feeding.parse(.http(raw), configuration: Self.small)
+        #expect(result.error?.kind == .chunkLineTooLong)
     }
 
     @Test

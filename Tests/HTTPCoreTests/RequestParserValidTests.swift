@@ -9,7 +9,7 @@ struct RequestParserValidTests {
         let method: String
         let path: String
         var query: String? = nil
-        var version: Version = .http1_1
+        var version: Version = .http11
         var body: String = ""
         var keepAlive: Bool = true
         var headers: [(String, String)] = []
@@ -41,18 +41,22 @@ struct RequestParserValidTests {
             method: "POST", path: "/e", body: "abc"),
         Case(
             name: "chunked body",
-            raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            raw:
+                "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
             method: "POST", path: "/e", body: "hello world"),
         Case(
             name: "chunked upper-case hex and extensions",
-            raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA;name=value\r\n0123456789\r\n0;last\r\n\r\n",
+            raw:
+                "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA;name=value\r\n0123456789\r\n0;last\r\n\r\n",
             method: "POST", path: "/e", body: "0123456789"),
         Case(
             name: "chunked with trailers",
-            raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Digest: sha-256=abc\r\nX-Other: 1\r\n\r\n",
+            raw:
+                "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Digest: sha-256=abc\r\nX-Other: 1\r\n\r\n",
             method: "POST", path: "/e", body: "abc", trailers: [("X-Digest", "sha-256=abc"), ("X-Other", "1")]),
         Case(
-            name: "transfer-encoding with OWS", raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  chunked \r\n\r\n0\r\n\r\n",
+            name: "transfer-encoding with OWS",
+            raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  chunked \r\n\r\n0\r\n\r\n",
             method: "POST", path: "/e"),
         Case(
             name: "repeated fields kept in order",
@@ -69,21 +73,24 @@ struct RequestParserValidTests {
             method: "GET", path: "/", headers: [("Host", "a"), ("X-Name", "caf\u{e9}")]),
         Case(
             name: "HTTP/1.0 without Host closes", raw: "GET / HTTP/1.0\r\n\r\n", method: "GET", path: "/",
-            version: .http1_0, keepAlive: false),
+            version: .http10, keepAlive: false),
         Case(
             name: "HTTP/1.0 keep-alive", raw: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", method: "GET",
-            path: "/", version: .http1_0, keepAlive: true),
+            path: "/", version: .http10, keepAlive: true),
         Case(
-            name: "HTTP/1.1 Connection: close", raw: "GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n",
+            name: "HTTP/1.1 Connection: close",
+            raw: "GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n",
             method: "GET", path: "/", keepAlive: false),
         Case(
             name: "HTTP/1.2 treated as 1.1", raw: "GET / HTTP/1.2\r\nHost: a\r\n\r\n", method: "GET", path: "/"),
         Case(
-            name: "expect 100-continue", raw: "PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok",
+            name: "expect 100-continue",
+            raw: "PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok",
             method: "PUT", path: "/u", body: "ok", expectsContinue: true),
         Case(
-            name: "expect ignored in HTTP/1.0", raw: "PUT /u HTTP/1.0\r\nExpect: something\r\nContent-Length: 2\r\n\r\nok",
-            method: "PUT", path: "/u", version: .http1_0, body: "ok", keepAlive: false),
+            name: "expect ignored in HTTP/1.0",
+            raw: "PUT /u HTTP/1.0\r\nExpect: something\r\nContent-Length: 2\r\n\r\nok",
+            method: "PUT", path: "/u", version: .http10, body: "ok", keepAlive: false),
         Case(
             name: "leading empty line ignored", raw: "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", method: "GET", path: "/"),
         Case(
@@ -118,7 +125,8 @@ struct RequestParserValidTests {
 
     @Test(arguments: Feeding.allCases)
     func parsesPipelinedRequestsInOrder(feeding: Feeding) throws {
-        let raw = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+        let raw =
+            "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
             + "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
             + "POST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"
             + "GET /4 HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -131,7 +139,8 @@ struct RequestParserValidTests {
     @Test
     func headEventPrecedesContentSoContinueCanBeSent() throws {
         var parser = RequestParser()
-        parser.append(contentsOf: Array("PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n".utf8))
+        parser.append(
+            contentsOf: Array("PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n".utf8))
         guard case .head(let head) = try parser.next() else {
             Issue.record("expected the head before the content")
             return

@@ -11,14 +11,16 @@ struct ResponseSerializerTests {
 
     @Test
     func closeAddsConnectionField() {
-        let text = String(decoding: ResponseSerializer.serialize(Response(status: .noContent), keepAlive: false), as: UTF8.self)
+        let text = String(
+            decoding: ResponseSerializer.serialize(Response(status: .noContent), keepAlive: false), as: UTF8.self)
         #expect(text == "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
     }
 
     @Test
     func headResponseKeepsLengthWithoutContent() {
         let response = Response(body: Array("hello".utf8))
-        let text = String(decoding: ResponseSerializer.serialize(response, keepAlive: true, isHeadRequest: true), as: UTF8.self)
+        let text = String(
+            decoding: ResponseSerializer.serialize(response, keepAlive: true, isHeadRequest: true), as: UTF8.self)
         #expect(text == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
     }
 
@@ -37,14 +39,16 @@ struct ResponseSerializerTests {
     func chunkedFramingRoundTripsThroughTheParser() throws {
         var head: [UInt8] = []
         ResponseSerializer.head(status: .ok, headers: [:], framing: .chunked, keepAlive: true, into: &head)
-        let bytes = head + ResponseSerializer.chunk(Array("hello ".utf8)) + ResponseSerializer.chunk([])
+        let bytes =
+            head + ResponseSerializer.chunk(Array("hello ".utf8)) + ResponseSerializer.chunk([])
             + ResponseSerializer.chunk(Array(repeating: UInt8(ascii: "z"), count: 300))
             + ResponseSerializer.lastChunk(trailers: ["X-Checksum": "abc"])
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n12c\r\n"))
         #expect(text.hasSuffix("\r\n0\r\nX-Checksum: abc\r\n\r\n"))
         // The same framing, read back by our own parser as a request body, gives the content.
-        let asRequest = Array("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        let asRequest =
+            Array("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
             + bytes[head.count...]
         var parser = RequestParser()
         parser.append(contentsOf: asRequest)
@@ -65,6 +69,7 @@ struct ResponseSerializerTests {
         let text = String(decoding: problem.jsonBytes(), as: UTF8.self)
         #expect(
             text == "{\"type\":\"tag:citygate,2026:problem:x\",\"title\":\"T\",\"status\":400,"
-                + "\"detail\":\"quote \\\" backslash \\\\ newline \\n tab \\t\",\"requestId\":\"r-1\",\"allow\":\"GET\"}")
+                + "\"detail\":\"quote \\\" backslash \\\\ newline \\n tab \\t\",\"requestId\":\"r-1\",\"allow\":\"GET\"}"
+        )
     }
 }

@@ -1,6 +1,7 @@
 import HTTPCore
-@testable import HTTPServer
 import Testing
+
+@testable import HTTPServer
 
 /// The connection's decisions, without sockets.
 struct ConnectionStateMachineTests {

@@ -6,7 +6,9 @@ import Testing
 struct RealClientTests {
     static let python = ExternalProcess.which("python3") ?? "/usr/bin/python3"
     static let curl = ExternalProcess.which("curl") ?? "/usr/bin/curl"
-    static let script = ExternalProcess.packageRoot.appendingPathComponent("Tests/HTTPServerTests/Clients/http_client_check.py").path
+    static let script = ExternalProcess.packageRoot.appendingPathComponent(
+        "Tests/HTTPServerTests/Clients/http_client_check.py"
+    ).path
 
     func python(_ scenario: String, port: UInt16) async throws -> [String: Any] {
         let result = try await ExternalProcess.run(Self.python, [Self.script, "\(port)", scenario])
@@ -67,7 +69,10 @@ struct RealClientTests {
         let url = "http://127.0.0.1:\(server.port)/hello"
         let result = try await ExternalProcess.run(
             Self.curl,
-            ["-s", "-w", "%{http_code} %{num_connects}\n", "-o", "/dev/null", url, "-o", "/dev/null", url, "-o", "/dev/null", url])
+            [
+                "-s", "-w", "%{http_code} %{num_connects}\n", "-o", "/dev/null", url, "-o", "/dev/null", url, "-o",
+                "/dev/null", url,
+            ])
         #expect(result.standardOutput.split(separator: "\n") == ["200 1", "200 0", "200 0"])
         await server.stop()
     }

@@ -21,7 +21,9 @@ struct RouterTests {
     }
 
     @Test(arguments: [
-        Case(method: "POST", path: "/v1/cities/330100/services/social-security.account/balance", expected: "found city=330100 operation=balance service=social-security.account"),
+        Case(
+            method: "POST", path: "/v1/cities/330100/services/social-security.account/balance",
+            expected: "found city=330100 operation=balance service=social-security.account"),
         Case(method: "GET", path: "/v1/cities/330100/services", expected: "found city=330100"),
         Case(method: "GET", path: "/v1/cities/330100/services/", expected: "found city=330100"),
         Case(method: "HEAD", path: "/v1/cities/330100/services", expected: "found city=330100"),
@@ -40,7 +42,8 @@ struct RouterTests {
         let outcome: String
         switch Self.router().match(method: testCase.method, path: testCase.path) {
         case .found(_, let parameters):
-            outcome = (["found"] + parameters.keys.sorted().map { "\($0)=\(parameters[$0] ?? "")" }).joined(separator: " ")
+            outcome = (["found"] + parameters.keys.sorted().map { "\($0)=\(parameters[$0] ?? "")" }).joined(
+                separator: " ")
         case .methodNotAllowed(let allowed): outcome = "allowed " + allowed.joined(separator: ",")
         case .notFound: outcome = "not found"
         case .badPath: outcome = "bad path"
@@ -62,6 +65,9 @@ struct RouterTests {
         var extended = base
         extended.get("/extra") { _, _ in .text("x") }
         if case .notFound = base.match(method: "GET", path: "/extra") {} else { Issue.record("the original changed") }
-        if case .found = extended.match(method: "GET", path: "/extra") {} else { Issue.record("the copy lacks the route") }
+        if case .found = extended.match(method: "GET", path: "/extra") {
+        } else {
+            Issue.record("the copy lacks the route")
+        }
     }
 }

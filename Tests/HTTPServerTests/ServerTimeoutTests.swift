@@ -72,7 +72,8 @@ struct ServerTimeoutTests {
                 group.addTask {
                     do {
                         let client = try RawClient(port: port)
-                        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \(String(index).count)\r\n\r\n\(index)")
+                        try client.send(
+                            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \(String(index).count)\r\n\r\n\(index)")
                         let response = try client.readResponse()
                         return response.text == "\(index)" ? 1 : 0
                     } catch {

@@ -43,7 +43,9 @@ final class TestServer: Sendable {
         router.post("/echo") { request, _ in
             var response = Response(status: .ok, body: request.body)
             response.headers.add(name: "X-Body-Length", value: "\(request.body.count)")
-            if let digest = request.trailers["x-digest"] { response.headers.add(name: "X-Trailer-Digest", value: digest) }
+            if let digest = request.trailers["x-digest"] {
+                response.headers.add(name: "X-Trailer-Digest", value: digest)
+            }
             return response
         }
         router.add("PUT", "/echo") { request, _ in Response(status: .ok, body: request.body) }

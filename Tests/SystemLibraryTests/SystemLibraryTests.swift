@@ -5,7 +5,7 @@ import CSystemLinux
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Each wrapped C library links and answers its version function.

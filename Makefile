@@ -1,0 +1,43 @@
+# CityGate: `make run` starts the gateway, `make test` runs every test. Both install the Debian
+# packages they need first (as root, only when missing).
+SHELL := /bin/bash
+SWIFT ?= swift
+FUZZ_SECONDS ?= 600
+LISTEN ?= 127.0.0.1:8080
+OPS ?= 127.0.0.1:9090
+
+.PHONY: deps build build-release run test lint format fuzz bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release --product citygate
+
+run: build-release
+	@echo "CityGate: public http://$(LISTEN)  ops http://$(OPS)"
+	@echo "  try:  curl -i http://$(LISTEN)/healthz   curl -i http://$(OPS)/readyz"
+	exec .build/release/citygate serve --listen $(LISTEN) --ops $(OPS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+
+test: deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: deps
+	@scripts/install-deps.sh nginx wrk
+	@bench/http.sh
+
+clean:
+	rm -rf .build Tests/Fuzz/work

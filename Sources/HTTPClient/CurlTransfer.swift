@@ -1,0 +1,194 @@
+import CCurl
+import HTTPCore
+import Synchronization
+
+/// One transfer: an easy handle, its request, what has arrived so far, and the continuation of
+/// the task waiting for it.
+///
+/// Created on the caller's task, then handed to the engine thread, which alone touches it until
+/// it is finished (exactly once: done, cancelled, or engine stopped).
+final class CurlTransfer: @unchecked Sendable {
+    // @unchecked: after `CurlEngine.submit` only the engine thread reads or writes the mutable
+    // state; `cancelled` is atomic because `onCancel` sets it from the cancelling thread.
+
+    let id: UInt64
+    let request: ClientRequest
+    let deadline: ContinuousClock.Instant
+    let maxResponseBytes: Int
+    let cancelled = Atomic<Bool>(false)
+    var continuation: CheckedContinuation<Result<ClientResponse, CurlError>, Never>?
+
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    var body: [UInt8] = []
+    var headers = Headers()
+    var tooLarge = false
+
+    init(id: UInt64, request: ClientRequest, deadline: ContinuousClock.Instant, maxResponseBytes: Int) {
+        self.id = id
+        self.request = request
+        self.deadline = deadline
+        self.maxResponseBytes = maxResponseBytes
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        if let headerList { curl_slist_free_all(headerList) }
+        if let easy { curl_easy_cleanup(easy) }
+        errorBuffer.deallocate()
+    }
+
+    /// Resumes the waiting task; the engine guarantees a single call.
+    func finish(_ result: Result<ClientResponse, CurlError>) {
+        let waiting = continuation
+        continuation = nil
+        waiting?.resume(returning: result)
+    }
+
+    /// Creates and configures the easy handle. `user` is this transfer, retained by the engine
+    /// while the handle is registered.
+    func prepare(configuration: HTTPClient.Configuration, user: UnsafeMutableRawPointer) throws(CurlError) {
+        guard let easy = curl_easy_init() else {
+            throw CurlError(kind: .other, message: "curl_easy_init failed")
+        }
+        self.easy = easy
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        guard remaining > .zero else {
+            throw CurlError(kind: .timeout, code: Int(CURLE_OPERATION_TIMEDOUT.rawValue), message: "deadline already passed")
+        }
+        var codes: [CURLcode] = []
+        func long(_ option: CURLoption, _ value: Int) { codes.append(citygate_easy_setopt_long(easy, option, value)) }
+        func string(_ option: CURLoption, _ value: String) { codes.append(citygate_easy_setopt_string(easy, option, value)) }
+
+        string(CURLOPT_URL, request.url)
+        // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
+        string(CURLOPT_PROTOCOLS_STR, "http,https")
+        long(CURLOPT_NOSIGNAL, 1)
+        long(CURLOPT_FOLLOWLOCATION, 0)
+        long(CURLOPT_TIMEOUT_MS, remaining.milliseconds)
+        long(CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeout, remaining).milliseconds)
+        long(CURLOPT_TCP_KEEPALIVE, 1)
+        codes.append(citygate_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)))
+        switch configuration.version {
+        case .automatic: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        case .http1: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+        case .http2PriorKnowledge: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+        }
+        long(CURLOPT_SSL_VERIFYPEER, 1)
+        long(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = request.tls.caFile { string(CURLOPT_CAINFO, caFile) }
+        if let caPath = request.tls.caPath { string(CURLOPT_CAPATH, caPath) }
+        if let certificate = request.tls.clientCertificateFile { string(CURLOPT_SSLCERT, certificate) }
+        if let key = request.tls.clientKeyFile { string(CURLOPT_SSLKEY, key) }
+
+        switch request.method {
+        case "GET": long(CURLOPT_HTTPGET, 1)
+        case "HEAD": long(CURLOPT_NOBODY, 1)
+        default: string(CURLOPT_CUSTOMREQUEST, request.method)
+        }
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+            long(CURLOPT_POST, 1)
+            codes.append(citygate_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            // COPYPOSTFIELDS copies, so the bytes need not outlive this call.
+            if !request.body.isEmpty {
+                request.body.withUnsafeBytes { bytes in
+                    if let pointer = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) {
+                        codes.append(citygate_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, pointer))
+                    }
+                }
+            } else {
+                string(CURLOPT_COPYPOSTFIELDS, "")
+            }
+            if request.method != "POST" { string(CURLOPT_CUSTOMREQUEST, request.method) }
+        }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for field in request.headers {
+            list = curl_slist_append(list, "\(field.name): \(field.value)")
+        }
+        // libcurl would otherwise add `Expect: 100-continue` to larger bodies and wait for it.
+        list = curl_slist_append(list, "Expect:")
+        headerList = list
+        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list)))
+
+        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
+        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_PRIVATE, user))
+        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, user))
+        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, user))
+        codes.append(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
+        codes.append(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+        if let failed = codes.first(where: { $0 != CURLE_OK }) {
+            throw CurlError(kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
+        }
+    }
+
+    /// Builds the result from the handle once libcurl reports the transfer done.
+    func result(for code: CURLcode) -> Result<ClientResponse, CurlError> {
+        guard code == CURLE_OK, let easy else {
+            let detail = String(cString: errorBuffer)
+            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let kind = CurlError.kind(for: code, tooLarge: tooLarge)
+            return .failure(
+                CurlError(kind: kind, code: Int(code.rawValue), message: kind == .tooLarge ? "response larger than \(maxResponseBytes) bytes" : message))
+        }
+        var status = 0
+        _ = citygate_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        var version = 0
+        _ = citygate_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+        var totalMicroseconds: curl_off_t = 0
+        _ = citygate_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &totalMicroseconds)
+        let versionText: String =
+            switch version {
+            case CURL_HTTP_VERSION_1_0: "1.0"
+            case CURL_HTTP_VERSION_2_0: "2"
+            case CURL_HTTP_VERSION_3: "3"
+            default: "1.1"
+            }
+        return .success(
+            ClientResponse(
+                status: status, headers: headers, body: body, httpVersion: versionText,
+                totalSeconds: Double(totalMicroseconds) / 1_000_000))
+    }
+}
+
+/// WRITEFUNCTION: appends a block of content, refusing past the size cap.
+private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let user else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    if transfer.body.count + length > transfer.maxResponseBytes {
+        transfer.tooLarge = true
+        return 0
+    }
+    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+/// HEADERFUNCTION: one complete header line per call; a status line starts a new response (so
+/// interim 1xx responses are dropped and only the final one's fields remain), in wire order.
+private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let user else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        transfer.headers = Headers()
+        return length
+    }
+    guard let colon = line.firstIndex(of: ":") else { return length }
+    let name = String(line[..<colon])
+    let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+    transfer.headers.add(name: name, value: value)
+    return length
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing characters from `set`.
+    func trimmingCharacters(in set: String) -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, set.contains(first) { scalars = scalars.dropFirst() }
+        while let last = scalars.last, set.contains(last) { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+}

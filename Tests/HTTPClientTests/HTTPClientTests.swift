@@ -1,0 +1,266 @@
+import Foundation
+import HTTPClient
+import HTTPCore
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The libcurl client against real servers on loopback.
+struct HTTPClientTests {
+    static let client: HTTPClient = {
+        do {
+            return try HTTPClient()
+        } catch {
+            fatalError("the shared test client could not start: \(error)")
+        }
+    }()
+
+    func soon(_ seconds: Double = 5) -> ContinuousClock.Instant { .now + .milliseconds(Int(seconds * 1000)) }
+
+    @Test
+    func getsAResponseWithHeadersInOrder() async throws {
+        let backend = try BackendFixture()
+        let response = try await Self.client.execute(ClientRequest(url: backend.baseURL + "/headers"), deadline: soon())
+        #expect(response.status == 200)
+        #expect(response.headers.values(for: "x-order") == ["1", "2"])
+        let names = response.headers.map { $0.name }
+        let first = try #require(names.firstIndex(of: "X-Order"))
+        let other = try #require(names.firstIndex(of: "X-Other"))
+        #expect(first < other)
+        #expect(response.httpVersion == "1.1")
+        await backend.stop()
+    }
+
+    @Test
+    func postsABodyAndHeaders() async throws {
+        let backend = try BackendFixture()
+        let body = Array("{\"year\":2026}".utf8)
+        let response = try await Self.client.execute(
+            ClientRequest(method: "POST", url: backend.baseURL + "/echo", headers: ["X-Trace": "abc", "Content-Type": "application/json"], body: body),
+            deadline: soon())
+        #expect(response.body == body)
+        #expect(response.headers["echo-x-trace"] == "abc")
+        await backend.stop()
+    }
+
+    @Test
+    func deadlineHitWhileTheBackendSleeps() async throws {
+        let backend = try BackendFixture()
+        let start = ContinuousClock.now
+        await #expect(throws: CurlError.self) {
+            _ = try await Self.client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
+        }
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
+        } catch {
+            #expect(error.kind == .timeout)
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        await backend.stop()
+    }
+
+    @Test
+    func connectionRefused() async throws {
+        let port = try unusedPort()
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(port)/"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .connectRefused)
+            #expect(error.code == 7)
+        }
+    }
+
+    @Test
+    func unresolvableHost() async throws {
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: "http://no-such-host.invalid/"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .dns)
+        }
+    }
+
+    @Test
+    func backendClosingMidBody() async throws {
+        let backend = try ScriptedTCPServer(script: [
+            .write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly a little"), .sleep(milliseconds: 50),
+            .close(reset: false),
+        ])
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(backend.port)/"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .reset)
+        }
+        backend.stop()
+    }
+
+    @Test
+    func backendResettingTheConnection() async throws {
+        let backend = try ScriptedTCPServer(script: [.close(reset: true)])
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(backend.port)/"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .reset)
+        }
+        backend.stop()
+    }
+
+    @Test
+    func chunkedAndTrickledResponsesAreReassembled() async throws {
+        let backend = try ScriptedTCPServer(script: [
+            .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"),
+            .write("5\r\nhello\r\n"), .sleep(milliseconds: 30), .write("1\r\n \r\n"), .sleep(milliseconds: 30),
+            .write("5\r\nworld\r\n0\r\n\r\n"), .close(reset: false),
+        ])
+        let response = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(backend.port)/"), deadline: soon())
+        #expect(String(decoding: response.body, as: UTF8.self) == "hello world")
+        backend.stop()
+    }
+
+    @Test
+    func responseOverTheCapFails() async throws {
+        let backend = try BackendFixture()
+        let small = try HTTPClient(configuration: .init(maxResponseBytes: 1000))
+        let fits = try await small.execute(ClientRequest(url: backend.baseURL + "/bytes?n=1000"), deadline: soon())
+        #expect(fits.body.count == 1000)
+        do {
+            _ = try await small.execute(ClientRequest(url: backend.baseURL + "/bytes?n=1001"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .tooLarge)
+        }
+        // Without Content-Length the cap is enforced while the body streams in.
+        let chunked = try ScriptedTCPServer(script: [
+            .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            .write("3e8\r\n" + String(repeating: "x", count: 1000) + "\r\n"),
+            .write("3e8\r\n" + String(repeating: "y", count: 1000) + "\r\n0\r\n\r\n"), .close(reset: false),
+        ])
+        do {
+            _ = try await small.execute(ClientRequest(url: "http://127.0.0.1:\(chunked.port)/"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .tooLarge)
+        }
+        small.shutdown()
+        chunked.stop()
+        await backend.stop()
+    }
+
+    @Test
+    func cancellationMidFlightFreesTheHandle() async throws {
+        let backend = try BackendFixture()
+        let client = try HTTPClient()
+        let task = Task {
+            try await client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=5000"), deadline: .now + .seconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(client.inFlightCount == 1)
+        let start = ContinuousClock.now
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("expected cancellation")
+        } catch let error as CurlError {
+            #expect(error.kind == .cancelled)
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+        #expect(client.inFlightCount == 0)
+        client.shutdown()
+        await backend.stop()
+    }
+
+    @Test
+    func alreadyCancelledTaskNeverStartsATransfer() async throws {
+        let backend = try BackendFixture()
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await Self.client.execute(ClientRequest(url: backend.baseURL + "/ok"), deadline: soon())
+        }
+        await #expect(throws: CurlError.self) { try await task.value }
+        #expect(backend.hits.count("/ok") == 0)
+        await backend.stop()
+    }
+
+    @Test
+    func aThousandConcurrentRequestsAllComplete() async throws {
+        let backend = try BackendFixture()
+        let url = backend.baseURL + "/ok"
+        let successes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<1000 {
+                group.addTask {
+                    (try? await Self.client.execute(ClientRequest(url: url), deadline: .now + .seconds(30)))?.status == 200
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(successes == 1000)
+        await backend.stop()
+    }
+
+    @Test
+    func noDescriptorLeakOverTenThousandRequests() async throws {
+        let backend = try BackendFixture()
+        let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: 16))
+        let url = backend.baseURL + "/ok"
+        // Warm up: the pool's connections and libcurl's internal descriptors exist from here on.
+        _ = try await client.execute(ClientRequest(url: url), deadline: soon())
+        #expect(try socketsConnected(toPort: backend.port) <= 16)
+        var failures = 0
+        for _ in 0..<100 {
+            failures += await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { (try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(30))) == nil ? 1 : 0 }
+                }
+                return await group.reduce(0, +)
+            }
+        }
+        #expect(failures == 0)
+        // Descriptors are counted precisely (sockets whose peer is this backend), because other
+        // tests open and close their own sockets in this process at the same time.
+        let after = try socketsConnected(toPort: backend.port)
+        #expect(after <= 16, "only the pool's connections may stay open; found \(after)")
+        #expect(client.inFlightCount == 0)
+        client.shutdown()
+        await backend.stop()
+    }
+
+    @Test
+    func unsupportedSchemeIsRefused() async throws {
+        do {
+            _ = try await Self.client.execute(ClientRequest(url: "file:///etc/passwd"), deadline: soon())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.kind == .other)
+            #expect(error.code == 1)  // CURLE_UNSUPPORTED_PROTOCOL
+        }
+    }
+}
+
+func unusedPort() throws -> UInt16 {
+    let server = try ScriptedTCPServer(script: [])
+    server.stop()
+    return server.port
+}
+
+/// Open descriptors of this process that are TCP sockets connected to 127.0.0.1:`port`.
+func socketsConnected(toPort port: UInt16) throws -> Int {
+    var count = 0
+    for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+        guard let fd = Int32(entry) else { continue }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        if result == 0 && address.sin_family == sa_family_t(AF_INET) && UInt16(bigEndian: address.sin_port) == port {
+            count += 1
+        }
+    }
+    return count
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target under Tests/Fuzz and runs each for the given seconds (default
+# 600) from its committed seed corpus. Findings (crashing inputs) land in Tests/Fuzz/findings/.
+# Each target is compiled with swiftc together with the module sources it exercises, because
+# SwiftPM renames executable entry points and libFuzzer's main would never run (shared/NOTES.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-600}
+out=.build/fuzz
+mkdir -p "$out" Tests/Fuzz/findings Tests/Fuzz/work
+
+declare -A sources=(
+    [ParserFuzzer]="Sources/HTTPCore/*.swift"
+)
+
+status=0
+for target in "${!sources[@]}"; do
+    echo "== building $target"
+    # shellcheck disable=SC2086
+    swiftc -O -g -sanitize=fuzzer,address -use-ld=lld -parse-as-library -module-name "$target" \
+        ${sources[$target]} "Tests/Fuzz/$target.swift" -o "$out/$target"
+    if compgen -G "Tests/Fuzz/regressions/$target/*" >/dev/null; then
+        echo "== replaying past findings of $target"
+        "$out/$target" Tests/Fuzz/regressions/"$target"/* 2>"$out/$target.regressions.log" \
+            || { echo "!! a past finding of $target fails again"; tail -5 "$out/$target.regressions.log"; exit 1; }
+    fi
+    corpus="Tests/Fuzz/work/$target"
+    mkdir -p "$corpus"
+    cp -n Tests/Fuzz/corpus/"$target"/* "$corpus"/ 2>/dev/null || true
+    echo "== running $target for ${seconds}s"
+    if ! "$out/$target" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+        -artifact_prefix="Tests/Fuzz/findings/$target-" -print_final_stats=1 2>"$out/$target.log"; then
+        status=1
+        echo "!! $target found a crash; see Tests/Fuzz/findings/ and $out/$target.log"
+    fi
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done )" "$out/$target.log" || tail -5 "$out/$target.log"
+    echo "corpus now: $(ls "$corpus" | wc -l) inputs"
+done
+exit $status
