@@ -30,7 +30,8 @@ format:
 
 test: deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	# A hung test must not eat CI's 90 minutes: TERM after 20 minutes, KILL 10 s later.
+	timeout -k 10 1200 $(SWIFT) test --skip-build
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -33,7 +33,8 @@ public final class BackendClient: Sendable {
     public init(backend: Backend, client: HTTPClient) {
         self.backend = backend
         self.client = client
-        self.state = Mutex(State(breaker: CircuitBreaker(configuration: backend.breaker), health: BackendHealth(name: backend.name)))
+        self.state = Mutex(
+            State(breaker: CircuitBreaker(configuration: backend.breaker), health: BackendHealth(name: backend.name)))
     }
 
     /// The backend's health as ops see it.
@@ -97,11 +98,13 @@ public final class BackendClient: Sendable {
         let name = backend.name
         let admitted: CurlError? = state.withLock { state in
             guard state.breaker.acquire(now: .now) else {
-                return CurlError(kind: .circuitOpen, message: "backend '\(name)' is failing; its circuit breaker is open")
+                return CurlError(
+                    kind: .circuitOpen, message: "backend '\(name)' is failing; its circuit breaker is open")
             }
             guard state.inFlight < backend.maxInFlight else {
                 state.breaker.releaseTrial()
-                return CurlError(kind: .bulkheadFull, message: "backend '\(name)' has \(backend.maxInFlight) calls in flight")
+                return CurlError(
+                    kind: .bulkheadFull, message: "backend '\(name)' has \(backend.maxInFlight) calls in flight")
             }
             state.inFlight += 1
             return nil

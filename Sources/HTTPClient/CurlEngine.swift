@@ -50,7 +50,8 @@ final class CurlEngine: @unchecked Sendable {
             let code = citygate_multi_setopt_long(multi, option, value)
             guard code == CURLM_OK else {
                 curl_multi_cleanup(multi)
-                throw CurlError(kind: .other, code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code)))
+                throw CurlError(
+                    kind: .other, code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code)))
             }
         }
         self.multi = multi
@@ -90,7 +91,8 @@ final class CurlEngine: @unchecked Sendable {
                 case .cancel(let transfer): remove(transfer, finishingWith: .failure(Self.cancelledError))
                 case .stop:
                     for transfer in Array(active.values) {
-                        remove(transfer, finishingWith: .failure(CurlError(kind: .cancelled, message: "client shut down")))
+                        remove(
+                            transfer, finishingWith: .failure(CurlError(kind: .cancelled, message: "client shut down")))
                     }
                     curl_multi_cleanup(multi)
                     stopped.signal()
@@ -125,7 +127,8 @@ final class CurlEngine: @unchecked Sendable {
             guard let easy = transfer.easy else { throw CurlError(kind: .other, message: "no easy handle") }
             let code = curl_multi_add_handle(multi, easy)
             guard code == CURLM_OK else {
-                throw CurlError(kind: .other, code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code)))
+                throw CurlError(
+                    kind: .other, code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code)))
             }
             active[transfer.id] = transfer
         } catch {

@@ -44,9 +44,15 @@ public struct CurlError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `kind (code): message`.
     public var description: String { "\(kind.rawValue) (curl \(code)): \(message)" }
 
-    /// Maps a libcurl result code to a kind.
-    static func kind(for code: CURLcode, tooLarge: Bool) -> Kind {
-        switch code {
+    /// Maps a libcurl result code to a kind. TLS 1.3 reports a refused client certificate only
+    /// after the handshake, as a read error carrying the peer's alert: that is a TLS failure.
+    static func kind(for code: CURLcode, tooLarge: Bool, message: String = "") -> Kind {
+        if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR)
+            && (message.contains("SSL routines") || message.contains(" alert "))
+        {
+            return .tls
+        }
+        return switch code {
         case CURLE_OPERATION_TIMEDOUT: .timeout
         case CURLE_COULDNT_CONNECT: .connectRefused
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .dns

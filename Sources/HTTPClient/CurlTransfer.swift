@@ -56,11 +56,14 @@ final class CurlTransfer: @unchecked Sendable {
         self.easy = easy
         let remaining = ContinuousClock.now.duration(to: deadline)
         guard remaining > .zero else {
-            throw CurlError(kind: .timeout, code: Int(CURLE_OPERATION_TIMEDOUT.rawValue), message: "deadline already passed")
+            throw CurlError(
+                kind: .timeout, code: Int(CURLE_OPERATION_TIMEDOUT.rawValue), message: "deadline already passed")
         }
         var codes: [CURLcode] = []
         func long(_ option: CURLoption, _ value: Int) { codes.append(citygate_easy_setopt_long(easy, option, value)) }
-        func string(_ option: CURLoption, _ value: String) { codes.append(citygate_easy_setopt_string(easy, option, value)) }
+        func string(_ option: CURLoption, _ value: String) {
+            codes.append(citygate_easy_setopt_string(easy, option, value))
+        }
 
         string(CURLOPT_URL, request.url)
         // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
@@ -119,7 +122,8 @@ final class CurlTransfer: @unchecked Sendable {
         codes.append(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
         codes.append(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
         if let failed = codes.first(where: { $0 != CURLE_OK }) {
-            throw CurlError(kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
+            throw CurlError(
+                kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
         }
     }
 
@@ -128,9 +132,11 @@ final class CurlTransfer: @unchecked Sendable {
         guard code == CURLE_OK, let easy else {
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            let kind = CurlError.kind(for: code, tooLarge: tooLarge)
+            let kind = CurlError.kind(for: code, tooLarge: tooLarge, message: message)
             return .failure(
-                CurlError(kind: kind, code: Int(code.rawValue), message: kind == .tooLarge ? "response larger than \(maxResponseBytes) bytes" : message))
+                CurlError(
+                    kind: kind, code: Int(code.rawValue),
+                    message: kind == .tooLarge ? "response larger than \(maxResponseBytes) bytes" : message))
         }
         var status = 0
         _ = citygate_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -153,7 +159,9 @@ final class CurlTransfer: @unchecked Sendable {
 }
 
 /// WRITEFUNCTION: appends a block of content, refusing past the size cap.
-private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
+private func curlWriteBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count
@@ -167,7 +175,9 @@ private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ 
 
 /// HEADERFUNCTION: one complete header line per call; a status line starts a new response (so
 /// interim 1xx responses are dropped and only the final one's fields remain), in wire order.
-private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
+private func curlWriteHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
     guard let data, let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count

@@ -27,7 +27,9 @@ public final class HTTPClient: Sendable {
     public var inFlightCount: Int { engine.inFlightCount }
 
     /// Performs one request; never waits past `deadline`.
-    public func execute(_ request: ClientRequest, deadline: ContinuousClock.Instant) async throws(CurlError) -> ClientResponse {
+    public func execute(_ request: ClientRequest, deadline: ContinuousClock.Instant) async throws(CurlError)
+        -> ClientResponse
+    {
         if Task.isCancelled { throw CurlEngine.cancelledError }
         let transfer = CurlTransfer(
             id: nextID.add(1, ordering: .relaxed).oldValue, request: request, deadline: deadline,

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPClient
 import Testing
 
@@ -80,7 +81,8 @@ struct CircuitBreakerTests {
     @Test
     func ratioIsJudgedOverTheLastWindowOnly() {
         var breaker = CircuitBreaker(configuration: configuration)
-        let outcomes = Array(repeating: true, count: 4) + Array(repeating: false, count: 3)
+        let outcomes =
+            Array(repeating: true, count: 4) + Array(repeating: false, count: 3)
             + Array(repeating: true, count: 10) + Array(repeating: false, count: 4)
         for success in outcomes {
             _ = breaker.acquire(now: start)
@@ -115,10 +117,11 @@ struct RetryPolicyTests {
         }
     }
 
-    @Test(arguments: [
-        ("0", 0), ("3", 3000), (" 12 ", 12000), ("-1", nil), ("soon", nil), ("1.5", nil),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", 0),
-    ] as [(String, Int?)])
+    @Test(
+        arguments: [
+            ("0", 0), ("3", 3000), (" 12 ", 12000), ("-1", nil), ("soon", nil), ("1.5", nil),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", 0),
+        ] as [(String, Int?)])
     func parsesRetryAfter(value: String, milliseconds: Int?) {
         #expect(RetryPolicy.retryAfter(value).map { Int($0.components.seconds * 1000) } == milliseconds)
     }
@@ -140,5 +143,3 @@ struct RetryPolicyTests {
         #expect(![200, 400, 404, 429, 500, 501].contains(where: RetryPolicy.isRetryable(status:)))
     }
 }
-
-import Foundation

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The libcurl client against real servers on loopback.
@@ -39,7 +39,9 @@ struct HTTPClientTests {
         let backend = try BackendFixture()
         let body = Array("{\"year\":2026}".utf8)
         let response = try await Self.client.execute(
-            ClientRequest(method: "POST", url: backend.baseURL + "/echo", headers: ["X-Trace": "abc", "Content-Type": "application/json"], body: body),
+            ClientRequest(
+                method: "POST", url: backend.baseURL + "/echo",
+                headers: ["X-Trace": "abc", "Content-Type": "application/json"], body: body),
             deadline: soon())
         #expect(response.body == body)
         #expect(response.headers["echo-x-trace"] == "abc")
@@ -51,10 +53,12 @@ struct HTTPClientTests {
         let backend = try BackendFixture()
         let start = ContinuousClock.now
         await #expect(throws: CurlError.self) {
-            _ = try await Self.client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
+            _ = try await Self.client.execute(
+                ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
         }
         do {
-            _ = try await Self.client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
+            _ = try await Self.client.execute(
+                ClientRequest(url: backend.baseURL + "/delay?ms=3000"), deadline: .now + .milliseconds(300))
         } catch {
             #expect(error.kind == .timeout)
         }
@@ -118,7 +122,8 @@ struct HTTPClientTests {
             .write("5\r\nhello\r\n"), .sleep(milliseconds: 30), .write("1\r\n \r\n"), .sleep(milliseconds: 30),
             .write("5\r\nworld\r\n0\r\n\r\n"), .close(reset: false),
         ])
-        let response = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(backend.port)/"), deadline: soon())
+        let response = try await Self.client.execute(
+            ClientRequest(url: "http://127.0.0.1:\(backend.port)/"), deadline: soon())
         #expect(String(decoding: response.body, as: UTF8.self) == "hello world")
         backend.stop()
     }
@@ -157,7 +162,8 @@ struct HTTPClientTests {
         let backend = try BackendFixture()
         let client = try HTTPClient()
         let task = Task {
-            try await client.execute(ClientRequest(url: backend.baseURL + "/delay?ms=5000"), deadline: .now + .seconds(10))
+            try await client.execute(
+                ClientRequest(url: backend.baseURL + "/delay?ms=5000"), deadline: .now + .seconds(10))
         }
         try await Task.sleep(for: .milliseconds(200))
         #expect(client.inFlightCount == 1)
@@ -194,7 +200,8 @@ struct HTTPClientTests {
         let successes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<1000 {
                 group.addTask {
-                    (try? await Self.client.execute(ClientRequest(url: url), deadline: .now + .seconds(30)))?.status == 200
+                    (try? await Self.client.execute(ClientRequest(url: url), deadline: .now + .seconds(30)))?.status
+                        == 200
                 }
             }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -215,7 +222,10 @@ struct HTTPClientTests {
         for _ in 0..<100 {
             failures += await withTaskGroup(of: Int.self) { group in
                 for _ in 0..<100 {
-                    group.addTask { (try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(30))) == nil ? 1 : 0 }
+                    group.addTask {
+                        (try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(30))) == nil
+                            ? 1 : 0
+                    }
                 }
                 return await group.reduce(0, +)
             }

@@ -137,7 +137,9 @@ struct RequestParserLimitTests {
     /// Found by the fuzzer: the verdict on an over-long line must not depend on where reads split it.
     @Test(arguments: Feeding.allCases)
     func overLongChunkLineEndingInBareLineFeedIsTooLongHoweverItArrives(feeding: Feeding) {
-        let raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;" + String(repeating: "x", count: 40) + "\n"
+        let raw =
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;" + String(repeating: "x", count: 40)
+            + "\n"
         let result = feeding.parse(.http(raw), configuration: Self.small)
         #expect(result.error?.kind == .chunkLineTooLong)
     }

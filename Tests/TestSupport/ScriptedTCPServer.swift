@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP server on 127.0.0.1:0 that answers every connection with a script of raw writes, pauses
@@ -49,7 +49,13 @@ public final class ScriptedTCPServer: Sendable {
         Thread.detachNewThread {
             while true {
                 let client = accept(fd, nil, nil)
-                if client < 0 { return }
+                if client < 0 {
+                    // Closed here, by the thread that uses it: closing it from stop() could let
+                    // the number be reused by another listener before this accept() runs, and
+                    // this thread would then steal that listener's connections.
+                    close(fd)
+                    return
+                }
                 counter.value.add(1, ordering: .relaxed)
                 Thread.detachNewThread { ScriptedTCPServer.serve(client, script) }
             }
@@ -59,10 +65,9 @@ public final class ScriptedTCPServer: Sendable {
     /// Connections accepted so far.
     public var connectionCount: Int { accepted.value.load(ordering: .relaxed) }
 
-    /// Stops accepting.
+    /// Stops accepting: wakes the accept thread, which closes the socket.
     public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private static func serve(_ fd: Int32, _ script: [Step]) {
