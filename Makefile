@@ -38,7 +38,7 @@ fuzz: deps
 
 bench: deps
 	@scripts/install-deps.sh nginx wrk
-	@bench/http.sh
+	@bench/run.sh
 
 clean:
 	rm -rf .build Tests/Fuzz/work

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
+        .executable(name: "citygate-client-bench", targets: ["ClientBench"]),
     ],
     targets: [
         // C system libraries, each wrapped once. No SwiftPM package dependencies, ever.
@@ -63,6 +64,13 @@ let package = Package(
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // `make bench` only: drives concurrent requests through HTTPClient.
+        .executableTarget(
+            name: "ClientBench",
+            dependencies: ["HTTPClient"],
+            path: "bench/ClientBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CCurl", "COpenSSL", "CSQLite", "CSystemLinux"],

@@ -124,4 +124,52 @@ struct MutualTLSTests {
             #expect(error.code == 60)  // CURLE_PEER_FAILED_VERIFICATION
         }
     }
+
+    /// nginx offering h2 over TLS (ALPN): the client must speak HTTP/2 to it by default and
+    /// HTTP/1.1 when told to.
+    @Test
+    func speaksHTTP2ToABackendThatOffersIt() async throws {
+        let pki = try await PKI()
+        let port = try unusedPort()
+        let configuration = """
+            daemon off;
+            master_process off;
+            user root;
+            pid \(pki.path("nginx.pid"));
+            error_log \(pki.path("nginx-error.log"));
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                server {
+                    listen 127.0.0.1:\(port) ssl http2;
+                    ssl_certificate \(pki.path("server.pem"));
+                    ssl_certificate_key \(pki.path("server.key"));
+                    location / { default_type text/plain; return 200 "h2 backend"; }
+                }
+            }
+            """
+        try configuration.write(toFile: pki.path("nginx.conf"), atomically: true, encoding: .utf8)
+        let nginx = Process()
+        nginx.executableURL = URL(fileURLWithPath: ExternalProcess.which("nginx") ?? "/usr/sbin/nginx")
+        nginx.arguments = ["-c", pki.path("nginx.conf"), "-p", pki.directory.path]
+        nginx.standardOutput = FileHandle.nullDevice
+        nginx.standardError = FileHandle.nullDevice
+        try nginx.run()
+        defer {
+            kill(nginx.processIdentifier, SIGKILL)
+            nginx.waitUntilExit()
+        }
+        #expect(await eventually(timeout: .seconds(5)) { (try? RawClient(port: port)) != nil })
+        let url = "https://127.0.0.1:\(port)/"
+        let tls = TLSOptions(caFile: pki.path("ca.pem"))
+        let response = try await HTTPClientTests.client.execute(ClientRequest(url: url, tls: tls), deadline: .now + .seconds(5))
+        #expect(response.status == 200)
+        #expect(response.httpVersion == "2")
+        #expect(String(decoding: response.body, as: UTF8.self) == "h2 backend")
+
+        let http1 = try HTTPClient(configuration: .init(version: .http1))
+        let downgraded = try await http1.execute(ClientRequest(url: url, tls: tls), deadline: .now + .seconds(5))
+        #expect(downgraded.httpVersion == "1.1")
+        http1.shutdown()
+    }
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make bench`, outbound client part: HTTPClient (libcurl multi) driving N requests in flight at an
+# nginx backend on loopback, against wrk at the same concurrency on the same backend, interleaved.
+# Backend pinned to core 0, load generators to core 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${BENCH_ROUNDS:-3}
+duration=${BENCH_DURATION:-8}
+concurrency=${BENCH_CLIENT_CONCURRENCY:-64}
+work=$(mktemp -d)
+trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+
+swift build -c release --product citygate-client-bench >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:$port; location / { default_type application/json; return 200 '{"ok":true}'; } }
+}
+NGINX
+taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+sleep 1
+url="http://127.0.0.1:$port/"
+
+echo "$concurrency in flight, ${duration}s per run, $rounds interleaved rounds; nginx on core 0, clients on core 1"
+for round in $(seq 1 "$rounds"); do
+    json=$(taskset -c 1 .build/release/citygate-client-bench "$url" "$concurrency" "$duration")
+    echo "round $round HTTPClient: $json"
+    echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["requestsPerSecond"], d["p99ms"], d["cpuMicrosecondsPerRequest"])' >>"$work/client"
+    taskset -c 1 wrk -t1 -c"$concurrency" -d"${duration}s" --latency "$url" >"$work/wrk.out"
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
+    echo "round $round wrk:        $rps req/s"
+    echo "$rps" >>"$work/wrk"
+done
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+client_rps=$(cut -d' ' -f1 "$work/client" | median)
+client_cpu=$(cut -d' ' -f3 "$work/client" | median)
+wrk_rps=$(median <"$work/wrk")
+echo "median HTTPClient: $client_rps req/s, CPU ${client_cpu} µs/request"
+echo "median wrk:        $wrk_rps req/s"
+awk -v a="$client_rps" -v b="$wrk_rps" 'BEGIN { printf "ratio HTTPClient/wrk: %.2f (target >= 0.50)\n", a/b }'

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each comparing against a reference measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== HTTP server: citygate vs nginx (GET /bench/fixed, 200-byte JSON)"
+bench/http.sh
+echo
+echo "== outbound client: HTTPClient vs wrk against nginx"
+bench/client.sh
