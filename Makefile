@@ -23,10 +23,10 @@ run: build-release
 	exec .build/release/citygate serve --listen $(LISTEN) --ops $(OPS)
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests bench/ClientBench Package.swift
 
 format:
-	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+	$(SWIFT) format format --in-place --recursive Sources Tests bench/ClientBench Package.swift
 
 test: deps lint
 	$(SWIFT) build --build-tests

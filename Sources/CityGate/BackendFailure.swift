@@ -9,7 +9,10 @@ public enum BackendFailure {
         let (slug, status, detail): (String, Int, String) =
             switch error.kind {
             case .circuitOpen:
-                ("backend-circuit-open", 503, "Backend '\(backend)' is failing and calls to it are paused; retry later.")
+                (
+                    "backend-circuit-open", 503,
+                    "Backend '\(backend)' is failing and calls to it are paused; retry later."
+                )
             case .bulkheadFull:
                 ("backend-busy", 503, "Backend '\(backend)' has too many calls in flight; retry later.")
             case .timeout:

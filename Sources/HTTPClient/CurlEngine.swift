@@ -29,6 +29,10 @@ final class CurlEngine: @unchecked Sendable {
     private let configuration: HTTPClient.Configuration
     private let commands = Mutex<[Command]>([])
     private var active: [UInt64: CurlTransfer] = [:]
+    /// Easy handles of finished transfers, reset and kept for reuse: creating one per request
+    /// costs far more than `curl_easy_reset`, which keeps the DNS and TLS session caches.
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private static let maxIdleHandles = 256
     private let stopped = DispatchSemaphore(value: 0)
     private let inFlight = Atomic<Int>(0)
 
@@ -65,9 +69,14 @@ final class CurlEngine: @unchecked Sendable {
     var inFlightCount: Int { inFlight.load(ordering: .relaxed) }
 
     func submit(_ command: Command) {
-        commands.withLock { $0.append(command) }
+        let wasEmpty = commands.withLock { queue in
+            let wasEmpty = queue.isEmpty
+            queue.append(command)
+            return wasEmpty
+        }
+        // One wake-up per batch: a non-empty queue means a wake-up is already on its way.
         // Thread-safe by libcurl's contract; a failure only means the handle is being cleaned up.
-        _ = curl_multi_wakeup(multi)
+        if wasEmpty { _ = curl_multi_wakeup(multi) }
     }
 
     /// Stops the thread; transfers still running fail with `.cancelled`. Waits for the thread.
@@ -95,6 +104,8 @@ final class CurlEngine: @unchecked Sendable {
                             transfer, finishingWith: .failure(CurlError(kind: .cancelled, message: "client shut down")))
                     }
                     curl_multi_cleanup(multi)
+                    for handle in idleHandles { curl_easy_cleanup(handle) }
+                    idleHandles.removeAll()
                     stopped.signal()
                     return
                 }
@@ -112,6 +123,17 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// Resets a handle (dropping every option, including pointers into the finished transfer)
+    /// and keeps it for the next transfer.
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        if idleHandles.count < CurlEngine.maxIdleHandles {
+            idleHandles.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
+    }
+
     static let cancelledError = CurlError(kind: .cancelled, message: "the caller cancelled the request")
 
     private func add(_ transfer: CurlTransfer) {
@@ -123,8 +145,11 @@ final class CurlEngine: @unchecked Sendable {
         }
         let user = Unmanaged.passRetained(transfer)
         do {
+            guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
+                throw CurlError(kind: .other, message: "curl_easy_init failed")
+            }
+            transfer.easy = easy
             try transfer.prepare(configuration: configuration, user: user.toOpaque())
-            guard let easy = transfer.easy else { throw CurlError(kind: .other, message: "no easy handle") }
             let code = curl_multi_add_handle(multi, easy)
             guard code == CURLM_OK else {
                 throw CurlError(
@@ -132,6 +157,10 @@ final class CurlEngine: @unchecked Sendable {
             }
             active[transfer.id] = transfer
         } catch {
+            if let easy = transfer.easy {
+                transfer.easy = nil
+                recycle(easy)
+            }
             user.release()
             inFlight.subtract(1, ordering: .relaxed)
             transfer.finish(.failure(error as? CurlError ?? CurlError(kind: .other, message: "\(error)")))
@@ -141,7 +170,11 @@ final class CurlEngine: @unchecked Sendable {
     /// Removes a registered transfer (a no-op if it already finished) and resumes its caller.
     private func remove(_ transfer: CurlTransfer, finishingWith result: Result<ClientResponse, CurlError>) {
         guard active.removeValue(forKey: transfer.id) != nil else { return }
-        if let easy = transfer.easy { _ = curl_multi_remove_handle(multi, easy) }
+        if let easy = transfer.easy {
+            _ = curl_multi_remove_handle(multi, easy)
+            transfer.easy = nil
+            recycle(easy)
+        }
         inFlight.subtract(1, ordering: .relaxed)
         transfer.finish(result)
         Unmanaged.passUnretained(transfer).release()

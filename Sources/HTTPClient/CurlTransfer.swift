@@ -36,6 +36,8 @@ final class CurlTransfer: @unchecked Sendable {
 
     deinit {
         if let headerList { curl_slist_free_all(headerList) }
+        // A handle still here was never registered (prepare failed before the engine took it
+        // back); the engine recycles every registered one.
         if let easy { curl_easy_cleanup(easy) }
         errorBuffer.deallocate()
     }
@@ -47,13 +49,10 @@ final class CurlTransfer: @unchecked Sendable {
         waiting?.resume(returning: result)
     }
 
-    /// Creates and configures the easy handle. `user` is this transfer, retained by the engine
-    /// while the handle is registered.
+    /// Configures `easy` (fresh or reset) for this request. `user` is this transfer, retained by
+    /// the engine while the handle is registered.
     func prepare(configuration: HTTPClient.Configuration, user: UnsafeMutableRawPointer) throws(CurlError) {
-        guard let easy = curl_easy_init() else {
-            throw CurlError(kind: .other, message: "curl_easy_init failed")
-        }
-        self.easy = easy
+        guard let easy else { throw CurlError(kind: .other, message: "no easy handle") }
         let remaining = ContinuousClock.now.duration(to: deadline)
         guard remaining > .zero else {
             throw CurlError(
@@ -175,30 +174,26 @@ private func curlWriteBody(
 
 /// HEADERFUNCTION: one complete header line per call; a status line starts a new response (so
 /// interim 1xx responses are dropped and only the final one's fields remain), in wire order.
+/// Works on bytes: only the name and the trimmed value become Strings.
 private func curlWriteHeader(
     _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
 ) -> Int {
     guard let data, let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    let line = UnsafeRawBufferPointer(start: data, count: length)
+    if length >= 5 && line[0] == UInt8(ascii: "H") && line[1] == UInt8(ascii: "T") && line[4] == UInt8(ascii: "/") {
         transfer.headers = Headers()
         return length
     }
-    guard let colon = line.firstIndex(of: ":") else { return length }
-    let name = String(line[..<colon])
-    let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
-    transfer.headers.add(name: name, value: value)
+    guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return length }
+    var start = colon + 1
+    var end = length
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+    while start < end && isSpace(line[start]) { start += 1 }
+    while end > start && isSpace(line[end - 1]) { end -= 1 }
+    transfer.headers.add(
+        name: String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
+        value: String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
     return length
-}
-
-extension StringProtocol {
-    /// The string without leading and trailing characters from `set`.
-    func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars = scalars.dropFirst() }
-        while let last = scalars.last, set.contains(last) { scalars = scalars.dropLast() }
-        return String(scalars)
-    }
 }

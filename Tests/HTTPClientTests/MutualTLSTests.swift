@@ -162,7 +162,8 @@ struct MutualTLSTests {
         #expect(await eventually(timeout: .seconds(5)) { (try? RawClient(port: port)) != nil })
         let url = "https://127.0.0.1:\(port)/"
         let tls = TLSOptions(caFile: pki.path("ca.pem"))
-        let response = try await HTTPClientTests.client.execute(ClientRequest(url: url, tls: tls), deadline: .now + .seconds(5))
+        let response = try await HTTPClientTests.client.execute(
+            ClientRequest(url: url, tls: tls), deadline: .now + .seconds(5))
         #expect(response.status == 200)
         #expect(response.httpVersion == "2")
         #expect(String(decoding: response.body, as: UTF8.self) == "h2 backend")

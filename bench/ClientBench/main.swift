@@ -7,7 +7,7 @@ import HTTPClient
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let arguments = CommandLine.arguments
@@ -63,9 +63,12 @@ let elapsed = start.duration(to: .now).components
 let wall = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
 let cpu = cpuSeconds() - cpuBefore
 let sorted = latencies.sorted()
-func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+func percentile(_ p: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
 print(
     String(
-        format: "{\"requestsPerSecond\":%.0f,\"failures\":%d,\"p50ms\":%.3f,\"p99ms\":%.3f,\"cpuMicrosecondsPerRequest\":%.1f}",
+        format:
+            "{\"requestsPerSecond\":%.0f,\"failures\":%d,\"p50ms\":%.3f,\"p99ms\":%.3f,\"cpuMicrosecondsPerRequest\":%.1f}",
         Double(count) / wall, failures, percentile(0.5), percentile(0.99), cpu / Double(max(count, 1)) * 1e6))
 client.shutdown()
