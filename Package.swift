@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
+        .library(name: "Cryptography", targets: ["Cryptography"]),
         .executable(name: "citygate-client-bench", targets: ["ClientBench"]),
     ],
     targets: [
@@ -53,8 +54,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Cryptography",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CityGate",
-            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient"],
+            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient", "Cryptography"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -91,6 +97,11 @@ let package = Package(
         .testTarget(
             name: "HTTPClientTests",
             dependencies: ["HTTPClient", "HTTPCore", "HTTPServer", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CryptographyTests",
+            dependencies: ["Cryptography", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
