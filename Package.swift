@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
         .library(name: "Cryptography", targets: ["Cryptography"]),
+        .library(name: "Store", targets: ["Store"]),
         .executable(name: "citygate-client-bench", targets: ["ClientBench"]),
     ],
     targets: [
@@ -59,8 +60,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Store",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CityGate",
-            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient", "Cryptography"],
+            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient", "Cryptography", "Store"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -106,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CityGateTests",
-            dependencies: ["CityGate", "HTTPCore", "HTTPServer", "TestSupport"],
+            dependencies: ["CityGate", "Cryptography", "HTTPCore", "HTTPServer", "HTTPClient", "Store", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,100 @@
+import CityGate
+import Foundation
+import Store
+import Testing
+
+struct ReplayStoreTests {
+    static func temporaryDatabasePath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "citygate-db-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("gateway.db").path
+    }
+
+    @Test
+    func firstUseThenReplayWithinTheWindow() throws {
+        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()))
+        #expect(try store.recordFirstUse(scope: "wechat-city", key: "nonce-1", now: 1000, lifetime: 660))
+        #expect(try !store.recordFirstUse(scope: "wechat-city", key: "nonce-1", now: 1001, lifetime: 660))
+        #expect(
+            try store.recordFirstUse(scope: "alipay-city", key: "nonce-1", now: 1001, lifetime: 660),
+            "scopes are separate")
+        #expect(try store.recordFirstUse(scope: "wechat-city", key: "nonce-2", now: 1001, lifetime: 660))
+    }
+
+    @Test
+    func expiredEntryCountsAsNew() throws {
+        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()))
+        #expect(try store.recordFirstUse(scope: "p", key: "k", now: 1000, lifetime: 10))
+        #expect(try !store.recordFirstUse(scope: "p", key: "k", now: 1009, lifetime: 10))
+        #expect(try store.recordFirstUse(scope: "p", key: "k", now: 1010, lifetime: 10))
+        #expect(
+            try !store.recordFirstUse(scope: "p", key: "k", now: 1015, lifetime: 10), "re-recorded with a fresh expiry")
+    }
+
+    @Test
+    func replayIsRefusedAfterARestart() throws {
+        let path = try Self.temporaryDatabasePath()
+        do {
+            let store = try ReplayStore(database: try Database(path: path))
+            #expect(try store.recordFirstUse(scope: "p", key: "survives", now: 1000, lifetime: 600))
+        }
+        let reopened = try ReplayStore(database: try Database(path: path))
+        #expect(reopened.memoryCount == 0, "nothing in memory: the answer must come from disk")
+        #expect(try !reopened.recordFirstUse(scope: "p", key: "survives", now: 1100, lifetime: 600))
+    }
+
+    @Test
+    func boundedMemoryFrontNeverLetsAReplayThrough() throws {
+        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()), memoryCapacity: 16)
+        for index in 0..<200 {
+            #expect(try store.recordFirstUse(scope: "p", key: "k\(index)", now: 1000, lifetime: 600))
+        }
+        #expect(store.memoryCount <= 16)
+        for index in 0..<200 {
+            #expect(try !store.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))
+        }
+    }
+
+    @Test
+    func purgeRemovesOnlyExpiredRows() throws {
+        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()))
+        _ = try store.recordFirstUse(scope: "p", key: "old", now: 1000, lifetime: 10)
+        _ = try store.recordFirstUse(scope: "p", key: "new", now: 1000, lifetime: 100)
+        #expect(try store.purgeExpired(now: 1050) == 1)
+        #expect(try !store.recordFirstUse(scope: "p", key: "new", now: 1050, lifetime: 100))
+    }
+
+    @Test
+    func concurrentDuplicatesAdmitExactlyOne() async throws {
+        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()))
+        let admitted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    (try? store.recordFirstUse(scope: "p", key: "same", now: 1000, lifetime: 600)) ?? false
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(admitted == 1)
+    }
+
+    @Test
+    func readOnlyDirectoryIsAStorageError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "citygate-ro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: directory.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path) }
+        if getuid() == 0 {
+            // root ignores directory permissions; a path under a regular file fails to open instead.
+            let file = directory.appendingPathComponent("not-a-directory")
+            FileManager.default.createFile(atPath: file.path, contents: Data())
+            #expect(throws: SQLiteError.self) { try Database(path: file.appendingPathComponent("gateway.db").path) }
+        } else {
+            #expect(throws: SQLiteError.self) {
+                try Database(path: directory.appendingPathComponent("gateway.db").path)
+            }
+        }
+    }
+}
