@@ -6,7 +6,10 @@ FUZZ_SECONDS ?= 600
 LISTEN ?= 127.0.0.1:8080
 OPS ?= 127.0.0.1:9090
 
-.PHONY: deps build build-release run test lint format fuzz bench clean
+venv: deps
+	@scripts/venv.sh
+
+.PHONY: venv deps build build-release run test lint format fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +32,7 @@ format:
 	$(SWIFT) format format --in-place --recursive Sources Tests bench/ClientBench Package.swift
 
 test: deps lint
+	@scripts/venv.sh
 	$(SWIFT) build --build-tests
 	# A hung test must not eat CI's 90 minutes: TERM after 20 minutes, KILL 10 s later.
 	timeout -k 10 1200 $(SWIFT) test --skip-build

@@ -1,0 +1,101 @@
+"""Partner platforms as independent implementations (PyPI packages), for CityGate's interop tests.
+
+Reads one JSON command on stdin, prints one JSON answer. Nothing here shares code with CityGate:
+signatures made here are verified by CityGate, and CityGate's signatures are verified here.
+"""
+import base64
+import json
+import sys
+from datetime import datetime, timezone
+
+command = json.load(sys.stdin)
+op = command["op"]
+
+
+def answer(**values):
+    print(json.dumps(values))
+    sys.exit(0)
+
+
+if op in ("standardwebhooks-sign", "svix-sign"):
+    if op == "svix-sign":
+        from svix.webhooks import Webhook
+    else:
+        from standardwebhooks.webhooks import Webhook
+    stamp = datetime.fromtimestamp(command["timestamp"], tz=timezone.utc)
+    answer(signature=Webhook(command["secret"]).sign(command["id"], stamp, command["body"]))
+
+if op in ("standardwebhooks-verify", "svix-verify"):
+    if op == "svix-verify":
+        from svix.webhooks import Webhook
+    else:
+        from standardwebhooks.webhooks import Webhook
+    try:
+        Webhook(command["secret"]).verify(command["body"], command["headers"])
+        answer(valid=True)
+    except Exception as error:  # the libraries raise their own verification errors
+        answer(valid=False, error=str(error))
+
+if op == "wechat-signature":
+    from wechatpy.utils import WeChatSigner
+    signer = WeChatSigner()
+    signer.add_data(*command["parts"])
+    answer(signature=signer.signature)
+
+if op == "wechat-check":
+    from wechatpy.utils import check_signature
+    try:
+        check_signature(command["token"], command["signature"], command["timestamp"], command["nonce"])
+        answer(valid=True)
+    except Exception as error:
+        answer(valid=False, error=str(error))
+
+if op == "wechat-encrypt":
+    from wechatpy.crypto import WeChatCrypto
+    crypto = WeChatCrypto(command["token"], command["encodingAESKey"], command["appid"])
+    answer(xml=crypto.encrypt_message(command["message"], command["nonce"], command["timestamp"]))
+
+if op == "wechat-decrypt":
+    from wechatpy.crypto import WeChatCrypto
+    crypto = WeChatCrypto(command["token"], command["encodingAESKey"], command["appid"])
+    try:
+        answer(message=crypto.decrypt_message(command["xml"], command["signature"], command["timestamp"], command["nonce"]))
+    except Exception as error:
+        answer(message=None, error=str(error))
+
+if op == "wechatpay-sign":
+    from wechatpayv3.utils import load_private_key, rsa_sign
+    key = load_private_key(command["privateKey"])
+    answer(signature=rsa_sign(key, "%s\n%s\n%s\n" % (command["timestamp"], command["nonce"], command["body"])))
+
+if op == "wechatpay-verify":
+    from wechatpayv3.utils import load_public_key, rsa_verify
+    key = load_public_key(command["publicKey"])
+    answer(valid=rsa_verify(command["timestamp"], command["nonce"], command["body"], command["signature"], key))
+
+if op == "wechatpay-decrypt":
+    from wechatpayv3.utils import aes_decrypt
+    answer(plaintext=aes_decrypt(command["nonce"], command["ciphertext"], command["associatedData"], command["apiV3Key"]))
+
+if op == "wechatpay-encrypt":
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    sealed = AESGCM(command["apiV3Key"].encode()).encrypt(
+        command["nonce"].encode(), command["plaintext"].encode(), command["associatedData"].encode())
+    answer(ciphertext=base64.b64encode(sealed).decode())
+
+if op in ("alipay-notify", "alipay-verify"):
+    from alipay import AliPay
+    alipay = AliPay(appid="2014072300007148", app_private_key_string=command.get("privateKey"),
+                    alipay_public_key_string=command.get("publicKey"), sign_type="RSA2")
+    if op == "alipay-notify":
+        # Alipay signs notifications over the sorted parameters without sign and sign_type.
+        data = dict(command["parameters"])
+        unsigned = "&".join("{}={}".format(k, v) for k, v in sorted(data.items()))
+        data["sign_type"] = "RSA2"
+        data["sign"] = alipay._sign(unsigned)
+        answer(parameters=data)
+    data = dict(command["parameters"])
+    signature = data.pop("sign")
+    answer(valid=alipay.verify(data, signature))
+
+raise SystemExit("unknown op " + op)
