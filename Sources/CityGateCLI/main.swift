@@ -8,6 +8,8 @@ import HTTPServer
 
 let usage = """
     usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--threads N] [--bench-route]
+           citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
+                         [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json]
 
       --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
       --ops HOST:PORT      ops listener: health, readiness (default 127.0.0.1:9090)
@@ -32,6 +34,9 @@ if command == "bench-body" {
     // The exact bytes of GET /bench/fixed, so `make bench` can make nginx serve the same body.
     print(String(decoding: Gateway.benchmarkBody, as: UTF8.self))
     exit(0)
+}
+if command == "sign" {
+    SignCommand.run(Array(arguments))
 }
 guard command == "serve" else { usageError("unknown command '\(command)'") }
 

@@ -1,4 +1,6 @@
+import CityGate
 import Foundation
+import HTTPCore
 import TestSupport
 import Testing
 
@@ -30,6 +32,34 @@ struct CommandLineTests {
         let result = try await ExternalProcess.run(Self.binary, arguments)
         #expect(result.status == 2)
         #expect(result.standardError.contains("usage: citygate serve"))
+    }
+
+    @Test(arguments: PartnerConfigurationTests.samplePartners)
+    func signPrintsARequestTheGatewayVerifies(partnerId: String) async throws {
+        let manifests = ExternalProcess.packageRoot.appendingPathComponent("manifests").path
+        let body = partnerId == "alipay-city" ? "out_trade_no=330100-fine-88&total_amount=200.00" : "{\"ping\":1}"
+        let result = try await ExternalProcess.run(
+            Self.binary, ["sign", "--partner", partnerId, "--manifests", manifests, "--body", body, "--format", "json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let headers = Headers(((json["headers"] as? [[String]]) ?? []).map { ($0[0], $0[1]) })
+        let query = json["query"] as? String ?? ""
+        let request = SignedRequest(
+            method: json["method"] as? String ?? "", path: json["path"] as? String ?? "",
+            rawQuery: query.isEmpty ? nil : query,
+            headers: headers, body: Array(Data(base64Encoded: json["body"] as? String ?? "") ?? Data()))
+        let partner = try PartnerConfigurationTests.loadSample(partnerId)
+        _ = try partner.makeVerifier().verify(request, now: Int64(Date().timeIntervalSince1970))
+    }
+
+    @Test
+    func signRefusesUnknownPartnersAndPaths() async throws {
+        let missing = try await ExternalProcess.run(
+            Self.binary, ["sign", "--partner", "nobody", "--manifests", "/tmp"])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("partners/nobody.json: $: cannot be read"))
+        let traversal = try await ExternalProcess.run(Self.binary, ["sign", "--partner", "../etc/passwd"])
+        #expect(traversal.status == 2)
     }
 
     @Test

@@ -7,14 +7,20 @@ import Foundation
 public struct WeChatPayVerifier: PartnerVerifier {
     /// Platform public keys by certificate serial (upper-case hex).
     public var platformKeys: [String: AsymmetricKey]
+    /// The configured key id of each serial (reported as ``VerifiedRequest/keyId``); the serial
+    /// itself when absent.
+    public var keyIds: [String: String]
     /// The APIv3 key.
     public var apiV3Key: [UInt8]
     /// Allowed clock skew; a skew of exactly the window is refused, as the platform documents.
     public var window: Int64
 
     /// Creates a verifier.
-    public init(platformKeys: [String: AsymmetricKey], apiV3Key: [UInt8], window: Int64 = 300) {
+    public init(
+        platformKeys: [String: AsymmetricKey], keyIds: [String: String] = [:], apiV3Key: [UInt8], window: Int64 = 300
+    ) {
         self.platformKeys = Dictionary(uniqueKeysWithValues: platformKeys.map { ($0.key.uppercased(), $0.value) })
+        self.keyIds = Dictionary(uniqueKeysWithValues: keyIds.map { ($0.key.uppercased(), $0.value) })
         self.apiV3Key = apiV3Key
         self.window = window
     }
@@ -51,7 +57,7 @@ public struct WeChatPayVerifier: PartnerVerifier {
                 canonicalDigest: (try? Digest.sha256.hash(message)).map(Encoding.hex))
         }
         return VerifiedRequest(
-            keyId: serial.uppercased(), replayKey: nonce, timestamp: timestamp,
+            keyId: keyIds[serial.uppercased()] ?? serial.uppercased(), replayKey: nonce, timestamp: timestamp,
             payload: try decryptResource(request.body))
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Reads decoded JSON while tracking the JSON path, collecting every problem instead of stopping
+/// at the first, and refusing unknown fields (a typo must not silently become a default).
+final class ConfigReader {
+    let file: String
+    private(set) var problems: [ConfigProblem] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    func report(_ path: String, _ message: String) {
+        problems.append(ConfigProblem(file: file, path: path, message: message))
+    }
+
+    /// Parses a file's bytes as a JSON object.
+    func document(_ data: Data) -> [String: Any]? {
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
+                report("$", "must be a JSON object")
+                return nil
+            }
+            return object
+        } catch {
+            report(
+                "$",
+                "is not valid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "parse error"))"
+            )
+            return nil
+        }
+    }
+
+    /// Reports fields that are not in `allowed`.
+    func checkFields(_ object: [String: Any], at path: String, allowed: Set<String>) {
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            report("\(path).\(key)", "unknown field (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func string(_ object: [String: Any], _ key: String, at path: String, required: Bool = true) -> String? {
+        guard let value = object[key] else {
+            if required { report("\(path).\(key)", "is required") }
+            return nil
+        }
+        guard let text = value as? String else {
+            report("\(path).\(key)", "must be a string")
+            return nil
+        }
+        if required && text.isEmpty { report("\(path).\(key)", "must not be empty") }
+        return text
+    }
+
+    func integer(_ object: [String: Any], _ key: String, at path: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = object[key] else { return nil }
+        // JSON booleans decode as NSNumber too; their objCType is "c", real numbers' is not.
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
+            number.doubleValue == Double(number.intValue)
+        else {
+            report("\(path).\(key)", "must be a whole number")
+            return nil
+        }
+        guard range.contains(number.intValue) else {
+            report("\(path).\(key)", "must be between \(range.lowerBound) and \(range.upperBound)")
+            return nil
+        }
+        return number.intValue
+    }
+
+    func boolean(_ object: [String: Any], _ key: String, at path: String) -> Bool? {
+        guard let value = object[key] else { return nil }
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            report("\(path).\(key)", "must be true or false")
+            return nil
+        }
+        return number.boolValue
+    }
+
+    func array(_ object: [String: Any], _ key: String, at path: String, required: Bool = true) -> [Any]? {
+        guard let value = object[key] else {
+            if required { report("\(path).\(key)", "is required") }
+            return nil
+        }
+        guard let items = value as? [Any] else {
+            report("\(path).\(key)", "must be an array")
+            return nil
+        }
+        return items
+    }
+
+    func object(_ value: Any?, at path: String) -> [String: Any]? {
+        guard let object = value as? [String: Any] else {
+            report(path, "must be an object")
+            return nil
+        }
+        return object
+    }
+}

@@ -1,0 +1,67 @@
+import Store
+
+/// Verifies a partner's request and remembers what it signed, so the same request is never
+/// accepted twice.
+///
+/// ```
+///   SignedRequest ─► scheme verifier (pure) ─► ReplayStore.recordFirstUse(partner, replayKey)
+///                                                 ├► first use  ─► .fresh
+///                                                 └► seen       ─► .duplicate
+/// ```
+///
+/// What a duplicate means is the caller's: a synchronous call refuses it (`replayed`), an event
+/// endpoint acknowledges it again without processing it twice.
+public struct PartnerAuthenticator: Sendable {
+    /// The outcome of a verified request.
+    public enum Outcome: Sendable, Equatable {
+        /// Never seen before: process it.
+        case fresh(VerifiedRequest)
+        /// Already seen within its lifetime.
+        case duplicate(VerifiedRequest)
+    }
+
+    /// Why a request was not accepted.
+    public enum Failure: Error, Sendable {
+        /// The partner's proof does not hold.
+        case verification(VerificationFailure)
+        /// The replay store could not record it: the request must be refused (503), never
+        /// accepted unrecorded.
+        case storage(SQLiteError)
+    }
+
+    /// The partner.
+    public let partner: PartnerConfiguration
+    private let verifier: any PartnerVerifier
+    private let replayStore: ReplayStore
+
+    /// How long a nonce is remembered: a timestamp may be `window` ahead of the clock and still be
+    /// accepted until `window` after it, so `2 × window` plus a minute of margin. Schemes without
+    /// a signed timestamp (Alipay) keep ids for 48 hours, longer than Alipay's retry schedule.
+    public var replayLifetime: Int64 {
+        partner.scheme == .alipayRSA2 ? 48 * 3600 : 2 * Int64(partner.clockSkewSeconds) + 60
+    }
+
+    /// Creates an authenticator for one partner.
+    public init(partner: PartnerConfiguration, replayStore: ReplayStore) {
+        self.partner = partner
+        self.verifier = partner.makeVerifier()
+        self.replayStore = replayStore
+    }
+
+    /// Verifies and records `request`.
+    public func authenticate(_ request: SignedRequest, now: Int64) throws(Failure) -> Outcome {
+        let verified: VerifiedRequest
+        do {
+            verified = try verifier.verify(request, now: now)
+        } catch {
+            throw .verification(error)
+        }
+        do {
+            let first = try replayStore.recordFirstUse(
+                scope: partner.id, key: verified.replayKey, now: now, lifetime: replayLifetime)
+            return first ? .fresh(verified) : .duplicate(verified)
+        } catch {
+            throw .storage(error)
+        }
+    }
+}

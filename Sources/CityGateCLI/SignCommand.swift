@@ -1,0 +1,75 @@
+import CityGate
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
+///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json]`
+///
+/// Prints a correctly signed request for the partner's scheme, as a curl command (default) or as
+/// JSON (method, path, query, headers, body in base64) for scripts.
+enum SignCommand {
+    static func run(_ arguments: [String]) -> Never {
+        var partnerId: String?
+        var manifests = "manifests"
+        var method = "POST"
+        var path: String?
+        var query: String?
+        var body: [UInt8] = []
+        var keyId: String?
+        var baseURL = "http://127.0.0.1:8080"
+        var format = "curl"
+        var remaining = arguments[...]
+        while let flag = remaining.popFirst() {
+            guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
+            switch flag {
+            case "--partner": partnerId = value
+            case "--manifests": manifests = value
+            case "--method": method = value
+            case "--path": path = value
+            case "--query": query = value
+            case "--body": body = Array(value.utf8)
+            case "--body-file":
+                guard let data = FileManager.default.contents(atPath: value) else { usageError("cannot read \(value)") }
+                body = Array(data)
+            case "--key": keyId = value
+            case "--url": baseURL = value
+            case "--format":
+                guard value == "curl" || value == "json" else { usageError("--format is curl or json") }
+                format = value
+            default: usageError("unknown option '\(flag)'")
+            }
+        }
+        guard let partnerId else { usageError("sign needs --partner ID") }
+        guard partnerId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            usageError("--partner takes a partner id, not a path")
+        }
+        let file = URL(fileURLWithPath: manifests).appendingPathComponent("partners/\(partnerId).json").path
+        let partner: PartnerConfiguration
+        switch PartnerConfiguration.load(path: file, displayName: "partners/\(partnerId).json") {
+        case .success(let loaded): partner = loaded
+        case .failure(let problems):
+            Log.standardError(problems.description + "\n")
+            exit(1)
+        }
+        do {
+            let request = try RequestSigner(partner: partner).sign(
+                method: method, path: path, rawQuery: query, body: body, keyId: keyId)
+            if format == "curl" {
+                print(RequestSigner.curlCommand(request, baseURL: baseURL))
+            } else {
+                let object: [String: Any] = [
+                    "method": request.method, "path": request.path, "query": request.rawQuery ?? "",
+                    "headers": request.headers.map { [$0.name, $0.value] },
+                    "body": Data(request.body).base64EncodedString(),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+            exit(0)
+        } catch {
+            Log.standardError("citygate sign: \(error)\n")
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import CityGate
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+struct PartnerConfigurationTests {
+    static let manifests = ExternalProcess.packageRoot.appendingPathComponent("manifests").path
+    static let samplePartners = ["webhooks-demo", "wechat-city", "wechatpay-city", "alipay-city", "hmac-demo"]
+
+    static func loadSample(_ id: String) throws -> PartnerConfiguration {
+        try PartnerConfiguration.load(path: "\(manifests)/partners/\(id).json", displayName: "partners/\(id).json")
+            .get()
+    }
+
+    @Test(arguments: samplePartners)
+    func sampleLoads(id: String) throws {
+        let partner = try Self.loadSample(id)
+        #expect(partner.id == id)
+        #expect(!partner.keys.isEmpty)
+    }
+
+    /// Writes `json` as partners/<id>.json in a fresh directory and loads it.
+    func load(_ json: String, id: String = "p", environment: [String: String] = [:], files: [String: String] = [:])
+        throws -> [String]
+    {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "citygate-partners-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, content) in files {
+            try content.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let path = directory.appendingPathComponent("\(id).json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        switch PartnerConfiguration.load(path: path, displayName: "partners/\(id).json", environment: environment) {
+        case .success: return []
+        case .failure(let problems): return problems.problems.map(\.description)
+        }
+    }
+
+    struct Broken: CustomStringConvertible, Sendable {
+        let name: String
+        let json: String
+        let expected: [String]
+        var description: String { name }
+    }
+
+    static let broken: [Broken] = [
+        Broken(
+            name: "inline secret",
+            json: #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"hunter2"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].secret: must be an env: or file: reference, not an inline secret",
+                "partners/p.json: $.keys[0]: needs secret",
+            ]),
+        Broken(
+            name: "unknown field and scheme",
+            json:
+                #"{"id":"p","name":"P","scheme":"rot13","cities":[],"keys":[{"id":"k","secret":"env:S"}],"clockSkew":5}"#,
+            expected: [
+                "partners/p.json: $.clockSkew: unknown field (allowed: ack, cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, scheme, wechat, wechatpay)",
+                "partners/p.json: $.scheme: unknown scheme 'rot13' (known: standard-webhooks, wechat, wechatpay-v3, alipay-rsa2, hmac-sha256)",
+            ]),
+        Broken(
+            name: "missing environment variable",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:NOT_SET_ANYWHERE"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].secret: environment variable NOT_SET_ANYWHERE is not set",
+                "partners/p.json: $.keys[0]: needs secret",
+            ]),
+        Broken(
+            name: "id not the file name",
+            json: #"{"id":"other","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"}]}"#,
+            expected: ["partners/p.json: $.id: must match the file name ('p')"]),
+        Broken(
+            name: "bad city and skew",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":["3301","abcdef"],"keys":[{"id":"k","secret":"env:S"}],"clockSkewSeconds":true}"#,
+            expected: [
+                "partners/p.json: $.clockSkewSeconds: must be a whole number",
+                "partners/p.json: $.cities[0]: must be a 6-digit administrative code",
+                "partners/p.json: $.cities[1]: must be a 6-digit administrative code",
+            ]),
+        Broken(
+            name: "duplicate key ids",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"},{"id":"k","secret":"env:S"}]}"#,
+            expected: ["partners/p.json: $.keys[1].id: duplicate key id 'k'"]),
+        Broken(
+            name: "no keys", json: #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[]}"#,
+            expected: ["partners/p.json: $.keys: must list at least one key"]),
+        Broken(
+            name: "wrong types",
+            json:
+                #"{"id":"p","name":7,"scheme":"hmac-sha256","cities":"330100","keys":{"id":"k"},"debugSignatures":1}"#,
+            expected: [
+                "partners/p.json: $.name: must be a string",
+                "partners/p.json: $.debugSignatures: must be true or false",
+                "partners/p.json: $.cities: must be an array", "partners/p.json: $.keys: must be an array",
+            ]),
+        Broken(name: "not JSON", json: "{\"id\": ", expected: ["partners/p.json: $: is not valid JSON"]),
+        Broken(
+            name: "wechatpay without apiV3Key",
+            json:
+                #"{"id":"p","name":"P","scheme":"wechatpay-v3","cities":[],"keys":[{"id":"k","certificate":"file:missing.pem"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].certificate: cannot read", "partners/p.json: $.keys[0]: needs certificate",
+                "partners/p.json: $.wechatpay: is required for wechatpay-v3 (apiV3Key)",
+            ]),
+        Broken(
+            name: "unknown key field",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S","algorithm":"md5"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].algorithm: unknown field (allowed: certificate, id, notAfter, notBefore, privateKey, publicKey, secret, token)"
+            ]),
+    ]
+
+    @Test(arguments: broken)
+    func reportsEveryProblemWithFileAndPath(_ testCase: Broken) throws {
+        let problems = try load(testCase.json, environment: ["S": "a demo secret"])
+        #expect(problems.count == testCase.expected.count, "\(problems)")
+        for expected in testCase.expected {
+            #expect(problems.contains { $0.hasPrefix(expected) }, "missing: \(expected) in \(problems)")
+        }
+        for problem in problems { #expect(!problem.contains("hunter2"), "secrets never appear in messages") }
+    }
+
+    @Test
+    func fileReferencesResolveRelativeToTheFile() throws {
+        #expect(
+            try load(
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"file:p.secret"}]}"#,
+                files: ["p.secret": "s3cret\n"]
+            ).isEmpty)
+    }
+}
+
+/// Every sample partner: sign with RequestSigner, verify with the partner's own configuration,
+/// refuse the replay — also after a restart.
+struct SignAndVerifyTests {
+    @Test(arguments: PartnerConfigurationTests.samplePartners)
+    func signedRequestVerifiesOnceAndIsThenAReplay(id: String) throws {
+        let partner = try PartnerConfigurationTests.loadSample(id)
+        let body =
+            id == "alipay-city"
+            ? "out_trade_no=330100-fine-88&total_amount=200.00&trade_status=TRADE_SUCCESS"
+            : "{\"case\":\"330100-2026-000123\"}"
+        let now = Int64(Date().timeIntervalSince1970)
+        let request = try RequestSigner(partner: partner).sign(body: Array(body.utf8), now: now)
+        let path = try ReplayStoreTests.temporaryDatabasePath()
+        let authenticator = PartnerAuthenticator(
+            partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
+        guard case .fresh(let verified) = try authenticator.authenticate(request, now: now) else {
+            Issue.record("the first delivery must be fresh")
+            return
+        }
+        #expect(verified.keyId == partner.keys[0].id)
+        if id != "alipay-city" && id != "wechat-city" { #expect(verified.payload == Array(body.utf8)) }
+        guard case .duplicate = try authenticator.authenticate(request, now: now + 1) else {
+            Issue.record("the same request again must be a duplicate")
+            return
+        }
+        let restarted = PartnerAuthenticator(
+            partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
+        guard case .duplicate = try restarted.authenticate(request, now: now + 2) else {
+            Issue.record("a replay after a restart must still be a duplicate")
+            return
+        }
+    }
+
+    @Test
+    func replayLifetimeCoversTheWholeWindow() throws {
+        let partner = try PartnerConfigurationTests.loadSample("webhooks-demo")
+        let authenticator = PartnerAuthenticator(
+            partner: partner,
+            replayStore: try ReplayStore(database: try Database(path: try ReplayStoreTests.temporaryDatabasePath())))
+        #expect(authenticator.replayLifetime == 660)
+        // Signed 300 s in the future (accepted), replayed 600 s later (still inside its window).
+        let now = Int64(Date().timeIntervalSince1970)
+        let request = try RequestSigner(partner: partner).sign(body: Array("{}".utf8), now: now + 300)
+        guard case .fresh = try authenticator.authenticate(request, now: now) else {
+            Issue.record("fresh expected")
+            return
+        }
+        guard case .duplicate = try authenticator.authenticate(request, now: now + 600) else {
+            Issue.record("duplicate expected")
+            return
+        }
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Regenerates the TEST-ONLY demo keys under mocks/keys for the sample partners.
+set -euo pipefail
+cd "$(dirname "$0")/../mocks/keys"
+rand() { head -c "$1" /dev/urandom | base64 -w0; }
+echo "whsec_$(rand 24)" >webhooks-demo.secret
+rand 24 >hmac-demo.secret
+echo "citygate-demo-token-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" >wechat-city.token
+rand 32 | cut -c1-43 >wechat-city.aeskey
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >wechatpay-city.apiv3key
+openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=WeChat Pay demo platform (TEST ONLY)" \
+    -keyout wechatpay-platform.key -out wechatpay-platform.pem 2>/dev/null
+openssl genrsa -out alipay-platform.key 2048 2>/dev/null
+openssl rsa -in alipay-platform.key -pubout -out alipay-platform.pub 2>/dev/null
