@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target under Tests/Fuzz and runs each for the given seconds (default
-# 600) from its committed seed corpus. Findings (crashing inputs) land in Tests/Fuzz/findings/.
+# 600 each) from its committed seed corpus. Findings (crashing inputs) land in Tests/Fuzz/findings/.
 # Each target is compiled with swiftc together with the module sources it exercises, because
 # SwiftPM renames executable entry points and libFuzzer's main would never run (shared/NOTES.md).
 set -euo pipefail
@@ -11,6 +11,7 @@ mkdir -p "$out" Tests/Fuzz/findings Tests/Fuzz/work
 
 declare -A sources=(
     [ParserFuzzer]="Sources/HTTPCore/*.swift"
+    [VerifierHeaderFuzzer]="Sources/CityGate/Verification/SignatureHeaders.swift Sources/CityGate/Verification/FormEncoding.swift"
 )
 
 status=0
