@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Cryptography", targets: ["Cryptography"]),
         .library(name: "Store", targets: ["Store"]),
         .executable(name: "citygate-client-bench", targets: ["ClientBench"]),
+        .executable(name: "citygate-verifier-fuzzer", targets: ["VerifierFuzzer"]),
     ],
     targets: [
         // C system libraries, each wrapped once. No SwiftPM package dependencies, ever.
@@ -81,6 +82,13 @@ let package = Package(
             name: "ClientBench",
             dependencies: ["HTTPClient"],
             path: "bench/ClientBench",
+            swiftSettings: swiftSettings
+        ),
+        // `make fuzz` only: libFuzzer over every partner verifier (see the file's header).
+        .executableTarget(
+            name: "VerifierFuzzer",
+            dependencies: ["CityGate", "Cryptography", "HTTPCore"],
+            path: "Tests/Fuzz/VerifierFuzzer",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -37,4 +37,21 @@ for target in "${!sources[@]}"; do
     grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done )" "$out/$target.log" || tail -5 "$out/$target.log"
     echo "corpus now: $(ls "$corpus" | wc -l) inputs"
 done
+# Targets that need the package's modules (OpenSSL and all) are built by SwiftPM with the fuzzer
+# sanitizer in a separate scratch path, so the normal build never sees -DFUZZING.
+for product in citygate-verifier-fuzzer; do
+    echo "== building $product"
+    swift build --scratch-path .build-fuzz --product "$product" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING >"$out/$product.build.log" 2>&1 \
+        || { tail -20 "$out/$product.build.log"; exit 1; }
+    corpus="Tests/Fuzz/work/$product"
+    mkdir -p "$corpus"
+    echo "== running $product for ${seconds}s"
+    if ! ".build-fuzz/debug/$product" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+        -artifact_prefix="Tests/Fuzz/findings/$product-" -print_final_stats=1 2>"$out/$product.log"; then
+        status=1
+        echo "!! $product found a crash; see Tests/Fuzz/findings/ and $out/$product.log"
+    fi
+    grep -E "^(stat::number_of_executed_units|Done )" "$out/$product.log" || tail -5 "$out/$product.log"
+done
 exit $status

@@ -21,7 +21,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     if let pairs = FormEncoding.decodePairs(text) {
         let again = FormEncoding.decodePairs(FormEncoding.encode(pairs))
-        guard let again, again.count == pairs.count, zip(again, pairs).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else {
+        guard let again, again.count == pairs.count, zip(again, pairs).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 })
+        else {
             fatalError("form encoding does not round-trip for \(text.debugDescription)")
         }
     }
