@@ -1,0 +1,175 @@
+import Foundation
+
+/// The JSON-Schema subset an operation's `input` may use: `type`, `properties`, `required`,
+/// `additionalProperties` (boolean), `items`, `enum`, `const`, `pattern`, `minLength`,
+/// `maxLength`, `minimum`, `maximum`, `minItems`, `maxItems`, `format` (`date`, `phone-cn`,
+/// `resident-id`). Anything else in a schema is a configuration error, not silently ignored.
+///
+/// Validation reports **every** violation with its JSON path. Messages describe the rule, never
+/// the value: inputs carry ID-card and phone numbers.
+public final class InputSchema: Sendable {
+    /// JSON types.
+    public enum ValueType: String, Sendable, CaseIterable {
+        case object, array, string, integer, number, boolean, null
+    }
+
+    /// One violation: where and which rule.
+    public struct Violation: Sendable, Equatable, CustomStringConvertible {
+        /// The JSON path of the offending value (`$.applicant.idNumber`).
+        public var path: String
+        /// The rule it breaks.
+        public var message: String
+        /// `path: message`.
+        public var description: String { "\(path): \(message)" }
+    }
+
+    let types: [ValueType]?
+    let properties: [String: InputSchema]
+    let propertyOrder: [String]
+    let required: [String]
+    let additionalProperties: Bool
+    let items: InputSchema?
+    let enumeration: [String]?
+    let pattern: String?
+    let minLength: Int?
+    let maxLength: Int?
+    let minimum: Double?
+    let maximum: Double?
+    let minItems: Int?
+    let maxItems: Int?
+    let format: InputFormat?
+
+    static let keywords: Set<String> = [
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern", "minLength",
+        "maxLength",
+        "minimum", "maximum", "minItems", "maxItems", "format", "description", "title", "examples",
+    ]
+
+    init(
+        types: [ValueType]?, properties: [String: InputSchema], propertyOrder: [String], required: [String],
+        additionalProperties: Bool, items: InputSchema?, enumeration: [String]?, pattern: String?, minLength: Int?,
+        maxLength: Int?, minimum: Double?, maximum: Double?, minItems: Int?, maxItems: Int?, format: InputFormat?
+    ) {
+        self.types = types
+        self.properties = properties
+        self.propertyOrder = propertyOrder
+        self.required = required
+        self.additionalProperties = additionalProperties
+        self.items = items
+        self.enumeration = enumeration
+        self.pattern = pattern
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.minimum = minimum
+        self.maximum = maximum
+        self.minItems = minItems
+        self.maxItems = maxItems
+        self.format = format
+    }
+
+    /// Validates a decoded JSON value (from `JSONSerialization`); empty when valid.
+    public func validate(_ value: Any) -> [Violation] {
+        var violations: [Violation] = []
+        check(value, at: "$", into: &violations)
+        return violations
+    }
+
+    private func check(_ value: Any, at path: String, into violations: inout [Violation]) {
+        let actual = InputSchema.type(of: value)
+        if let types, !types.contains(actual), !(actual == .integer && types.contains(.number)) {
+            violations.append(
+                Violation(path: path, message: "must be \(types.map(\.rawValue).joined(separator: " or "))"))
+            return
+        }
+        if let enumeration, !enumeration.contains(InputSchema.canonicalText(value)) {
+            violations.append(Violation(path: path, message: "must be one of \(enumeration.joined(separator: ", "))"))
+        }
+        switch value {
+        case let text as String:
+            checkString(text, at: path, into: &violations)
+        case let object as [String: Any]:
+            for name in required where object[name] == nil {
+                violations.append(Violation(path: "\(path).\(name)", message: "is required"))
+            }
+            for name in object.keys.sorted() {
+                guard let nested = object[name] else { continue }
+                if let schema = properties[name] {
+                    schema.check(nested, at: "\(path).\(name)", into: &violations)
+                } else if !additionalProperties {
+                    violations.append(Violation(path: "\(path).\(name)", message: "is not allowed"))
+                }
+            }
+        case let array as [Any]:
+            if let minItems, array.count < minItems {
+                violations.append(Violation(path: path, message: "must have at least \(minItems) items"))
+            }
+            if let maxItems, array.count > maxItems {
+                violations.append(Violation(path: path, message: "must have at most \(maxItems) items"))
+            }
+            if let items {
+                for (index, element) in array.enumerated() {
+                    items.check(element, at: "\(path)[\(index)]", into: &violations)
+                }
+            }
+        case let number as NSNumber where actual == .integer || actual == .number:
+            if let minimum, number.doubleValue < minimum {
+                violations.append(Violation(path: path, message: "must be at least \(InputSchema.format(minimum))"))
+            }
+            if let maximum, number.doubleValue > maximum {
+                violations.append(Violation(path: path, message: "must be at most \(InputSchema.format(maximum))"))
+            }
+        default:
+            break
+        }
+    }
+
+    private func checkString(_ text: String, at path: String, into violations: inout [Violation]) {
+        let length = text.count
+        if let minLength, length < minLength {
+            violations.append(Violation(path: path, message: "must be at least \(minLength) characters"))
+        }
+        if let maxLength, length > maxLength {
+            violations.append(Violation(path: path, message: "must be at most \(maxLength) characters"))
+        }
+        if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+            violations.append(Violation(path: path, message: "must match the pattern \(pattern)"))
+        }
+        if let format, !format.accepts(text) {
+            violations.append(Violation(path: path, message: format.requirement))
+        }
+    }
+
+    static func type(of value: Any) -> ValueType {
+        switch value {
+        case is String: return .string
+        case is [String: Any]: return .object
+        case is [Any]: return .array
+        case is NSNull: return .null
+        case let number as NSNumber:
+            let kind = String(cString: number.objCType)
+            if kind == "c" { return .boolean }
+            if kind == "d" || kind == "f" {
+                return number.doubleValue.rounded() == number.doubleValue && abs(number.doubleValue) < 9e15
+                    ? .integer : .number
+            }
+            return .integer
+        default: return .null
+        }
+    }
+
+    /// A value as compared against `enum` entries (written as JSON scalars in the manifest).
+    static func canonicalText(_ value: Any) -> String {
+        switch type(of: value) {
+        case .string: return value as? String ?? ""
+        case .boolean: return (value as? NSNumber)?.boolValue == true ? "true" : "false"
+        case .integer: return "\((value as? NSNumber)?.int64Value ?? 0)"
+        case .number: return "\((value as? NSNumber)?.doubleValue ?? 0)"
+        case .null: return "null"
+        default: return ""
+        }
+    }
+
+    static func format(_ number: Double) -> String {
+        number.rounded() == number && abs(number) < 1e15 ? "\(Int64(number))" : "\(number)"
+    }
+}
