@@ -8,6 +8,8 @@ import HTTPServer
 
 let usage = """
     usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--threads N] [--bench-route]
+           citygate validate [--manifests DIR]     exit 0, or 1 with every problem as file: json-path: message
+           citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
                          [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json]
 
@@ -37,6 +39,12 @@ if command == "bench-body" {
 }
 if command == "sign" {
     SignCommand.run(Array(arguments))
+}
+if command == "validate" {
+    ManifestCommands.validate(Array(arguments))
+}
+if command == "routes" {
+    ManifestCommands.routes(Array(arguments))
 }
 guard command == "serve" else { usageError("unknown command '\(command)'") }
 

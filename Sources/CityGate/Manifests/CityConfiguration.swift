@@ -1,0 +1,144 @@
+import Foundation
+
+/// One city (`cities/<code>.json`): its backends, the services it enables (with overrides), the
+/// partners allowed to call it, rate limits and its working-day calendar.
+public struct CityConfiguration: Sendable {
+    /// A named backend in this city.
+    public struct BackendEntry: Sendable {
+        public var name: String
+        public var baseURL: String
+        public var timeoutMilliseconds: Int
+        public var maxConnections: Int
+        public var healthPath: String?
+        public var caFile: String?
+        public var clientCertificateFile: String?
+        public var clientKeyFile: String?
+    }
+
+    /// A service as this city runs it.
+    public struct ServiceEntry: Sendable {
+        public var enabled: Bool
+        public var timeoutMilliseconds: Int?
+        public var rateLimits: [ServiceManifest.RateLimit]
+        public var disabledNoticeZh: String?
+        public var disabledNoticeEn: String?
+    }
+
+    public var code: String
+    public var nameZh: String
+    public var nameEn: String
+    public var backends: [String: BackendEntry]
+    public var services: [String: ServiceEntry]
+    public var partners: [String]
+    public var rateLimits: [ServiceManifest.RateLimit]
+    public var holidays: [String]
+    public var workdays: [String]
+
+    static let fields: Set<String> = ["code", "name", "backends", "services", "partners", "rateLimits", "calendar"]
+
+    static func load(_ root: [String: Any], expectedCode: String, directory: String, reader: ConfigReader)
+        -> CityConfiguration
+    {
+        reader.checkFields(root, at: "$", allowed: fields)
+        let code = reader.string(root, "code", at: "$") ?? expectedCode
+        if code.count != 6 || !code.allSatisfy(\.isNumber) {
+            reader.report("$.code", "must be a 6-digit administrative code")
+        } else if code != expectedCode {
+            reader.report("$.code", "must match the file name ('\(expectedCode)')")
+        }
+        let name = ManifestValidation.bilingual(root, "name", at: "$", reader: reader) ?? ("", "")
+        var backends: [String: BackendEntry] = [:]
+        if let raw = root["backends"], let map = reader.object(raw, at: "$.backends") {
+            for backendName in map.keys.sorted() {
+                let path = "$.backends.\(backendName)"
+                guard let value = map[backendName], let object = reader.object(value, at: path) else { continue }
+                reader.checkFields(
+                    object, at: path, allowed: ["baseURL", "timeoutMs", "maxConnections", "healthPath", "tls"])
+                let baseURL = reader.string(object, "baseURL", at: path) ?? ""
+                if let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                    url.host != nil
+                {
+                    // fine
+                } else if !baseURL.isEmpty {
+                    reader.report("\(path).baseURL", "must be an http:// or https:// URL with a host")
+                }
+                var entry = BackendEntry(
+                    name: backendName, baseURL: baseURL,
+                    timeoutMilliseconds: reader.integer(object, "timeoutMs", at: path, range: 1...60_000) ?? 3000,
+                    maxConnections: reader.integer(object, "maxConnections", at: path, range: 1...1024) ?? 32,
+                    healthPath: reader.string(object, "healthPath", at: path, required: false))
+                if let raw = object["tls"], let tls = reader.object(raw, at: "\(path).tls") {
+                    reader.checkFields(tls, at: "\(path).tls", allowed: ["caFile", "clientCertificate", "clientKey"])
+                    func file(_ key: String) -> String? {
+                        guard let text = reader.string(tls, key, at: "\(path).tls", required: false) else { return nil }
+                        guard let reference = SecretReference(text, relativeTo: directory),
+                            case .file(let resolved) = reference
+                        else {
+                            reader.report("\(path).tls.\(key)", "must be a file: reference")
+                            return nil
+                        }
+                        if !FileManager.default.fileExists(atPath: resolved) {
+                            reader.report("\(path).tls.\(key)", "cannot read \(resolved)")
+                        }
+                        return resolved
+                    }
+                    entry.caFile = file("caFile")
+                    entry.clientCertificateFile = file("clientCertificate")
+                    entry.clientKeyFile = file("clientKey")
+                    if (entry.clientCertificateFile == nil) != (entry.clientKeyFile == nil) {
+                        reader.report("\(path).tls", "clientCertificate and clientKey go together")
+                    }
+                }
+                backends[backendName] = entry
+            }
+        }
+        var services: [String: ServiceEntry] = [:]
+        if let raw = root["services"], let map = reader.object(raw, at: "$.services") {
+            for serviceId in map.keys.sorted() {
+                let path = "$.services.\(serviceId)"
+                guard let value = map[serviceId], let object = reader.object(value, at: path) else { continue }
+                reader.checkFields(object, at: path, allowed: ["enabled", "timeoutMs", "rateLimits", "disabledNotice"])
+                let notice = ManifestValidation.bilingual(
+                    object, "disabledNotice", at: path, reader: reader, required: false)
+                services[serviceId] = ServiceEntry(
+                    enabled: reader.boolean(object, "enabled", at: path) ?? true,
+                    timeoutMilliseconds: reader.integer(object, "timeoutMs", at: path, range: 1...60_000),
+                    rateLimits: ManifestValidation.rateLimits(object, at: path, reader: reader),
+                    disabledNoticeZh: notice?.0,
+                    disabledNoticeEn: notice?.1)
+            }
+        }
+        let partners = (reader.array(root, "partners", at: "$") ?? []).enumerated().compactMap {
+            index, value -> String? in
+            guard let id = value as? String else {
+                reader.report("$.partners[\(index)]", "must be a partner id")
+                return nil
+            }
+            return id
+        }
+        var holidays: [String] = []
+        var workdays: [String] = []
+        if let raw = root["calendar"], let calendar = reader.object(raw, at: "$.calendar") {
+            reader.checkFields(calendar, at: "$.calendar", allowed: ["holidays", "workdays"])
+            func dates(_ key: String) -> [String] {
+                (reader.array(calendar, key, at: "$.calendar", required: false) ?? []).enumerated().compactMap {
+                    index, value in
+                    guard let text = value as? String, InputFormat.date.accepts(text) else {
+                        reader.report("$.calendar.\(key)[\(index)]", "must be a date written YYYY-MM-DD")
+                        return nil
+                    }
+                    return text
+                }
+            }
+            holidays = dates("holidays")
+            workdays = dates("workdays")
+            for date in Set(holidays).intersection(workdays).sorted() {
+                reader.report("$.calendar", "\(date) is both a holiday and a make-up workday")
+            }
+        }
+        return CityConfiguration(
+            code: code, nameZh: name.0, nameEn: name.1, backends: backends, services: services, partners: partners,
+            rateLimits: ManifestValidation.rateLimits(root, at: "$", reader: reader), holidays: holidays,
+            workdays: workdays)
+    }
+}

@@ -1,0 +1,166 @@
+import Cryptography
+import Foundation
+
+/// The whole configuration tree, validated as one unit: `gateway.json`, `cities/`, `partners/`,
+/// `services/`. Either every file is valid and every reference resolves, or the load fails with
+/// every problem found — an invalid set never replaces a running one.
+public struct ManifestSet: Sendable {
+    public var cities: [String: CityConfiguration]
+    public var services: [String: ServiceManifest]
+    public var partners: [String: PartnerConfiguration]
+    /// SHA-256 over every file's name and bytes, in name order: identifies the active set.
+    public var contentHash: String
+    /// When it was loaded (Unix seconds).
+    public var loadedAt: Double
+
+    /// Loads and cross-checks the tree under `directory`.
+    public static func load(
+        directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Result<ManifestSet, ConfigProblems> {
+        var problems: [ConfigProblem] = []
+        var hashInput: [UInt8] = []
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return .failure(
+                ConfigProblems(problems: [ConfigProblem(file: directory, path: "$", message: "is not a directory")]))
+        }
+        func files(_ folder: String) -> [String] {
+            let names = (try? manager.contentsOfDirectory(atPath: "\(directory)/\(folder)")) ?? []
+            return names.filter { $0.hasSuffix(".json") }.sorted()
+        }
+        func read(_ relative: String) -> (ConfigReader, [String: Any]?) {
+            let reader = ConfigReader(file: relative)
+            guard let data = manager.contents(atPath: "\(directory)/\(relative)") else {
+                reader.report("$", "cannot be read")
+                return (reader, nil)
+            }
+            hashInput += Array(relative.utf8) + [0] + Array(data) + [0]
+            return (reader, reader.document(data))
+        }
+
+        // Ids whose file exists, loaded or not: a reference to a file that failed to load is not
+        // reported again as missing (its own problems already say what is wrong).
+        let presentPartners = Set(files("partners").map { String($0.dropLast(5)) })
+        let presentServices = Set(files("services").map { String($0.dropLast(5)) })
+        let presentCities = Set(files("cities").map { String($0.dropLast(5)) })
+        var partners: [String: PartnerConfiguration] = [:]
+        for name in files("partners") {
+            let relative = "partners/\(name)"
+            if let data = manager.contents(atPath: "\(directory)/\(relative)") {
+                hashInput += Array(relative.utf8) + [0] + Array(data) + [0]
+            }
+            switch PartnerConfiguration.load(
+                path: "\(directory)/\(relative)", displayName: relative, environment: environment)
+            {
+            case .success(let partner): partners[partner.id] = partner
+            case .failure(let found): problems += found.problems
+            }
+        }
+        var services: [String: ServiceManifest] = [:]
+        for name in files("services") {
+            let relative = "services/\(name)"
+            let (reader, document) = read(relative)
+            if let document {
+                let service = ServiceManifest.load(document, expectedId: String(name.dropLast(5)), reader: reader)
+                services[service.id] = service
+            }
+            problems += reader.problems
+        }
+        var cities: [String: CityConfiguration] = [:]
+        var failedCities: Set<String> = []
+        for name in files("cities") {
+            let relative = "cities/\(name)"
+            let (reader, document) = read(relative)
+            if let document {
+                let fileCode = String(name.dropLast(5))
+                var city = CityConfiguration.load(
+                    document, expectedCode: fileCode, directory: "\(directory)/cities", reader: reader)
+                city.code = fileCode
+                cities[fileCode] = city
+                if !reader.problems.isEmpty { failedCities.insert(fileCode) }
+            }
+            problems += reader.problems
+        }
+        if cities.isEmpty {
+            problems.append(ConfigProblem(file: "cities/", path: "$", message: "no city is configured"))
+        }
+
+        // References across files.
+        for code in cities.keys.sorted() {
+            guard let city = cities[code] else { continue }
+            let file = "cities/\(code).json"
+            for serviceId in city.services.keys.sorted() {
+                guard let service = services[serviceId] else {
+                    if !presentServices.contains(serviceId) {
+                        problems.append(
+                            ConfigProblem(
+                                file: file, path: "$.services.\(serviceId)",
+                                message: "no service manifest services/\(serviceId).json"))
+                    }
+                    continue
+                }
+                if city.backends[service.backend] == nil {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "$.services.\(serviceId)",
+                            message: "the service calls backend '\(service.backend)', which this city does not define"))
+                }
+            }
+            for (index, partnerId) in city.partners.enumerated() {
+                guard let partner = partners[partnerId] else {
+                    if !presentPartners.contains(partnerId) {
+                        problems.append(
+                            ConfigProblem(
+                                file: file, path: "$.partners[\(index)]",
+                                message: "no partner file partners/\(partnerId).json"))
+                    }
+                    continue
+                }
+                if !partner.cities.contains(code) && !failedCities.contains(code) {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "$.partners[\(index)]",
+                            message: "partner '\(partnerId)' does not list this city in its cities"))
+                }
+            }
+        }
+        for id in partners.keys.sorted() {
+            for (index, code) in (partners[id]?.cities ?? []).enumerated()
+            where cities[code] == nil && !presentCities.contains(code) {
+                problems.append(
+                    ConfigProblem(
+                        file: "partners/\(id).json", path: "$.cities[\(index)]",
+                        message: "no city file cities/\(code).json"))
+            }
+        }
+        if !problems.isEmpty { return .failure(ConfigProblems(problems: problems)) }
+        let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
+        return .success(
+            ManifestSet(
+                cities: cities, services: services, partners: partners, contentHash: hash,
+                loadedAt: Date().timeIntervalSince1970))
+    }
+
+    /// The public routes this set produces, one line each, sorted.
+    public func routeLines() -> [String] {
+        var lines: [String] = []
+        for code in cities.keys.sorted() {
+            guard let city = cities[code] else { continue }
+            lines.append("GET  /v1/cities/\(code)/services")
+            for serviceId in city.services.keys.sorted() {
+                guard let service = services[serviceId], let entry = city.services[serviceId] else { continue }
+                let state = entry.enabled && service.enabled ? "" : "  (disabled: 503 with notice)"
+                lines.append("GET  /v1/cities/\(code)/services/\(serviceId)\(state)")
+                for name in service.operations.keys.sorted() {
+                    guard let operation = service.operations[name] else { continue }
+                    lines.append(
+                        "POST /v1/cities/\(code)/services/\(serviceId)/\(name)  scope=\(operation.scope) auth=\(service.authLevel.rawValue) backend=\(service.backend) idempotent=\(operation.idempotent)\(state)"
+                    )
+                }
+            }
+        }
+        for id in partners.keys.sorted() { lines.append("POST /v1/partners/\(id)/events") }
+        return lines
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+extension ServiceManifest {
+    static let fields: Set<String> = [
+        "id", "version", "name", "department", "itemCode", "category", "authLevel", "timeLimits", "backend",
+        "operations",
+        "events", "rateLimits", "enabled", "disabledNotice", "description",
+    ]
+    static let operationFields: Set<String> = [
+        "scope", "idempotent", "timeoutMs", "retries", "input", "request", "response", "description",
+    ]
+
+    /// Loads one service manifest; problems go to `reader`.
+    static func load(_ root: [String: Any], expectedId: String, reader: ConfigReader) -> ServiceManifest {
+        reader.checkFields(root, at: "$", allowed: fields)
+        let id = reader.string(root, "id", at: "$") ?? expectedId
+        if id != expectedId { reader.report("$.id", "must match the file name ('\(expectedId)')") }
+        let version = reader.string(root, "version", at: "$") ?? ""
+        if !version.isEmpty && version.range(of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression) == nil {
+            reader.report("$.version", "must be MAJOR.MINOR.PATCH")
+        }
+        let name = ManifestValidation.bilingual(root, "name", at: "$", reader: reader) ?? ("", "")
+        var departmentCode = ""
+        var departmentName = ""
+        if let raw = root["department"], let department = reader.object(raw, at: "$.department") {
+            reader.checkFields(department, at: "$.department", allowed: ["code", "name"])
+            departmentCode = reader.string(department, "code", at: "$.department") ?? ""
+            departmentName = reader.string(department, "name", at: "$.department") ?? ""
+            if !departmentCode.isEmpty && departmentCode.range(of: "^[0-9A-Z]{18}$", options: .regularExpression) == nil
+            {
+                reader.report("$.department.code", "must be an 18-character unified social credit code")
+            }
+        } else if root["department"] == nil {
+            reader.report("$.department", "is required")
+        }
+        let itemCode = reader.string(root, "itemCode", at: "$") ?? ""
+        let category = reader.string(root, "category", at: "$") ?? ""
+        let authText = reader.string(root, "authLevel", at: "$") ?? ""
+        let authLevel = AuthLevel(rawValue: authText)
+        if authLevel == nil && !authText.isEmpty {
+            reader.report("$.authLevel", "must be one of \(AuthLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var legal = 0
+        var promised = 0
+        if let raw = root["timeLimits"], let limits = reader.object(raw, at: "$.timeLimits") {
+            reader.checkFields(limits, at: "$.timeLimits", allowed: ["legalDays", "promisedDays"])
+            legal = reader.integer(limits, "legalDays", at: "$.timeLimits", range: 0...3650) ?? 0
+            promised = reader.integer(limits, "promisedDays", at: "$.timeLimits", range: 0...3650) ?? 0
+            if legal > 0 && promised > legal {
+                reader.report(
+                    "$.timeLimits.promisedDays", "(\(promised)) is above the legal limit (\(legal) working days)")
+            }
+        } else if root["timeLimits"] == nil {
+            reader.report("$.timeLimits", "is required")
+        }
+        let backend = reader.string(root, "backend", at: "$") ?? ""
+        var operations: [String: Operation] = [:]
+        if let raw = root["operations"], let map = reader.object(raw, at: "$.operations") {
+            if map.isEmpty { reader.report("$.operations", "must declare at least one operation") }
+            for name in map.keys.sorted() {
+                let path = "$.operations.\(name)"
+                if name.range(of: "^[a-z][a-zA-Z0-9-]*$", options: .regularExpression) == nil {
+                    reader.report(path, "operation names are lower-camel or kebab case")
+                }
+                if let value = map[name], let operation = loadOperation(name: name, value, at: path, reader: reader) {
+                    operations[name] = operation
+                }
+            }
+        } else if root["operations"] == nil {
+            reader.report("$.operations", "is required")
+        }
+        var events: [String: String] = [:]
+        if let raw = root["events"], let map = reader.object(raw, at: "$.events") {
+            for (event, value) in map.sorted(by: { $0.key < $1.key }) {
+                guard let operation = value as? String else {
+                    reader.report("$.events.\(event)", "must name an operation")
+                    continue
+                }
+                let parts = event.split(separator: ":")
+                if parts.count != 2 {
+                    reader.report("$.events.\(event)", "event keys are '<partner or scheme>:<event type>'")
+                }
+                if operations[operation] == nil && map.count > 0 && root["operations"] != nil {
+                    reader.report(
+                        "$.events.\(event)", "names operation '\(operation)', which this service does not declare")
+                }
+                events[event] = operation
+            }
+        }
+        let rateLimits = ManifestValidation.rateLimits(root, at: "$", reader: reader)
+        let enabled = reader.boolean(root, "enabled", at: "$") ?? true
+        let notice = ManifestValidation.bilingual(root, "disabledNotice", at: "$", reader: reader, required: false)
+        if !enabled && notice == nil {
+            reader.report("$.disabledNotice", "is required while the service is disabled (callers are shown it)")
+        }
+        return ServiceManifest(
+            id: id, version: version, nameZh: name.0, nameEn: name.1, departmentCode: departmentCode,
+            departmentName: departmentName,
+            itemCode: itemCode, category: category, authLevel: authLevel ?? .realName, legalDays: legal,
+            promisedDays: promised,
+            backend: backend, operations: operations, events: events, rateLimits: rateLimits, enabled: enabled,
+            disabledNoticeZh: notice?.0, disabledNoticeEn: notice?.1)
+    }
+
+    static func loadOperation(name: String, _ value: Any, at path: String, reader: ConfigReader) -> Operation? {
+        guard let object = reader.object(value, at: path) else { return nil }
+        reader.checkFields(object, at: path, allowed: operationFields)
+        let scope = reader.string(object, "scope", at: path) ?? ""
+        let idempotent = reader.boolean(object, "idempotent", at: path) ?? false
+        let timeout = reader.integer(object, "timeoutMs", at: path, range: 1...60_000) ?? 3000
+        let retries = reader.integer(object, "retries", at: path, range: 0...5) ?? 0
+        if retries > 0 && !idempotent {
+            reader.report(
+                "\(path).retries", "only idempotent operations may be retried (set idempotent: true or retries: 0)")
+        }
+        let input = object["input"].flatMap { InputSchema.compile($0, at: "\(path).input", reader: reader) }
+        let inputFields = input.map { Set($0.propertyOrder) }
+        var request = BackendRequestTemplate(
+            method: "GET", path: "/", query: [], headers: [], bodyFormat: nil, body: [], xmlRoot: nil)
+        if let raw = object["request"], let template = reader.object(raw, at: "\(path).request") {
+            let requestPath = "\(path).request"
+            reader.checkFields(
+                template, at: requestPath, allowed: ["method", "path", "query", "headers", "body", "format", "xmlRoot"])
+            request.method = reader.string(template, "method", at: requestPath) ?? "GET"
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
+                reader.report("\(requestPath).method", "must be GET, POST, PUT, PATCH or DELETE")
+            }
+            request.path = reader.string(template, "path", at: requestPath) ?? "/"
+            if !request.path.hasPrefix("/") { reader.report("\(requestPath).path", "must start with /") }
+            ManifestValidation.checkTemplate(
+                request.path, at: "\(requestPath).path", inputFields: inputFields, reader: reader)
+            func pairs(_ key: String) -> [(String, String)] {
+                guard let raw = template[key] else { return [] }
+                guard let map = reader.object(raw, at: "\(requestPath).\(key)") else { return [] }
+                var result: [(String, String)] = []
+                for name in map.keys.sorted() {
+                    guard let text = map[name] as? String else {
+                        reader.report("\(requestPath).\(key).\(name)", "must be a template string")
+                        continue
+                    }
+                    ManifestValidation.checkTemplate(
+                        text, at: "\(requestPath).\(key).\(name)", inputFields: inputFields, reader: reader)
+                    result.append((name, text))
+                }
+                return result
+            }
+            request.query = pairs("query")
+            request.headers = pairs("headers")
+            request.body = pairs("body")
+            if let format = reader.string(template, "format", at: requestPath, required: false) {
+                request.bodyFormat = BackendRequestTemplate.BodyFormat(rawValue: format)
+                if request.bodyFormat == nil { reader.report("\(requestPath).format", "must be json, form or xml") }
+            } else if !request.body.isEmpty {
+                request.bodyFormat = .json
+            }
+            request.xmlRoot = reader.string(template, "xmlRoot", at: requestPath, required: false)
+            if request.bodyFormat == .xml && request.xmlRoot == nil {
+                reader.report("\(requestPath).xmlRoot", "is required for xml bodies")
+            }
+            if request.method == "GET" && !request.body.isEmpty {
+                reader.report("\(requestPath).body", "GET requests carry no body; use query")
+            }
+        } else if object["request"] == nil {
+            reader.report("\(path).request", "is required")
+        }
+        var response = ResponseMapping(fields: [], constants: [], errors: [:])
+        if let raw = object["response"], let mapping = reader.object(raw, at: "\(path).response") {
+            let responsePath = "\(path).response"
+            reader.checkFields(mapping, at: responsePath, allowed: ["fields", "constants", "errors"])
+            if let raw = mapping["fields"], let fields = reader.object(raw, at: "\(responsePath).fields") {
+                for name in fields.keys.sorted() {
+                    guard let source = fields[name] as? String, ManifestValidation.isValidSourcePath(source) else {
+                        reader.report(
+                            "\(responsePath).fields.\(name)", "must be a path like $.data.amount or $.items[0].id")
+                        continue
+                    }
+                    response.fields.append((name, source))
+                }
+            }
+            if let raw = mapping["constants"], let constants = reader.object(raw, at: "\(responsePath).constants") {
+                for name in constants.keys.sorted() { response.constants.append((name, "\(constants[name] ?? "")")) }
+            }
+            if let raw = mapping["errors"], let errors = reader.object(raw, at: "\(responsePath).errors") {
+                for (code, slug) in errors.sorted(by: { $0.key < $1.key }) {
+                    guard let status = Int(code), (400...599).contains(status) else {
+                        reader.report("\(responsePath).errors.\(code)", "keys are backend status codes from 400 to 599")
+                        continue
+                    }
+                    guard let slug = slug as? String, ManifestValidation.isValidSlug(slug) else {
+                        reader.report("\(responsePath).errors.\(code)", "must be a problem slug like account-not-found")
+                        continue
+                    }
+                    response.errors[status] = slug
+                }
+            }
+        }
+        return Operation(
+            name: name, scope: scope, idempotent: idempotent, timeoutMilliseconds: timeout, retries: retries,
+            input: input,
+            request: request, response: response)
+    }
+}

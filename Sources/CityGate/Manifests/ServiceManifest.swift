@@ -1,0 +1,98 @@
+/// One government service, as its city IT team describes it (`services/<id>.json`): the plugin.
+public struct ServiceManifest: Sendable {
+    /// Who may call a service.
+    public enum AuthLevel: String, Sendable, CaseIterable, Comparable {
+        /// Anyone, through any partner.
+        case `public`
+        /// A partner acting for itself.
+        case partner
+        /// A citizen signed in at the partner.
+        case citizen
+        /// A citizen whose identity the partner verified (实名).
+        case realName = "real-name"
+
+        public static func < (lhs: AuthLevel, rhs: AuthLevel) -> Bool {
+            allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+        }
+    }
+
+    /// One operation a partner can call.
+    public struct Operation: Sendable {
+        /// The operation name (last path segment of the call route).
+        public var name: String
+        /// The token scope it requires.
+        public var scope: String
+        /// Whether repeating it is harmless (only then is it retried).
+        public var idempotent: Bool
+        /// The deadline of one call, milliseconds.
+        public var timeoutMilliseconds: Int
+        /// Retries after the first attempt (idempotent operations only).
+        public var retries: Int
+        /// The input schema.
+        public var input: InputSchema?
+        /// How the backend request is built.
+        public var request: BackendRequestTemplate
+        /// How the backend answer is mapped back.
+        public var response: ResponseMapping
+    }
+
+    /// A rate limit declaration.
+    public struct RateLimit: Sendable, Equatable {
+        /// What is counted: partner, city, service, operation, subject, ip.
+        public var scope: String
+        /// Requests allowed per period.
+        public var limit: Int
+        /// The period in seconds.
+        public var periodSeconds: Int
+        /// Extra requests allowed in a burst.
+        public var burst: Int
+    }
+
+    public var id: String
+    public var version: String
+    public var nameZh: String
+    public var nameEn: String
+    public var departmentCode: String
+    public var departmentName: String
+    public var itemCode: String
+    public var category: String
+    public var authLevel: AuthLevel
+    public var legalDays: Int
+    public var promisedDays: Int
+    public var backend: String
+    public var operations: [String: Operation]
+    /// Partner event type (`<partner id or scheme>:<event>`) → operation name.
+    public var events: [String: String]
+    public var rateLimits: [RateLimit]
+    public var enabled: Bool
+    public var disabledNoticeZh: String?
+    public var disabledNoticeEn: String?
+}
+
+/// How an operation's backend request is built from templates (`{input.year}`, `{city.code}`…).
+public struct BackendRequestTemplate: Sendable {
+    /// The body encodings backends speak.
+    public enum BodyFormat: String, Sendable, CaseIterable {
+        case json, form, xml
+    }
+
+    public var method: String
+    public var path: String
+    public var query: [(String, String)]
+    public var headers: [(String, String)]
+    public var bodyFormat: BodyFormat?
+    /// Body fields (name → template); for XML, the element names under `xmlRoot`.
+    public var body: [(String, String)]
+    /// The XML root element (and optional SOAP operation) for `xml` bodies.
+    public var xmlRoot: String?
+}
+
+/// How a backend answer becomes the partner's answer.
+public struct ResponseMapping: Sendable {
+    /// Output field → source path in the backend's JSON (`$.data.amount`).
+    public var fields: [(String, String)]
+    /// Output field → constant text.
+    public var constants: [(String, String)]
+    /// Backend status code → problem slug.
+    public var errors: [Int: String]
+}
