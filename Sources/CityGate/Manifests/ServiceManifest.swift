@@ -95,4 +95,11 @@ public struct ResponseMapping: Sendable {
     public var constants: [(String, String)]
     /// Backend status code → problem slug.
     public var errors: [Int: String]
+
+    /// Creates a mapping.
+    public init(fields: [(String, String)], constants: [(String, String)], errors: [Int: String]) {
+        self.fields = fields
+        self.constants = constants
+        self.errors = errors
+    }
 }

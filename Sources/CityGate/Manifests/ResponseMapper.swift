@@ -1,0 +1,160 @@
+import Foundation
+import HTTPClient
+import HTTPCore
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// Maps a backend's answer into the partner's JSON, or into a problem.
+///
+/// ```
+///   backend status in `errors`  → that problem slug (4xx keep their status; 5xx become 502)
+///   other 4xx                   → 502 backend-rejected-request (our request was wrong)
+///   5xx                         → 502 backend-error
+///   2xx JSON or XML             → { field: value at its path, …, constants… }
+/// ```
+public enum ResponseMapper {
+    /// The mapped answer.
+    public enum Outcome: Equatable {
+        /// The partner's JSON body.
+        case body(String)
+        /// A problem: slug, status and a detail that names no backend internals.
+        case problem(slug: String, status: Int, detail: String)
+    }
+
+    public static func map(_ response: ClientResponse, with mapping: ResponseMapping, backend: String) -> Outcome {
+        if let slug = mapping.errors[response.status] {
+            let status = response.status >= 500 ? 502 : response.status
+            return .problem(
+                slug: slug, status: status,
+                detail: "The service answered: \(slug.replacingOccurrences(of: "-", with: " ")).")
+        }
+        if response.status >= 500 {
+            return .problem(
+                slug: "backend-error", status: 502, detail: "Backend '\(backend)' failed (status \(response.status)).")
+        }
+        if response.status >= 400 {
+            return .problem(
+                slug: "backend-rejected-request", status: 502,
+                detail: "Backend '\(backend)' refused the request the gateway built (status \(response.status)).")
+        }
+        guard let document = decode(response) else {
+            return .problem(
+                slug: "backend-bad-response", status: 502,
+                detail: "Backend '\(backend)' answered with a body the gateway cannot read.")
+        }
+        var output: [String: Any] = [:]
+        for (name, path) in mapping.fields { output[name] = value(at: path, in: document) ?? NSNull() }
+        for (name, constant) in mapping.constants { output[name] = constant }
+        guard let data = try? JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]) else {
+            return .problem(
+                slug: "backend-bad-response", status: 502, detail: "The mapped answer is not representable as JSON.")
+        }
+        return .body(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).
+    static func decode(_ response: ClientResponse) -> Any? {
+        let contentType = (response.headers["content-type"] ?? "").lowercased()
+        let first = response.body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+        if contentType.contains("xml") || first == UInt8(ascii: "<") {
+            return XMLDocumentReader.read(Data(response.body))
+        }
+        if response.body.isEmpty { return [String: Any]() }
+        return try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+    }
+
+    /// Evaluates `$.a.b[0]` (validated at load time) over decoded JSON.
+    static func value(at path: String, in document: Any) -> Any? {
+        var current: Any? = document
+        var rest = Substring(path.dropFirst())
+        while !rest.isEmpty, let value = current {
+            if rest.hasPrefix(".") {
+                rest = rest.dropFirst()
+                let name = rest.prefix { $0 != "." && $0 != "[" }
+                rest = rest.dropFirst(name.count)
+                current = (value as? [String: Any])?[String(name)]
+            } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                let index = Int(rest[rest.index(after: rest.startIndex)..<close]) ?? -1
+                rest = rest[rest.index(after: close)...]
+                guard let array = value as? [Any], array.indices.contains(index) else { return nil }
+                current = array[index]
+            } else {
+                return nil
+            }
+        }
+        return current
+    }
+}
+
+/// Reads SOAP-style XML into nested dictionaries: an element with children becomes an object
+/// (repeated names become arrays), a leaf its text. Namespace prefixes are dropped, and the
+/// SOAP Envelope and Body are unwrapped.
+final class XMLDocumentReader: NSObject, XMLParserDelegate {
+    private var stack: [(name: String, children: [String: Any], text: String)] = [("#document", [:], "")]
+    private var failed = false
+
+    static func read(_ data: Data) -> Any? {
+        let parser = XMLParser(data: data)
+        let reader = XMLDocumentReader()
+        parser.delegate = reader
+        parser.shouldProcessNamespaces = false
+        // No external entities or DTDs: backend XML must not make the gateway fetch anything.
+        parser.shouldResolveExternalEntities = false
+        guard parser.parse(), !reader.failed else { return nil }
+        var node: Any? = reader.stack.first?.children
+        for wrapper in ["Envelope", "Body"] {
+            if let object = node as? [String: Any], object.count == 1, let inner = object[wrapper] { node = inner }
+        }
+        if let object = node as? [String: Any], object.count == 1, let only = object.values.first, only is [String: Any]
+        {
+            return only
+        }
+        return node
+    }
+
+    private static func localName(_ name: String) -> String {
+        name.split(separator: ":").last.map(String.init) ?? name
+    }
+
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
+        stack.append((Self.localName(elementName), [:], ""))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if !stack.isEmpty { stack[stack.count - 1].text += string }
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA block: Data) {
+        if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: block, as: UTF8.self) }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+        guard stack.count >= 2, let element = stack.popLast() else {
+            failed = true
+            return
+        }
+        let value: Any =
+            element.children.isEmpty ? element.text.trimmingCharacters(in: .whitespacesAndNewlines) : element.children
+        var parent = stack[stack.count - 1]
+        if let existing = parent.children[element.name] {
+            if var list = existing as? [Any], !(existing is [String: Any]) {
+                list.append(value)
+                parent.children[element.name] = list
+            } else {
+                parent.children[element.name] = [existing, value]
+            }
+        } else {
+            parent.children[element.name] = value
+        }
+        stack[stack.count - 1] = parent
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        failed = true
+    }
+}

@@ -1,0 +1,155 @@
+import CityGate
+import Foundation
+import HTTPClient
+import HTTPCore
+import Testing
+
+/// Backend request building (JSON, form, XML) and response mapping, with the sample operations.
+struct MappingTests {
+    static func operation(_ service: String, _ name: String) throws -> ServiceManifest.Operation {
+        let set = try ManifestSet.load(directory: ManifestSetTests.sample.path).get()
+        return try #require(set.services[service]?.operations[name])
+    }
+
+    static func context(_ input: String, subject: String = "sub-7f3a") throws -> TemplateContext {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(input.utf8)) as? [String: Any])
+        return TemplateContext(input: object, values: ["city": ["code": "330100"], "subject": ["id": subject]])
+    }
+
+    @Test
+    func getWithPathAndQuery() throws {
+        let request = try BackendRequestBuilder.build(
+            try Self.operation("social-security.account", "balance").request,
+            context: try Self.context(#"{"year":2026}"#))
+        #expect(request.method == "GET")
+        #expect(request.url == "/api/v2/accounts/sub-7f3a/balance?city=330100&year=2026")
+        #expect(request.body.isEmpty)
+    }
+
+    @Test
+    func pathValuesCannotAddSegmentsOrQueries() throws {
+        let request = try BackendRequestBuilder.build(
+            try Self.operation("social-security.account", "balance").request,
+            context: try Self.context(#"{"year":2026}"#, subject: "../admin?x=1 &"))
+        #expect(request.url == "/api/v2/accounts/..%2Fadmin%3Fx%3D1%20%26/balance?city=330100&year=2026")
+    }
+
+    @Test
+    func formBody() throws {
+        let request = try BackendRequestBuilder.build(
+            try Self.operation("traffic.violations", "lookup").request,
+            context: try Self.context(#"{"plate":"A12345","engineTail":"ABC 12"}"#))
+        #expect(request.method == "POST")
+        #expect(request.url == "/violations/query")
+        #expect(String(decoding: request.body, as: UTF8.self) == "city=330100&fdjh=ABC+12&hphm=A12345")
+        #expect(request.headers["content-type"] == "application/x-www-form-urlencoded; charset=utf-8")
+    }
+
+    @Test
+    func soapXMLBodyIsEscaped() throws {
+        let request = try BackendRequestBuilder.build(
+            try Self.operation("household.appointment", "book").request,
+            context: try Self.context(#"{"station":"西湖 <派出所> & \"东\"","date":"2026-12-01","phone":"13800138000"}"#))
+        let xml = String(decoding: request.body, as: UTF8.self)
+        #expect(xml.contains("<soap:Body><BookAppointment>"))
+        #expect(xml.contains("<Station>西湖 &lt;派出所&gt; &amp; &quot;东&quot;</Station>"))
+        #expect(xml.contains("<Citizen>sub-7f3a</Citizen>"))
+        #expect(request.headers["SOAPAction"] == "urn:BookAppointment")
+        #expect(request.headers["content-type"] == "text/xml; charset=utf-8")
+    }
+
+    @Test
+    func jsonBodyKeepsTypesAndNestedObjects() throws {
+        let input =
+            #"{"applicant":{"name":"张三","idNumber":"11010519491231002X","phone":"13800138000"},"location":"文三路 90 号","from":"2026-12-01","to":"2026-12-03"}"#
+        let request = try BackendRequestBuilder.build(
+            try Self.operation("permit.application", "apply").request, context: try Self.context(input))
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+        #expect((body["applicant"] as? [String: Any])?["name"] as? String == "张三")
+        #expect(body["city"] as? String == "330100")
+        #expect(body["from"] as? String == "2026-12-01")
+    }
+
+    @Test
+    func missingPathValueIsAClearFailure() throws {
+        let template = try Self.operation("permit.application", "progress").request
+        do {
+            _ = try BackendRequestBuilder.build(template, context: TemplateContext(input: [:]))
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.description == "missing value for {input.caseNumber}")
+        }
+    }
+
+    static func response(_ status: Int, _ body: String, contentType: String = "application/json") -> ClientResponse {
+        ClientResponse(status: status, headers: ["Content-Type": contentType], body: Array(body.utf8))
+    }
+
+    @Test
+    func jsonAnswerIsPickedAndRenamed() throws {
+        let mapping = try Self.operation("social-security.account", "balance").response
+        let outcome = ResponseMapper.map(
+            Self.response(200, #"{"code":0,"data":{"amount":1234.5,"updated_at":"2026-11-01","secret_field":"x"}}"#),
+            with: mapping, backend: "hrss")
+        #expect(outcome == .body(#"{"asOf":"2026-11-01","balance":1234.5}"#))
+    }
+
+    @Test
+    func missingFieldsBecomeNullAndConstantsAreAdded() throws {
+        let mapping = try Self.operation("permit.application", "apply").response
+        let outcome = ResponseMapper.map(
+            Self.response(201, #"{"case_no":"330100-2026-000123"}"#), with: mapping, backend: "approvals")
+        #expect(outcome == .body(#"{"caseNumber":"330100-2026-000123","promisedDays":"10","stage":null}"#))
+    }
+
+    @Test
+    func soapAnswerIsUnwrapped() throws {
+        let mapping = try Self.operation("household.appointment", "book").response
+        let xml = """
+            <?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+            <ns1:BookAppointmentResponse xmlns:ns1="urn:gov"><ns1:AppointmentId>APT-88</ns1:AppointmentId><ns1:Slot>09:30</ns1:Slot></ns1:BookAppointmentResponse>
+            </soap:Body></soap:Envelope>
+            """
+        let outcome = ResponseMapper.map(
+            Self.response(200, xml, contentType: "text/xml"), with: mapping, backend: "public-security")
+        #expect(outcome == .body(#"{"appointmentId":"APT-88","slot":"09:30"}"#))
+    }
+
+    @Test
+    func arraysAreIndexed() throws {
+        let mapping = ResponseMapping(
+            fields: [("first", "$.records[0].code"), ("third", "$.records[2].code")], constants: [], errors: [:])
+        let outcome = ResponseMapper.map(
+            Self.response(200, #"{"records":[{"code":"1001"},{"code":"1002"}]}"#), with: mapping, backend: "b")
+        #expect(outcome == .body(#"{"first":"1001","third":null}"#))
+    }
+
+    @Test(arguments: [
+        (404, "", "account-not-found", 404), (503, "", "backend-error", 502),
+        (400, "", "backend-rejected-request", 502),
+        (200, "not json", "backend-bad-response", 502),
+    ])
+    func statusesBecomeProblems(status: Int, body: String, slug: String, expectedStatus: Int) throws {
+        let mapping = try Self.operation("social-security.account", "balance").response
+        guard
+            case .problem(let actual, let code, let detail) = ResponseMapper.map(
+                Self.response(status, body), with: mapping, backend: "hrss")
+        else {
+            Issue.record("expected a problem")
+            return
+        }
+        #expect(actual == slug)
+        #expect(code == expectedStatus)
+        #expect(!detail.contains("127.0.0.1"))
+    }
+
+    @Test
+    func xmlEntitiesAreNotExpandedFromOutside() throws {
+        let mapping = ResponseMapping(fields: [("v", "$.Value")], constants: [], errors: [:])
+        let xml =
+            #"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><R><Value>&x;</Value></R>"#
+        let outcome = ResponseMapper.map(
+            Self.response(200, xml, contentType: "application/xml"), with: mapping, backend: "b")
+        if case .body(let text) = outcome { #expect(!text.contains("root:")) }
+    }
+}
