@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Cryptography", targets: ["Cryptography"]),
         .library(name: "Store", targets: ["Store"]),
         .executable(name: "citygate-client-bench", targets: ["ClientBench"]),
+        .executable(name: "citygate-mock-backends", targets: ["MockBackends"]),
         .executable(name: "citygate-verifier-fuzzer", targets: ["VerifierFuzzer"]),
     ],
     targets: [
@@ -77,6 +78,13 @@ let package = Package(
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // Mock government backends for the sample manifests (external systems: demos and tests).
+        .executableTarget(
+            name: "MockBackends",
+            dependencies: ["HTTPCore", "HTTPServer"],
+            path: "mocks/MockBackends",
+            swiftSettings: swiftSettings
+        ),
         // `make bench` only: drives concurrent requests through HTTPClient.
         .executableTarget(
             name: "ClientBench",

@@ -18,7 +18,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 cg_port=$(free_port); cg_ops=$(free_port); nginx_port=$(free_port)
 
 taskset -c 0 .build/release/citygate serve --listen "127.0.0.1:$cg_port" --ops "127.0.0.1:$cg_ops" \
-    --threads 1 --bench-route >"$work/citygate.log" 2>&1 &
+    --threads 1 --bench-route --data "$work/data" >"$work/citygate.log" 2>&1 &
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;
 pid $work/nginx.pid;

@@ -1,5 +1,8 @@
+import Foundation
+import HTTPClient
 import HTTPCore
 import HTTPServer
+import Store
 
 /// The running gateway: the public listener for partners and the ops listener for operators,
 /// sharing one event-loop group.
@@ -21,6 +24,10 @@ public final class Gateway: Sendable {
         public var benchmarkRoute: Bool
         /// Limits and timeouts of the HTTP layer, shared by both listeners.
         public var http: HTTPServer.Configuration
+        /// The manifests tree (gateway.json, cities/, partners/, services/).
+        public var manifestsDirectory: String
+        /// Where the SQLite store lives (created if missing).
+        public var dataDirectory: String
 
         /// Creates a configuration with the documented defaults.
         public init(
@@ -28,8 +35,12 @@ public final class Gateway: Sendable {
             opsAddress: SocketAddress = SocketAddress(host: "127.0.0.1", port: 9090),
             threadCount: Int = EventLoopGroup.coreCount,
             benchmarkRoute: Bool = false,
-            http: HTTPServer.Configuration = HTTPServer.Configuration()
+            http: HTTPServer.Configuration = HTTPServer.Configuration(),
+            manifestsDirectory: String = "manifests",
+            dataDirectory: String = "data"
         ) {
+            self.manifestsDirectory = manifestsDirectory
+            self.dataDirectory = dataDirectory
             self.publicAddress = publicAddress
             self.opsAddress = opsAddress
             self.threadCount = threadCount
@@ -46,34 +57,83 @@ public final class Gateway: Sendable {
         return Array((prefix + padding + suffix).utf8)
     }()
 
+    /// Why the gateway could not start.
+    public enum StartupError: Error, CustomStringConvertible {
+        case manifests(ConfigProblems)
+        case store(SQLiteError)
+        case client(CurlError)
+        case socket(SocketError)
+        case dataDirectory(String)
+
+        /// What to tell the operator.
+        public var description: String {
+            switch self {
+            case .manifests(let problems): "the manifests are invalid:\n\(problems)"
+            case .store(let error): "the store cannot be opened: \(error)"
+            case .client(let error): "the outbound client cannot start: \(error)"
+            case .socket(let error): "\(error)"
+            case .dataDirectory(let message): message
+            }
+        }
+    }
+
     private let group: EventLoopGroup
     private let publicServer: HTTPServer
     private let opsServer: HTTPServer
     private let health: HealthChecks
+    private let client: HTTPClient
+    /// The configuration snapshot in force.
+    public let active: ActiveConfiguration
 
-    /// Creates the loops and both servers; nothing is bound until ``start()``.
-    public init(configuration: Configuration) throws(SocketError) {
-        group = try EventLoopGroup(threadCount: configuration.threadCount)
-        health = HealthChecks()
+    /// Loads the manifests, opens the store, creates the loops and both servers; nothing is
+    /// bound until ``start()``.
+    public init(configuration: Configuration) throws(StartupError) {
+        let manifests: ManifestSet
+        switch ManifestSet.load(directory: configuration.manifestsDirectory) {
+        case .success(let loaded): manifests = loaded
+        case .failure(let problems): throw .manifests(problems)
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .dataDirectory("cannot create the data directory \(configuration.dataDirectory)")
+        }
+        let database: Database
+        let replayStore: ReplayStore
+        do {
+            database = try Database(path: configuration.dataDirectory + "/gateway.db")
+            replayStore = try ReplayStore(database: database)
+        } catch {
+            throw .store(error)
+        }
+        do { client = try HTTPClient() } catch { throw .client(error) }
+        let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
+        active = ActiveConfiguration(snapshot)
+        do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
+        health = HealthChecks(database: database)
         var publicHTTP = configuration.http
         publicHTTP.address = configuration.publicAddress
         var opsHTTP = configuration.http
         opsHTTP.address = configuration.opsAddress
         publicServer = HTTPServer(
             configuration: publicHTTP,
-            responder: Gateway.publicRouter(health: health, benchmarkRoute: configuration.benchmarkRoute),
+            responder: Gateway.publicRouter(
+                health: health, active: active, benchmarkRoute: configuration.benchmarkRoute),
             group: group)
         opsServer = HTTPServer(configuration: opsHTTP, responder: Gateway.opsRouter(health: health), group: group)
     }
 
-    /// Binds both listeners. Returns the bound public and ops addresses.
+    /// Binds both listeners and starts backend health probes. Returns the bound addresses.
     public func start() throws(SocketError) -> (publicAddress: SocketAddress, opsAddress: SocketAddress) {
+        active.snapshot.startProbing()
         let publicAddress = try publicServer.start()
         let opsAddress: SocketAddress
         do {
             opsAddress = try opsServer.start()
         } catch {
             group.shutdown()
+            client.shutdown()
             throw error
         }
         health.markListening()
@@ -86,12 +146,21 @@ public final class Gateway: Sendable {
         async let publicDone: Void = publicServer.shutdown(gracePeriod: gracePeriod)
         async let opsDone: Void = opsServer.shutdown(gracePeriod: gracePeriod)
         _ = await (publicDone, opsDone)
+        active.snapshot.stopProbing()
         group.shutdown()
+        client.shutdown()
     }
 
-    static func publicRouter(health: HealthChecks, benchmarkRoute: Bool) -> Router {
+    static func publicRouter(health: HealthChecks, active: ActiveConfiguration, benchmarkRoute: Bool) -> Router {
         var router = Router()
         health.mount(on: &router)
+        let catalog = CatalogRoutes(active: active)
+        let pipeline = CallPipeline(active: active)
+        router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
+        router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
+        router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in
+            await pipeline.handle(request, context: context)
+        }
         if benchmarkRoute {
             let body = Gateway.benchmarkBody
             router.get("/bench/fixed") { _, _ in

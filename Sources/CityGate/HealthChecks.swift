@@ -1,5 +1,6 @@
 import HTTPCore
 import HTTPServer
+import Store
 import Synchronization
 
 /// Liveness and readiness.
@@ -10,6 +11,24 @@ import Synchronization
 final class HealthChecks: Sendable {
     private let listening = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
+    private let database: Database
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    /// Whether the store takes writes: a write lock taken and released, nothing written.
+    var storeWritable: Bool {
+        do {
+            try database.withConnection { session throws(SQLiteError) -> Void in
+                try session.run("BEGIN IMMEDIATE")
+                try session.run("ROLLBACK")
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
 
     func markListening() { listening.store(true, ordering: .releasing) }
     func markStopping() { stopping.store(true, ordering: .releasing) }
@@ -18,6 +37,8 @@ final class HealthChecks: Sendable {
     var readiness: [(name: String, passing: Bool)] {
         [
             ("listeners", listening.load(ordering: .acquiring)),
+            ("manifests", true),
+            ("store", storeWritable),
             ("not-draining", !stopping.load(ordering: .acquiring)),
         ]
     }

@@ -37,6 +37,10 @@ struct ServeOptions {
                     throw UsageError(message: "--grace-period takes seconds from 0 to 3600, not '\(text)'")
                 }
                 gracePeriodSeconds = seconds
+            case "--manifests":
+                configuration.manifestsDirectory = try value()
+            case "--data":
+                configuration.dataDirectory = try value()
             case "--bench-route":
                 configuration.benchmarkRoute = true
             default:

@@ -7,7 +7,7 @@ import HTTPServer
 #endif
 
 let usage = """
-    usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--threads N] [--bench-route]
+    usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--manifests DIR] [--data DIR] [--threads N]
            citygate validate [--manifests DIR]     exit 0, or 1 with every problem as file: json-path: message
            citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
@@ -15,6 +15,8 @@ let usage = """
 
       --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
       --ops HOST:PORT      ops listener: health, readiness (default 127.0.0.1:9090)
+      --manifests DIR      the manifests tree (default ./manifests)
+      --data DIR           where the SQLite store lives (default ./data)
       --threads N          event-loop threads (default: one per core)
       --bench-route        mount GET /bench/fixed, a fixed 200-byte JSON body, for `make bench`
 

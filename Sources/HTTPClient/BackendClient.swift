@@ -52,14 +52,18 @@ public final class BackendClient: Sendable {
     /// - Parameters:
     ///   - request: the request; a `url` that starts with `/` is appended to the backend's base URL.
     ///   - idempotent: whether the operation may be retried.
+    ///   - maxAttempts: attempts in all for this call (the operation's retries + 1); defaults to
+    ///     the backend's retry policy.
     ///   - attemptTimeout: the most one attempt may take; nil lets one attempt use the whole deadline.
     ///   - deadline: when the caller stops waiting; no retry is started that would end after it.
     public func call(
         _ request: ClientRequest,
         idempotent: Bool,
+        maxAttempts: Int? = nil,
         attemptTimeout: Duration? = nil,
         deadline: ContinuousClock.Instant
     ) async throws(CurlError) -> ClientResponse {
+        let attemptLimit = max(1, maxAttempts ?? backend.retry.maxAttempts)
         var request = request
         if request.url.hasPrefix("/") { request.url = backend.baseURL + request.url }
         request.tls = backend.tls
@@ -76,7 +80,7 @@ public final class BackendClient: Sendable {
                 retryable = RetryPolicy.isRetryable(error)
             }
             attempt += 1
-            guard idempotent, retryable, attempt < backend.retry.maxAttempts, !Task.isCancelled else {
+            guard idempotent, retryable, attempt < attemptLimit, !Task.isCancelled else {
                 return try outcome.get()
             }
             let delay = wait ?? backend.retry.backoff(attempt: attempt - 1)

@@ -16,8 +16,11 @@ public struct Problem: Sendable, Equatable {
     public var detail: String
     /// The request id, the same as the `X-Request-Id` response field.
     public var requestId: String
-    /// Extra string members (e.g. `allow`, `backend`, `errors` pre-encoded is not supported).
+    /// Extra string members (e.g. `allow`, `backend`).
     public var extensions: [String: String]
+    /// Extra members whose values are already JSON text (e.g. `errors`, a list of violations),
+    /// written verbatim. Only the gateway's own encoder fills these.
+    public var jsonExtensions: [String: String] = [:]
 
     /// Creates a problem from a slug; `type` becomes the tag URI for that slug.
     public init(
@@ -61,6 +64,9 @@ public struct Problem: Sendable, Equatable {
         out += ",\"requestId\":" + JSONText.quoted(requestId)
         for key in extensions.keys.sorted() {
             out += "," + JSONText.quoted(key) + ":" + JSONText.quoted(extensions[key] ?? "")
+        }
+        for key in jsonExtensions.keys.sorted() where extensions[key] == nil {
+            out += "," + JSONText.quoted(key) + ":" + (jsonExtensions[key] ?? "null")
         }
         out += "}"
         return Array(out.utf8)

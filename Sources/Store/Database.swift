@@ -63,14 +63,14 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` with exclusive use of the connection (for transactions and statement series).
-    public func withConnection<T>(_ body: (borrowing Session) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+    public func withConnection<T>(_ body: (Session) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         try state.withLock { connection throws(SQLiteError) in
             try body(Session(connection: connection))
         }
     }
 
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back when it throws.
-    public func transaction<T>(_ body: (borrowing Session) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+    public func transaction<T>(_ body: (Session) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         try withConnection { session throws(SQLiteError) in
             try session.run("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
@@ -78,7 +78,7 @@ public final class Database: Sendable {
                 try session.run("COMMIT")
                 return result
             } catch {
-                try? session.run("ROLLBACK")
+                _ = try? session.run("ROLLBACK")
                 throw error
             }
         }

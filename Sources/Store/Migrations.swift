@@ -33,7 +33,7 @@ public struct Migrations: Sendable {
                     try session.run("PRAGMA user_version = \(next)")
                     try session.run("COMMIT")
                 } catch {
-                    try? session.run("ROLLBACK")
+                    _ = try? session.run("ROLLBACK")
                     throw error
                 }
             }

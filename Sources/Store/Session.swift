@@ -8,8 +8,11 @@ public enum SQLValue: Sendable, Equatable {
     case null
 }
 
-/// Exclusive use of the connection for the duration of a ``Database/withConnection(_:)`` call.
-public struct Session: ~Copyable {
+/// Exclusive use of the connection for the duration of a ``Database/withConnection(_:)`` call;
+/// valid only inside that closure. (It was `~Copyable` to make escaping impossible, but Swift
+/// 6.3.1's release optimizer crashes specializing generic closures over a borrowed
+/// non-copyable parameter, so the rule is documented instead.)
+public struct Session {
     let connection: Database.Connection
 
     /// Runs a statement that returns no rows; returns the number of rows changed.

@@ -113,13 +113,20 @@ final class GatewayProcess: @unchecked Sendable {
         self.opsPort = opsPort
     }
 
-    static func start(extra: [String] = []) throws -> GatewayProcess {
+    static func start(manifests: String? = nil, extra: [String] = []) throws -> GatewayProcess {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
             "citygate-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--ops", "127.0.0.1:0", "--threads", "2"] + extra
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-data-\(UUID().uuidString)")
+            .path
+        let tree = manifests ?? ExternalProcess.packageRoot.appendingPathComponent("manifests").path
+        process.arguments =
+            [
+                "serve", "--listen", "127.0.0.1:0", "--ops", "127.0.0.1:0", "--threads", "2", "--manifests", tree,
+                "--data", data,
+            ] + extra
         let handle = try FileHandle(forWritingTo: outputFile)
         process.standardOutput = handle
         process.standardError = handle

@@ -39,7 +39,7 @@ struct ManifestSetTests {
     func sampleTreeIsValid() throws {
         let set = try ManifestSet.load(directory: Self.sample.path).get()
         #expect(set.cities.keys.sorted() == ["330100", "440300"])
-        #expect(set.services.count == 4)
+        #expect(set.services.count == 5)
         #expect(set.partners.count == 5)
         #expect(set.contentHash.count == 64)
         #expect(
@@ -79,7 +79,8 @@ struct ManifestSetTests {
             name: "city lacks the backend",
             edits: ["cities/440300.json": { $0["backends"] = ["hrss": ["baseURL": "http://127.0.0.1:18100"]] }],
             expected: [
-                "cities/440300.json: $.services.traffic.violations: the service calls backend 'traffic-police', which this city does not define"
+                "cities/440300.json: $.services.service-hall.queue: the service calls backend 'halls', which this city does not define",
+                "cities/440300.json: $.services.traffic.violations: the service calls backend 'traffic-police', which this city does not define",
             ]),
         Case(
             name: "city enables a missing service",
@@ -213,6 +214,6 @@ struct ManifestSetTests {
         let good = try await ExternalProcess.run(
             CommandLineTests.binary, ["validate", "--manifests", Self.sample.path])
         #expect(good.status == 0)
-        #expect(good.standardOutput.hasPrefix("ok: 2 cities, 4 services (5 operations), 5 partners; sha256 "))
+        #expect(good.standardOutput.hasPrefix("ok: 2 cities, 5 services (6 operations), 5 partners; sha256 "))
     }
 }

@@ -36,6 +36,23 @@ if op in ("standardwebhooks-verify", "svix-verify"):
     except Exception as error:  # the libraries raise their own verification errors
         answer(valid=False, error=str(error))
 
+if op == "standardwebhooks-call":
+    # A partner platform calling a city service: signs with the reference library, sends with
+    # the standard library's HTTP client.
+    import http.client
+    import time
+    import uuid
+    from standardwebhooks.webhooks import Webhook
+    msg_id = "msg_" + uuid.uuid4().hex
+    now = int(time.time())
+    signature = Webhook(command["secret"]).sign(msg_id, datetime.fromtimestamp(now, tz=timezone.utc), command["body"])
+    connection = http.client.HTTPConnection("127.0.0.1", command["port"], timeout=10)
+    connection.request("POST", command["path"], body=command["body"].encode(), headers={
+        "webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature,
+        "X-Partner-Id": command["partner"], "Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer(status=response.status, body=response.read().decode())
+
 if op == "wechat-signature":
     from wechatpy.utils import WeChatSigner
     signer = WeChatSigner()

@@ -194,9 +194,13 @@ extension ServiceManifest {
                 }
             }
         }
+        let inputJSON = object["input"].flatMap {
+            try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
+        }
         return Operation(
             name: name, scope: scope, idempotent: idempotent, timeoutMilliseconds: timeout, retries: retries,
             input: input,
+            inputSchemaJSON: inputJSON.map { String(decoding: $0, as: UTF8.self) },
             request: request, response: response)
     }
 }

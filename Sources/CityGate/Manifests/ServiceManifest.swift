@@ -30,6 +30,8 @@ public struct ServiceManifest: Sendable {
         public var retries: Int
         /// The input schema.
         public var input: InputSchema?
+        /// The input schema as written, for the service guide.
+        public var inputSchemaJSON: String?
         /// How the backend request is built.
         public var request: BackendRequestTemplate
         /// How the backend answer is mapped back.

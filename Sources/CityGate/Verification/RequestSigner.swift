@@ -93,6 +93,8 @@ public struct RequestSigner: Sendable {
                 request.body = Array(try AlipayVerifier.signedForm(parameters, privateKey: privateKey).utf8)
                 request.headers = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]
             }
+            // Names the caller for synchronous calls (its signature proves it); harmless on events.
+            request.headers.add(name: "X-Partner-Id", value: partner.id)
         } catch let error as CryptoError {
             throw Failure(description: "signing failed: \(error.operation)")
         } catch let failure as Failure {

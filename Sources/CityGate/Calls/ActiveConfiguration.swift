@@ -1,0 +1,67 @@
+import HTTPClient
+import Store
+import Synchronization
+
+/// Everything derived from one manifest set: the set, a verifier per partner and a client per
+/// city backend. A request takes the snapshot current when it starts and finishes on it, so a
+/// later swap (hot reload) never mixes two sets inside one request.
+public final class ConfigurationSnapshot: Sendable {
+    /// The manifests.
+    public let manifests: ManifestSet
+    /// Partner id → authenticator.
+    let authenticators: [String: PartnerAuthenticator]
+    /// "city/backend" → client.
+    let backends: [String: BackendClient]
+
+    init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient) {
+        self.manifests = manifests
+        var authenticators: [String: PartnerAuthenticator] = [:]
+        for (id, partner) in manifests.partners {
+            authenticators[id] = PartnerAuthenticator(partner: partner, replayStore: replayStore)
+        }
+        self.authenticators = authenticators
+        var backends: [String: BackendClient] = [:]
+        for (code, city) in manifests.cities {
+            for (name, entry) in city.backends {
+                let backend = Backend(
+                    name: "\(code)/\(name)", baseURL: entry.baseURL,
+                    tls: TLSOptions(
+                        caFile: entry.caFile, clientCertificateFile: entry.clientCertificateFile,
+                        clientKeyFile: entry.clientKeyFile),
+                    maxInFlight: entry.maxConnections, healthPath: entry.healthPath)
+                backends["\(code)/\(name)"] = BackendClient(backend: backend, client: client)
+            }
+        }
+        self.backends = backends
+    }
+
+    /// Starts active health probes of every backend (at boot, not on first use).
+    func startProbing() {
+        for backend in backends.values { backend.startProbing() }
+    }
+
+    func stopProbing() {
+        for backend in backends.values { backend.stopProbing() }
+    }
+}
+
+/// The snapshot in force.
+public final class ActiveConfiguration: Sendable {
+    private let current: Mutex<ConfigurationSnapshot>
+
+    init(_ snapshot: ConfigurationSnapshot) {
+        current = Mutex(snapshot)
+    }
+
+    /// The snapshot to use for one request.
+    public var snapshot: ConfigurationSnapshot { current.withLock { $0 } }
+
+    /// Replaces the snapshot; requests that already took the old one finish on it.
+    func replace(with snapshot: ConfigurationSnapshot) -> ConfigurationSnapshot {
+        current.withLock { existing in
+            let old = existing
+            existing = snapshot
+            return old
+        }
+    }
+}

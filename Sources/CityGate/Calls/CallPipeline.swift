@@ -1,0 +1,219 @@
+import Foundation
+import HTTPClient
+import HTTPCore
+import HTTPServer
+
+/// `POST /v1/cities/{city}/services/{service}/{operation}`: one partner call, as an ordered chain
+/// (DESIGN §2). Each step either passes what the next needs or answers with a problem.
+///
+/// ```
+///  1 resolve      city, service, operation in the request's snapshot   404 / 503 with the notice
+///  2 partner      X-Partner-Id, allowed for the city, signature, replay 401 / 403 / 409 / 503
+///  3 identity     bearer token (OAuth issue); until then partner-level 401 WWW-Authenticate: Bearer
+///  4 rate limits  (rate-limiting issue)
+///  5 input        JSON object valid against the operation's schema       400 / 422 with every violation
+///  6 backend      request from the template, BackendClient (retries,     502 / 503 / 504 naming the backend
+///                 breaker, bulkhead)
+///  7 response     mapped into the partner's JSON                          200, or the mapped problem
+/// ```
+public struct CallPipeline: Sendable {
+    let active: ActiveConfiguration
+    let clock: @Sendable () -> Int64
+
+    init(active: ActiveConfiguration, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) })
+    {
+        self.active = active
+        self.clock = clock
+    }
+
+    /// A problem answer ending the chain.
+    struct Stop: Error {
+        let response: Response
+    }
+
+    static func problem(
+        _ slug: String, _ status: Int, _ detail: String, _ context: RequestContext, extra: [String: String] = [:]
+    ) -> Stop {
+        Stop(
+            response: .problem(
+                Problem(
+                    slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
+                    requestId: context.requestId, extensions: extra)))
+    }
+
+    func handle(_ request: Request, context: RequestContext) async -> Response {
+        let snapshot = active.snapshot
+        do {
+            let (city, service, operation) = try resolve(snapshot, context)
+            let verified = try authenticatePartner(snapshot, request, city: city, context)
+            try requireIdentity(service, context)
+            let input = try validateInput(verified.payload, operation, context)
+            let templateContext = TemplateContext(
+                input: input,
+                values: [
+                    "city": ["code": city.code], "partner": ["id": verified.partnerId],
+                    "request": ["id": context.requestId],
+                ])
+            return try await callBackend(
+                snapshot, city: city, service: service, operation: operation, templateContext, context)
+        } catch let stop as Stop {
+            return stop.response
+        } catch {
+            return Self.problem(
+                "internal-error", 500, "The call could not be completed; quote the request id to support.", context
+            ).response
+        }
+    }
+
+    // 1
+    private func resolve(_ snapshot: ConfigurationSnapshot, _ context: RequestContext) throws -> (
+        CityConfiguration, ServiceManifest, ServiceManifest.Operation
+    ) {
+        let code = context.pathParameters["city"] ?? ""
+        let serviceId = context.pathParameters["service"] ?? ""
+        let operationName = context.pathParameters["operation"] ?? ""
+        guard let city = snapshot.manifests.cities[code] else {
+            throw Self.problem("unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context)
+        }
+        guard let entry = city.services[serviceId], let service = snapshot.manifests.services[serviceId] else {
+            throw Self.problem(
+                "unknown-service", 404, "City \(code) offers no service \(serviceId.prefix(64)).", context)
+        }
+        guard let operation = service.operations[operationName] else {
+            throw Self.problem(
+                "unknown-operation", 404, "Service \(serviceId) has no operation \(operationName.prefix(64)).", context)
+        }
+        if !entry.enabled || !service.enabled {
+            let zh = entry.disabledNoticeZh ?? service.disabledNoticeZh ?? "该服务暂停办理。"
+            let en = entry.disabledNoticeEn ?? service.disabledNoticeEn ?? "This service is paused."
+            throw Self.problem("service-disabled", 503, en, context, extra: ["noticeZh": zh, "noticeEn": en])
+        }
+        return (city, service, operation)
+    }
+
+    struct Verified {
+        let partnerId: String
+        let payload: [UInt8]
+    }
+
+    // 2
+    private func authenticatePartner(
+        _ snapshot: ConfigurationSnapshot, _ request: Request, city: CityConfiguration, _ context: RequestContext
+    ) throws -> Verified {
+        guard let partnerId = request.headers["x-partner-id"], !partnerId.isEmpty else {
+            throw Self.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
+        }
+        guard let authenticator = snapshot.authenticators[partnerId] else {
+            throw Self.problem("unknown-partner", 401, "No partner \(partnerId.prefix(64)) is configured.", context)
+        }
+        guard city.partners.contains(partnerId), authenticator.partner.cities.contains(city.code) else {
+            throw Self.problem(
+                "partner-not-allowed", 403, "Partner \(partnerId) may not call city \(city.code).", context)
+        }
+        let outcome: PartnerAuthenticator.Outcome
+        do {
+            outcome = try authenticator.authenticate(SignedRequest(request), now: clock())
+        } catch .verification(let failure) {
+            throw Stop(
+                response: .problem(
+                    failure.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)))
+        } catch .storage {
+            var response = Self.problem(
+                "store-unavailable", 503, "The gateway cannot record this request right now; retry shortly.", context
+            ).response
+            response.headers.add(name: "Retry-After", value: "5")
+            throw Stop(response: response)
+        }
+        switch outcome {
+        case .fresh(let verified):
+            return Verified(partnerId: partnerId, payload: verified.payload)
+        case .duplicate:
+            let failure = VerificationFailure(
+                .replayed, "This signed request was already accepted; sign each call afresh.")
+            throw Stop(response: .problem(failure.problem(requestId: context.requestId)))
+        }
+    }
+
+    // 3 — bearer tokens arrive with the OAuth issue; until then only partner-level services pass.
+    private func requireIdentity(_ service: ServiceManifest, _ context: RequestContext) throws {
+        guard service.authLevel > .partner else { return }
+        var response = Self.problem(
+            "token-required", 401,
+            "Service \(service.id) acts for a citizen and requires a citizen-bound bearer token (auth level \(service.authLevel.rawValue)).",
+            context
+        ).response
+        response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"citygate\"")
+        throw Stop(response: response)
+    }
+
+    // 5
+    private func validateInput(_ payload: [UInt8], _ operation: ServiceManifest.Operation, _ context: RequestContext)
+        throws -> [String: Any]
+    {
+        let trimmed = payload.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let value: Any
+        if trimmed.isEmpty {
+            value = [String: Any]()
+        } else {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(trimmed), options: []) else {
+                throw Self.problem("invalid-json", 400, "The request body must be a JSON object.", context)
+            }
+            value = parsed
+        }
+        if let schema = operation.input {
+            let violations = schema.validate(value)
+            if !violations.isEmpty {
+                var problem = Problem(
+                    slug: "invalid-input", title: "Unprocessable Content", status: 422,
+                    detail: "The input breaks \(violations.count) rule(s) of operation \(operation.name).",
+                    requestId: context.requestId)
+                let list = violations.map { ["path": $0.path, "message": $0.message] }
+                let data =
+                    (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys])) ?? Data("[]".utf8)
+                problem.jsonExtensions["errors"] = String(decoding: data, as: UTF8.self)
+                throw Stop(response: .problem(problem))
+            }
+        }
+        guard let object = value as? [String: Any] else {
+            throw Self.problem("invalid-json", 400, "The request body must be a JSON object.", context)
+        }
+        return object
+    }
+
+    // 6, 7
+    private func callBackend(
+        _ snapshot: ConfigurationSnapshot, city: CityConfiguration, service: ServiceManifest,
+        operation: ServiceManifest.Operation,
+        _ templateContext: TemplateContext, _ context: RequestContext
+    ) async throws -> Response {
+        guard let backend = snapshot.backends["\(city.code)/\(service.backend)"] else {
+            throw Self.problem(
+                "backend-not-configured", 503, "City \(city.code) has no backend \(service.backend).", context)
+        }
+        var outbound: ClientRequest
+        do {
+            outbound = try BackendRequestBuilder.build(operation.request, context: templateContext)
+        } catch {
+            throw Self.problem(
+                "invalid-input", 422, "The input lacks a value the service needs (\(error.placeholder)).", context)
+        }
+        outbound.headers.add(name: "X-Request-Id", value: context.requestId)
+        let timeout = city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds
+        let attempts = operation.idempotent ? operation.retries + 1 : 1
+        let answer: ClientResponse
+        do {
+            answer = try await backend.call(
+                outbound, idempotent: operation.idempotent, maxAttempts: attempts,
+                attemptTimeout: .milliseconds(max(1, timeout / attempts)), deadline: .now + .milliseconds(timeout))
+        } catch {
+            throw Stop(
+                response: BackendFailure.response(for: error, backend: service.backend, requestId: context.requestId))
+        }
+        switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
+        case .body(let json):
+            return Response.text(json, contentType: "application/json; charset=utf-8")
+        case .problem(let slug, let status, let detail):
+            throw Self.problem(slug, status, detail, context, extra: ["backend": service.backend])
+        }
+    }
+}

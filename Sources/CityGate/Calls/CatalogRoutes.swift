@@ -1,0 +1,85 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `GET /v1/cities/{city}/services` (the catalog) and `GET /v1/cities/{city}/services/{service}`
+/// (one service's guide: operations, input schemas, time limits, auth level, notices).
+struct CatalogRoutes: Sendable {
+    let active: ActiveConfiguration
+
+    func catalog(_ request: Request, _ context: RequestContext) -> Response {
+        let snapshot = active.snapshot
+        let code = context.pathParameters["city"] ?? ""
+        guard let city = snapshot.manifests.cities[code] else {
+            return CallPipeline.problem(
+                "unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context
+            ).response
+        }
+        let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
+            guard let service = snapshot.manifests.services[id], let entry = city.services[id] else { return nil }
+            return summary(service, entry: entry)
+        }
+        return json([
+            "city": ["code": city.code, "name": ["zh": city.nameZh, "en": city.nameEn]], "services": services,
+        ])
+    }
+
+    func guide(_ request: Request, _ context: RequestContext) -> Response {
+        let snapshot = active.snapshot
+        let code = context.pathParameters["city"] ?? ""
+        let id = context.pathParameters["service"] ?? ""
+        guard let city = snapshot.manifests.cities[code] else {
+            return CallPipeline.problem(
+                "unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context
+            ).response
+        }
+        guard let entry = city.services[id], let service = snapshot.manifests.services[id] else {
+            return CallPipeline.problem(
+                "unknown-service", 404, "City \(code) offers no service \(id.prefix(64)).", context
+            ).response
+        }
+        var guide = summary(service, entry: entry)
+        guide["version"] = service.version
+        guide["operations"] = service.operations.keys.sorted().compactMap { name -> [String: Any]? in
+            guard let operation = service.operations[name] else { return nil }
+            var item: [String: Any] = [
+                "name": name, "scope": operation.scope, "idempotent": operation.idempotent,
+                "call": "POST /v1/cities/\(code)/services/\(id)/\(name)",
+            ]
+            if let schema = operation.inputSchemaJSON,
+                let object = try? JSONSerialization.jsonObject(with: Data(schema.utf8))
+            {
+                item["input"] = object
+            }
+            return item
+        }
+        guide["rateLimits"] = (entry.rateLimits.isEmpty ? service.rateLimits : entry.rateLimits).map {
+            ["scope": $0.scope, "limit": $0.limit, "periodSeconds": $0.periodSeconds, "burst": $0.burst]
+                as [String: Any]
+        }
+        return json(guide)
+    }
+
+    private func summary(_ service: ServiceManifest, entry: CityConfiguration.ServiceEntry) -> [String: Any] {
+        var item: [String: Any] = [
+            "id": service.id, "name": ["zh": service.nameZh, "en": service.nameEn], "category": service.category,
+            "authLevel": service.authLevel.rawValue,
+            "department": ["code": service.departmentCode, "name": service.departmentName],
+            "itemCode": service.itemCode,
+            "timeLimits": ["legalDays": service.legalDays, "promisedDays": service.promisedDays],
+            "enabled": entry.enabled && service.enabled,
+        ]
+        if !(entry.enabled && service.enabled) {
+            item["notice"] = [
+                "zh": entry.disabledNoticeZh ?? service.disabledNoticeZh ?? "",
+                "en": entry.disabledNoticeEn ?? service.disabledNoticeEn ?? "",
+            ]
+        }
+        return item
+    }
+
+    private func json(_ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: Array(data))
+    }
+}

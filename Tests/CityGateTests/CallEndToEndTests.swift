@@ -1,0 +1,211 @@
+import CityGate
+import Foundation
+import HTTPCore
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The gateway binary, the mock backends binary and signed partner calls over real sockets.
+@Suite(.serialized)
+struct CallEndToEndTests {
+    /// Mock backends on ephemeral ports and a copy of the sample tree pointing at them.
+    final class Environment: @unchecked Sendable {
+        // @unchecked: used by one test at a time.
+        let mocks = Process()
+        let gateway: GatewayProcess
+        let manifests: String
+
+        init() throws {
+            let output = Pipe()
+            mocks.executableURL = URL(
+                fileURLWithPath: CommandLineTests.binary.replacingOccurrences(
+                    of: "/citygate", with: "/citygate-mock-backends"))
+            mocks.arguments = ["--base-port", "0"]
+            mocks.standardOutput = output
+            try mocks.run()
+            let line = output.fileHandleForReading.availableData
+            let ports = try #require(
+                (try JSONSerialization.jsonObject(with: line) as? [String: Any])?["mockBackends"] as? [String: Int])
+            let closedPort = try RawClient.unusedPort()
+            manifests = try ManifestSetTests.brokenTree([
+                "cities/330100.json": { city in
+                    var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+                    for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }
+                    city["backends"] = backends
+                },
+                "cities/440300.json": { city in
+                    var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+                    for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }
+                    // Shenzhen's hall backend is down: nothing listens there.
+                    backends["halls"]?["baseURL"] = "http://127.0.0.1:\(closedPort)"
+                    city["backends"] = backends
+                },
+            ])
+            gateway = try GatewayProcess.start(manifests: manifests)
+        }
+
+        func stop() {
+            gateway.terminate()
+            _ = gateway.waitForExit()
+            kill(mocks.processIdentifier, SIGKILL)
+            mocks.waitUntilExit()
+        }
+
+        func partner(_ id: String) throws -> PartnerConfiguration {
+            try PartnerConfiguration.load(path: "\(manifests)/partners/\(id).json", displayName: id).get()
+        }
+
+        /// Signs `input` as `partnerId` for `city/service/operation` and sends it.
+        func call(_ partnerId: String, city: String = "330100", _ service: String, _ operation: String, input: String)
+            throws -> RawClient.Response
+        {
+            let signed = try RequestSigner(partner: try partner(partnerId)).sign(
+                path: "/v1/cities/\(city)/services/\(service)/\(operation)", body: Array(input.utf8))
+            return try send(signed)
+        }
+
+        func send(_ signed: SignedRequest) throws -> RawClient.Response {
+            let client = try RawClient(port: gateway.publicPort)
+            let target = signed.rawQuery.map { "\(signed.path)?\($0)" } ?? signed.path
+            var head =
+                "\(signed.method) \(target) HTTP/1.1\r\nHost: gateway\r\nContent-Length: \(signed.body.count)\r\n"
+            for field in signed.headers { head += "\(field.name): \(field.value)\r\n" }
+            try client.send(Array((head + "\r\n").utf8) + signed.body)
+            return try client.readResponse()
+        }
+
+        func get(_ path: String) throws -> RawClient.Response {
+            let client = try RawClient(port: gateway.publicPort)
+            try client.send("GET \(path) HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            return try client.readResponse()
+        }
+    }
+
+    static func json(_ response: RawClient.Response) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+    }
+
+    @Test
+    func partnerCallsReachTheBackendAndComeBackMapped() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        for partnerId in ["webhooks-demo", "wechat-city"] {
+            let response = try environment.call(
+                partnerId, "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+            #expect(response.statusCode == 200, "\(partnerId): \(response.text)")
+            let body = try Self.json(response)
+            #expect(body["waiting"] as? Int == 9)
+            #expect(body["estimatedMinutes"] as? Int == 27)
+            #expect(response.header("X-Request-Id") != nil)
+        }
+        let generic = try environment.call(
+            "hmac-demo", city: "440300", "service-hall.queue", "status", input: #"{"hall":"futian"}"#)
+        #expect(generic.statusCode == 502, "Shenzhen's hall backend is down")
+        #expect(try Self.json(generic)["type"] as? String == "tag:citygate,2026:problem:backend-unavailable")
+        #expect(generic.text.contains("'halls'"))
+    }
+
+    @Test
+    func everyStepRefusesWithItsOwnProblem() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        func slug(_ response: RawClient.Response) throws -> String {
+            String((try Self.json(response)["type"] as? String ?? "").dropFirst("tag:citygate,2026:problem:".count))
+        }
+        let unknownCity = try environment.call(
+            "webhooks-demo", city: "110000", "service-hall.queue", "status", input: "{}")
+        #expect(unknownCity.statusCode == 404)
+        #expect(try slug(unknownCity) == "unknown-city")
+        let disabled = try environment.call(
+            "webhooks-demo", city: "440300", "traffic.violations", "lookup", input: "{}")
+        #expect(disabled.statusCode == 503)
+        #expect(try slug(disabled) == "service-disabled")
+        #expect(try Self.json(disabled)["noticeZh"] as? String == "系统升级中，预计 12 月 1 日恢复。")
+        let notAllowed = try environment.call(
+            "hmac-demo", city: "330100", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+        #expect(notAllowed.statusCode == 403)
+        #expect(try slug(notAllowed) == "partner-not-allowed")
+        let realName = try environment.call(
+            "webhooks-demo", "permit.application", "progress", input: #"{"caseNumber":"330100-2026-000001"}"#)
+        #expect(realName.statusCode == 401)
+        #expect(try slug(realName) == "token-required")
+        #expect(realName.header("WWW-Authenticate") == "Bearer realm=\"citygate\"")
+        let invalid = try environment.call("webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"x"}"#)
+        #expect(invalid.statusCode == 422)
+        #expect(try slug(invalid) == "invalid-input")
+        #expect((try Self.json(invalid)["errors"] as? [[String: String]])?.first?["path"] == "$.hall")
+        let mapped = try environment.call(
+            "webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"nowhere"}"#)
+        #expect(mapped.statusCode == 404)
+        #expect(try slug(mapped) == "hall-not-found")
+
+        // Tampering, replay and an unknown partner, with real signatures.
+        var signed = try RequestSigner(partner: try environment.partner("webhooks-demo")).sign(
+            path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(#"{"hall":"west-lake"}"#.utf8))
+        #expect(try environment.send(signed).statusCode == 200)
+        let replay = try environment.send(signed)
+        #expect(replay.statusCode == 409)
+        #expect(try slug(replay) == "replayed")
+        signed.body = Array(#"{"hall":"futian"}"#.utf8)
+        let tampered = try environment.send(signed)
+        #expect(tampered.statusCode == 401)
+        #expect(try slug(tampered) == "signature-mismatch")
+        #expect(try Self.json(tampered)["canonicalSha256"] != nil, "webhooks-demo has debugSignatures on")
+        signed.headers.replaceOrAdd(name: "X-Partner-Id", value: "nobody")
+        #expect(try slug(try environment.send(signed)) == "unknown-partner")
+    }
+
+    @Test
+    func catalogAndGuide() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        let catalog = try Self.json(try environment.get("/v1/cities/330100/services"))
+        let services = try #require(catalog["services"] as? [[String: Any]])
+        #expect(
+            services.compactMap { $0["id"] as? String } == [
+                "household.appointment", "permit.application", "service-hall.queue", "social-security.account",
+                "traffic.violations",
+            ])
+        let shenzhen = try #require(
+            try Self.json(try environment.get("/v1/cities/440300/services"))["services"] as? [[String: Any]])
+        let traffic = try #require(shenzhen.first { $0["id"] as? String == "traffic.violations" })
+        #expect(traffic["enabled"] as? Bool == false)
+        #expect((traffic["notice"] as? [String: String])?["en"] == "Upgrading; back on 1 December.")
+        let guide = try Self.json(try environment.get("/v1/cities/330100/services/permit.application"))
+        #expect((guide["timeLimits"] as? [String: Int])?["legalDays"] == 20)
+        let operations = try #require(guide["operations"] as? [[String: Any]])
+        #expect(operations.compactMap { $0["name"] as? String } == ["apply", "progress"])
+        #expect(operations.first?["input"] as? [String: Any] != nil)
+        #expect(try environment.get("/v1/cities/330100/services/dog.licence").statusCode == 404)
+    }
+
+    @Test
+    func pythonStandardWebhooksClientCallsTheGateway() async throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        let secret = try String(
+            contentsOfFile: ExternalProcess.packageRoot.appendingPathComponent("mocks/keys/webhooks-demo.secret").path,
+            encoding: .utf8
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = try await Interop.run([
+            "op": "standardwebhooks-call", "secret": secret, "port": Int(environment.gateway.publicPort),
+            "path": "/v1/cities/330100/services/service-hall.queue/status", "partner": "webhooks-demo",
+            "body": #"{"hall":"citizen-center"}"#,
+        ])
+        #expect(answer["status"] as? Int == 200, "\(answer)")
+        #expect((answer["body"] as? String)?.contains("\"waiting\":14") == true)
+    }
+}
+
+extension RawClient {
+    /// A port nothing listens on (bound, then released).
+    static func unusedPort() throws -> UInt16 {
+        let server = try ScriptedTCPServer(script: [])
+        server.stop()
+        return server.port
+    }
+}

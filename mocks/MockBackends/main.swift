@@ -1,0 +1,199 @@
+// Mock government backends for the sample manifests (an external system: demos and tests only).
+//
+//   citygate-mock-backends [--host 127.0.0.1] [--base-port 18100 | 0] [--latency-ms N] [--error-rate R]
+//
+// Serves hrss (+0), traffic-police (+1), public-security (+2, SOAP-style XML), approvals (+3) and
+// halls (+4) on consecutive ports from --base-port, or on ephemeral ports with --base-port 0.
+// Prints one JSON line naming each backend's port. --error-rate answers that share of requests
+// with 503; --latency-ms delays every answer.
+import Foundation
+import HTTPCore
+import HTTPServer
+import Synchronization
+
+struct Options {
+    var host = "127.0.0.1"
+    var basePort = 18100
+    var latency = 0
+    var errorRate = 0.0
+}
+
+var options = Options()
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst() {
+    guard let value = arguments.popFirst() else {
+        FileHandle.standardError.write(Data("\(flag) needs a value\n".utf8))
+        exit(2)
+    }
+    switch flag {
+    case "--host": options.host = value
+    case "--base-port": options.basePort = Int(value) ?? 18100
+    case "--latency-ms": options.latency = Int(value) ?? 0
+    case "--error-rate": options.errorRate = Double(value) ?? 0
+    default:
+        FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
+        exit(2)
+    }
+}
+
+let settings = options
+final class CaseCounter: Sendable {
+    let next = Atomic<Int>(1)
+}
+let cases = CaseCounter()
+
+/// Wraps a handler with the latency and error-rate knobs.
+func knobs(_ handler: @escaping Router.Handler) -> Router.Handler {
+    { request, context in
+        if settings.latency > 0 { try await Task.sleep(for: .milliseconds(settings.latency)) }
+        if settings.errorRate > 0 && Double.random(in: 0..<1) < settings.errorRate {
+            return .json("{\"code\":503,\"message\":\"maintenance\"}", status: .serviceUnavailable)
+        }
+        return try await handler(request, context)
+    }
+}
+
+func query(_ request: Request) -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in (request.query ?? "").split(separator: "&") {
+        let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+        if parts.count == 2 { result[parts[0]] = parts[1] }
+    }
+    return result
+}
+
+func form(_ body: [UInt8]) -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+        let parts = pair.split(separator: "=", maxSplits: 1).map {
+            String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+        }
+        if parts.count == 2 { result[parts[0]] = parts[1] }
+    }
+    return result
+}
+
+func element(_ name: String, in xml: String) -> String? {
+    guard let open = xml.range(of: "<\(name)>"),
+        let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex)
+    else {
+        return nil
+    }
+    return String(xml[open.upperBound..<close.lowerBound])
+}
+
+func json(_ object: [String: Any], status: Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
+}
+
+let now = ISO8601DateFormatter().string(from: Date())
+var routers: [(String, Router)] = []
+
+var hrss = Router()
+hrss.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+hrss.get(
+    "/api/v2/accounts/{id}/balance",
+    handler: knobs { request, context in
+        let id = context.pathParameters["id"] ?? ""
+        if id == "unknown" { return json(["code": 404, "message": "no such account"], status: .notFound) }
+        let year = Int(query(request)["year"] ?? "") ?? 2026
+        return json(["code": 0, "data": ["amount": 12_345.67 + Double(year % 10), "updated_at": "\(year)-11-01"]])
+    })
+routers.append(("hrss", hrss))
+
+var traffic = Router()
+traffic.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+traffic.post(
+    "/violations/query",
+    handler: knobs { request, _ in
+        let fields = form(request.body)
+        guard let plate = fields["hphm"], fields["fdjh"] != nil else {
+            return json(["message": "hphm and fdjh required"], status: .badRequest)
+        }
+        if plate == "Z99999" { return json(["message": "vehicle not found"], status: .notFound) }
+        return json([
+            "total": 1,
+            "records": [["code": "1344", "place": "文三路与学院路口", "fine": 200, "points": 3, "date": "2026-10-12"]],
+        ])
+    })
+routers.append(("traffic-police", traffic))
+
+var security = Router()
+security.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+security.post(
+    "/soap/AppointmentService",
+    handler: knobs { request, _ in
+        let xml = String(decoding: request.body, as: UTF8.self)
+        guard let date = element("Date", in: xml), element("Station", in: xml) != nil else {
+            return Response(
+                status: .badRequest, headers: ["Content-Type": "text/xml"],
+                body: Array("<Fault>bad request</Fault>".utf8))
+        }
+        if date.hasSuffix("-25") {
+            return Response(
+                status: .conflict, headers: ["Content-Type": "text/xml"], body: Array("<Fault>full</Fault>".utf8))
+        }
+        let answer = """
+            <?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>\
+            <BookAppointmentResponse><AppointmentId>APT-\(cases.next.add(1, ordering: .relaxed).oldValue)</AppointmentId>\
+            <Slot>\(date) 09:30</Slot></BookAppointmentResponse></soap:Body></soap:Envelope>
+            """
+        return Response(status: .ok, headers: ["Content-Type": "text/xml; charset=utf-8"], body: Array(answer.utf8))
+    })
+routers.append(("public-security", security))
+
+var approvals = Router()
+approvals.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+approvals.post(
+    "/api/permits",
+    handler: knobs { request, _ in
+        guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+            let city = body["city"] as? String
+        else { return json(["message": "bad request"], status: .unprocessableContent) }
+        let number = String(format: "%@-2026-%06d", city, cases.next.add(1, ordering: .relaxed).oldValue)
+        return json(["case_no": number, "stage": "受理"], status: .created)
+    })
+approvals.get(
+    "/api/permits/{case}",
+    handler: knobs { _, context in
+        let number = context.pathParameters["case"] ?? ""
+        if number.hasSuffix("000000") { return json(["message": "no such case"], status: .notFound) }
+        return json(["case_no": number, "stage": "审核中", "updated_at": now])
+    })
+routers.append(("approvals", approvals))
+
+var halls = Router()
+halls.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+halls.get(
+    "/halls/{hall}/queue",
+    handler: knobs { _, context in
+        let hall = context.pathParameters["hall"] ?? ""
+        guard ["citizen-center", "west-lake", "futian"].contains(hall) else {
+            return json(["message": "no such hall"], status: .notFound)
+        }
+        return json(["waiting": hall.count, "eta_minutes": hall.count * 3, "updated_at": now])
+    })
+routers.append(("halls", halls))
+
+do {
+    let group = try EventLoopGroup(threadCount: 1)
+    var ports: [String: Int] = [:]
+    var servers: [HTTPServer] = []
+    for (offset, (name, router)) in routers.enumerated() {
+        let port = options.basePort == 0 ? 0 : options.basePort + offset
+        let server = HTTPServer(
+            configuration: HTTPServer.Configuration(address: try SocketAddress(parsing: "\(options.host):\(port)")),
+            responder: router,
+            group: group)
+        ports[name] = Int(try server.start().port)
+        servers.append(server)
+    }
+    let data = try JSONSerialization.data(withJSONObject: ["mockBackends": ports], options: [.sortedKeys])
+    // One write so the line arrives whole and at once (a pipe would buffer print()).
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    while true { sleep(3600) }
+} catch {
+    FileHandle.standardError.write(Data("mock backends cannot start: \(error)\n".utf8))
+    exit(1)
+}
