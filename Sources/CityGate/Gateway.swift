@@ -84,6 +84,8 @@ public final class Gateway: Sendable {
     private let client: HTTPClient
     /// The configuration snapshot in force.
     public let active: ActiveConfiguration
+    /// Hot reload of the manifests (SIGHUP, POST /admin/reload).
+    public let reloader: Reloader
 
     /// Loads the manifests, opens the store, creates the loops and both servers; nothing is
     /// bound until ``start()``.
@@ -110,6 +112,8 @@ public final class Gateway: Sendable {
         do { client = try HTTPClient() } catch { throw .client(error) }
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
+        reloader = Reloader(
+            directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
         health = HealthChecks(database: database)
         var publicHTTP = configuration.http
@@ -121,7 +125,10 @@ public final class Gateway: Sendable {
             responder: Gateway.publicRouter(
                 health: health, active: active, benchmarkRoute: configuration.benchmarkRoute),
             group: group)
-        opsServer = HTTPServer(configuration: opsHTTP, responder: Gateway.opsRouter(health: health), group: group)
+        opsServer = HTTPServer(
+            configuration: opsHTTP,
+            responder: Gateway.opsRouter(health: health, admin: AdminRoutes(active: active, reloader: reloader)),
+            group: group)
     }
 
     /// Binds both listeners and starts backend health probes. Returns the bound addresses.
@@ -170,9 +177,10 @@ public final class Gateway: Sendable {
         return router
     }
 
-    static func opsRouter(health: HealthChecks) -> Router {
+    static func opsRouter(health: HealthChecks, admin: AdminRoutes) -> Router {
         var router = Router()
         health.mount(on: &router)
+        admin.mount(on: &router)
         return router
     }
 }

@@ -69,12 +69,28 @@ do {
 
 // SIGTERM and SIGINT start a graceful shutdown; a second one exits at once.
 let shutdownSignals = SignalWatcher(signals: [SIGTERM, SIGINT])
+// SIGHUP reloads the manifests; an invalid tree is logged and the running set stays.
+let reloadSignals = SignalWatcher(signals: [SIGHUP])
+let reloads = Task {
+    while !Task.isCancelled {
+        await reloadSignals.first()
+        switch gateway.reloader.reload() {
+        case .success(let manifests):
+            Log.info("manifests reloaded", ["sha256": manifests.contentHash, "trigger": "SIGHUP"])
+        case .failure(let problems):
+            Log.error(
+                "reload refused; the running set stays",
+                ["problems": problems.problems.map(\.description).joined(separator: " | ")])
+        }
+    }
+}
 Log.info(
     "citygate listening",
     ["public": bound.publicAddress.description, "ops": bound.opsAddress.description])
 await shutdownSignals.first()
 Log.info("citygate draining", ["gracePeriodSeconds": "\(options.gracePeriodSeconds)"])
 shutdownSignals.exitOnNextSignal()
+reloads.cancel()
 await gateway.shutdown(gracePeriod: .seconds(options.gracePeriodSeconds))
 Log.info("citygate stopped")
 exit(0)

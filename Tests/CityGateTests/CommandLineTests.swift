@@ -156,6 +156,9 @@ final class GatewayProcess: @unchecked Sendable {
 
     func terminate() { running?.terminate() }
 
+    /// The child's process id.
+    var processIdentifier: Int32 { running?.processIdentifier ?? 0 }
+
     func waitForExit() -> Int32 {
         guard let running else { return -1 }
         running.waitUntilExit()

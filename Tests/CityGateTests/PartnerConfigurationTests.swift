@@ -128,6 +128,15 @@ struct PartnerConfigurationTests {
     }
 
     @Test
+    func fileReferencesResolveAgainstRelativeDirectoriesToo() {
+        let reference = SecretReference("file:../mocks/keys/admin.token", relativeTo: "manifests")
+        #expect(reference == .file(FileManager.default.currentDirectoryPath + "/mocks/keys/admin.token"))
+        #expect(SecretReference("hunter2", relativeTo: "manifests") == nil)
+        #expect(SecretReference("env:", relativeTo: "manifests") == nil)
+        #expect(SecretReference("env:BAD-NAME", relativeTo: "manifests") == nil)
+    }
+
+    @Test
     func fileReferencesResolveRelativeToTheFile() throws {
         #expect(
             try load(

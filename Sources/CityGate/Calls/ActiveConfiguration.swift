@@ -57,6 +57,7 @@ public final class ActiveConfiguration: Sendable {
     public var snapshot: ConfigurationSnapshot { current.withLock { $0 } }
 
     /// Replaces the snapshot; requests that already took the old one finish on it.
+    @discardableResult
     func replace(with snapshot: ConfigurationSnapshot) -> ConfigurationSnapshot {
         current.withLock { existing in
             let old = existing

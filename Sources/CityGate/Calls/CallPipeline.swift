@@ -169,7 +169,8 @@ public struct CallPipeline: Sendable {
                     requestId: context.requestId)
                 let list = violations.map { ["path": $0.path, "message": $0.message] }
                 let data =
-                    (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys])) ?? Data("[]".utf8)
+                    (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes]))
+                    ?? Data("[]".utf8)
                 problem.jsonExtensions["errors"] = String(decoding: data, as: UTF8.self)
                 throw Stop(response: .problem(problem))
             }

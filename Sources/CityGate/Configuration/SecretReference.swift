@@ -20,9 +20,10 @@ public enum SecretReference: Sendable, Equatable {
         } else if text.hasPrefix("file:") {
             let path = String(text.dropFirst(5))
             guard !path.isEmpty else { return nil }
+            // An absolute base first: corelibs-foundation drops a relative base when standardizing.
+            let base = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
             self = .file(
-                path.hasPrefix("/")
-                    ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardized.path)
+                path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path)
         } else {
             return nil
         }

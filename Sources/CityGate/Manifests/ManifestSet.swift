@@ -8,6 +8,8 @@ public struct ManifestSet: Sendable {
     public var cities: [String: CityConfiguration]
     public var services: [String: ServiceManifest]
     public var partners: [String: PartnerConfiguration]
+    /// The ops admin token (from `gateway.json` `adminToken`); nil disables `/admin/*`.
+    public var adminToken: String?
     /// SHA-256 over every file's name and bytes, in name order: identifies the active set.
     public var contentHash: String
     /// When it was loaded (Unix seconds).
@@ -44,6 +46,28 @@ public struct ManifestSet: Sendable {
         let presentPartners = Set(files("partners").map { String($0.dropLast(5)) })
         let presentServices = Set(files("services").map { String($0.dropLast(5)) })
         let presentCities = Set(files("cities").map { String($0.dropLast(5)) })
+        var adminToken: String?
+        if manager.fileExists(atPath: "\(directory)/gateway.json") {
+            let (reader, document) = read("gateway.json")
+            if let document {
+                reader.checkFields(document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken"])
+                for key in ["listen", "ops", "dataDirectory"] {
+                    _ = reader.string(document, key, at: "$", required: false)
+                }
+                if let text = reader.string(document, "adminToken", at: "$", required: false) {
+                    if let reference = SecretReference(text, relativeTo: directory) {
+                        switch reference.resolve(environment: environment) {
+                        case .success(let token) where token.utf8.count >= 16: adminToken = token
+                        case .success: reader.report("$.adminToken", "must resolve to at least 16 characters")
+                        case .failure(let unresolved): reader.report("$.adminToken", unresolved.message)
+                        }
+                    } else {
+                        reader.report("$.adminToken", "must be an env: or file: reference, not an inline secret")
+                    }
+                }
+            }
+            problems += reader.problems
+        }
         var partners: [String: PartnerConfiguration] = [:]
         for name in files("partners") {
             let relative = "partners/\(name)"
@@ -138,7 +162,7 @@ public struct ManifestSet: Sendable {
         let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
         return .success(
             ManifestSet(
-                cities: cities, services: services, partners: partners, contentHash: hash,
+                cities: cities, services: services, partners: partners, adminToken: adminToken, contentHash: hash,
                 loadedAt: Date().timeIntervalSince1970))
     }
 

@@ -1,0 +1,73 @@
+import Cryptography
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `/admin/*` on the ops listener, behind `Authorization: Bearer <admin token>` (compared in
+/// constant time; the token comes from `gateway.json` as a secret reference).
+struct AdminRoutes: Sendable {
+    let active: ActiveConfiguration
+    let reloader: Reloader
+
+    func mount(on router: inout Router) {
+        router.get("/admin/manifests") { request, context in
+            try authorize(request, context)
+            let manifests = active.snapshot.manifests
+            return json([
+                "sha256": manifests.contentHash, "loadedAt": manifests.loadedAt,
+                "cities": manifests.cities.keys.sorted(),
+                "services": manifests.services.keys.sorted(), "partners": manifests.partners.keys.sorted(),
+            ])
+        }
+        router.post("/admin/reload") { request, context in
+            try authorize(request, context)
+            switch reloader.reload() {
+            case .success(let manifests):
+                Log.info("manifests reloaded", ["sha256": manifests.contentHash, "requestId": context.requestId])
+                return json(["status": "reloaded", "sha256": manifests.contentHash, "loadedAt": manifests.loadedAt])
+            case .failure(let problems):
+                Log.error("reload refused", ["problems": "\(problems.problems.count)", "requestId": context.requestId])
+                var problem = Problem(
+                    slug: "invalid-manifests", title: "Unprocessable Content", status: 422,
+                    detail:
+                        "The new manifests have \(problems.problems.count) problem(s); the running set stays in force.",
+                    requestId: context.requestId)
+                let list = problems.problems.map(\.description)
+                problem.jsonExtensions["errors"] = String(
+                    decoding: (try? JSONSerialization.data(withJSONObject: list, options: [.withoutEscapingSlashes]))
+                        ?? Data("[]".utf8), as: UTF8.self)
+                return .problem(problem)
+            }
+        }
+    }
+
+    struct Refusal: ProblemConvertible {
+        let slug: String
+        let status: Int
+        let detail: String
+        func problem(requestId: String) -> Problem {
+            Problem(
+                slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
+                requestId: requestId)
+        }
+    }
+
+    private func authorize(_ request: Request, _ context: RequestContext) throws {
+        guard let expected = active.snapshot.manifests.adminToken else {
+            throw Refusal(
+                slug: "admin-disabled", status: 403, detail: "No admin token is configured (gateway.json adminToken).")
+        }
+        let header = request.headers["authorization"] ?? ""
+        guard header.hasPrefix("Bearer "), SecureBytes.equal(Array(header.dropFirst(7).utf8), Array(expected.utf8))
+        else {
+            throw Refusal(
+                slug: "admin-unauthorized", status: 401,
+                detail: "The admin endpoints need Authorization: Bearer <admin token>.")
+        }
+    }
+
+    private func json(_ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
+    }
+}

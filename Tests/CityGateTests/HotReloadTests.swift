@@ -1,0 +1,132 @@
+import CityGate
+import Foundation
+import HTTPCore
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Hot reload through the real binary: under load, refused when invalid, and on SIGHUP.
+@Suite(.serialized)
+struct HotReloadTests {
+    static func admin(_ environment: CallEndToEndTests.Environment, _ method: String, _ path: String, token: String?)
+        throws -> RawClient.Response
+    {
+        let client = try RawClient(port: environment.gateway.opsPort)
+        let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        try client.send("\(method) \(path) HTTP/1.1\r\nHost: ops\r\n\(authorization)Content-Length: 0\r\n\r\n")
+        return try client.readResponse()
+    }
+
+    static var token: String {
+        (try? String(
+            contentsOfFile: ExternalProcess.packageRoot.appendingPathComponent("mocks/keys/admin.token").path,
+            encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    /// Renames the queue operation's `waiting` output field.
+    static func renameOutputField(in manifests: String, to name: String) throws {
+        let path = "\(manifests)/services/service-hall.queue.json"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"waiting\": \"$.waiting\"", with: "\"\(name)\": \"$.waiting\"")
+        text = text.replacingOccurrences(of: "\"waiting\":\"$.waiting\"", with: "\"\(name)\":\"$.waiting\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test
+    func adminEndpointsNeedTheToken() throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        #expect(try Self.admin(environment, "GET", "/admin/manifests", token: nil).statusCode == 401)
+        #expect(
+            try Self.admin(environment, "GET", "/admin/manifests", token: "wrong-token-wrong-token").statusCode == 401)
+        let answer = try Self.admin(environment, "GET", "/admin/manifests", token: Self.token)
+        #expect(answer.statusCode == 200)
+        #expect(answer.text.contains("\"sha256\""))
+    }
+
+    @Test
+    func reloadUnderLoadNeverFailsOrMixesSets() async throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        let partner = try environment.partner("webhooks-demo")
+        final class Tally: Sendable {
+            let results = Mutex<[String]>([])
+        }
+        let tally = Tally()
+        let stop = Date().addingTimeInterval(3)
+        async let load: Void = blocking {
+            while Date() < stop {
+                let signed = try RequestSigner(partner: partner).sign(
+                    path: "/v1/cities/330100/services/service-hall.queue/status",
+                    body: Array(#"{"hall":"west-lake"}"#.utf8))
+                let response = try environment.send(signed)
+                let body = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+                let shape: String
+                switch (response.statusCode, body["waiting"] != nil, body["queueLength"] != nil) {
+                case (200, true, false): shape = "old"
+                case (200, false, true): shape = "new"
+                default: shape = "bad \(response.statusCode) \(response.text)"
+                }
+                tally.results.withLock { $0.append(shape) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(1200))
+        try Self.renameOutputField(in: environment.manifests, to: "queueLength")
+        let reload = try Self.admin(environment, "POST", "/admin/reload", token: Self.token)
+        #expect(reload.statusCode == 200, "\(reload.text)")
+        try await load
+        let results = tally.results.withLock { $0 }
+        #expect(results.count > 20)
+        #expect(results.filter { $0.hasPrefix("bad") }.isEmpty, "\(results.filter { $0.hasPrefix("bad") }.prefix(3))")
+        #expect(results.contains("old") && results.contains("new"))
+        // Once switched, never back: the swap is atomic.
+        if let firstNew = results.firstIndex(of: "new") { #expect(!results[firstNew...].contains("old")) }
+    }
+
+    @Test
+    func invalidTreeIsRefusedAndTheRunningSetStays() throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        let before = try Self.admin(environment, "GET", "/admin/manifests", token: Self.token).text
+        let path = "\(environment.manifests)/services/service-hall.queue.json"
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        try original.replacingOccurrences(of: "\"authLevel\": \"partner\"", with: "\"authLevel\": \"nobody\"").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let refused = try Self.admin(environment, "POST", "/admin/reload", token: Self.token)
+        #expect(refused.statusCode == 422)
+        #expect(
+            refused.text.contains(
+                "services/service-hall.queue.json: $.authLevel: must be one of public, partner, citizen, real-name"))
+        #expect(try Self.admin(environment, "GET", "/admin/manifests", token: Self.token).text == before)
+        #expect(
+            try environment.call("webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+                .statusCode == 200)
+    }
+
+    @Test
+    func sighupReloadsTwice() async throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        for name in ["queueLength", "people"] {
+            try Self.renameOutputField(in: environment.manifests, to: name)
+            if name == "people" {
+                let path = "\(environment.manifests)/services/service-hall.queue.json"
+                let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                    of: "queueLength", with: "people")
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            kill(environment.gateway.processIdentifier, SIGHUP)
+            let reloaded = await eventually {
+                (try? environment.call("webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#))?
+                    .text.contains("\"\(name)\"") == true
+            }
+            #expect(reloaded, "SIGHUP reload to \(name)")
+        }
+        #expect(environment.gateway.output().contains("\"trigger\":\"SIGHUP\""))
+    }
+}
