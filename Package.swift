@@ -88,7 +88,7 @@ let package = Package(
         // `make bench` only: drives concurrent requests through HTTPClient.
         .executableTarget(
             name: "ClientBench",
-            dependencies: ["HTTPClient"],
+            dependencies: ["HTTPClient", "HTTPCore"],
             path: "bench/ClientBench",
             swiftSettings: swiftSettings
         ),

@@ -7,3 +7,6 @@ bench/http.sh
 echo
 echo "== outbound client: HTTPClient vs wrk against nginx"
 bench/client.sh
+echo
+echo "== full pipeline: partner calls through citygate vs nginx proxying the same backend"
+bench/pipeline.sh

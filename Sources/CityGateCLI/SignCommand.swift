@@ -4,10 +4,11 @@ import HTTPCore
 import HTTPServer
 
 /// `citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
-///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json]`
+///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]`
 ///
 /// Prints a correctly signed request for the partner's scheme, as a curl command (default) or as
-/// JSON (method, path, query, headers, body in base64) for scripts.
+/// JSON (method, path, query, headers, body in base64) for scripts; `--count N` prints N distinct
+/// signed requests, one per line (for load tests, where replay protection refuses repeats).
 enum SignCommand {
     static func run(_ arguments: [String]) -> Never {
         var partnerId: String?
@@ -19,6 +20,7 @@ enum SignCommand {
         var keyId: String?
         var baseURL = "http://127.0.0.1:8080"
         var format = "curl"
+        var count = 1
         var remaining = arguments[...]
         while let flag = remaining.popFirst() {
             guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
@@ -33,6 +35,11 @@ enum SignCommand {
                 guard let data = FileManager.default.contents(atPath: value) else { usageError("cannot read \(value)") }
                 body = Array(data)
             case "--key": keyId = value
+            case "--count":
+                guard let number = Int(value), (1...10_000_000).contains(number) else {
+                    usageError("--count takes 1 to 10000000")
+                }
+                count = number
             case "--url": baseURL = value
             case "--format":
                 guard value == "curl" || value == "json" else { usageError("--format is curl or json") }
@@ -53,19 +60,28 @@ enum SignCommand {
             exit(1)
         }
         do {
-            let request = try RequestSigner(partner: partner).sign(
-                method: method, path: path, rawQuery: query, body: body, keyId: keyId)
-            if format == "curl" {
-                print(RequestSigner.curlCommand(request, baseURL: baseURL))
-            } else {
-                let object: [String: Any] = [
-                    "method": request.method, "path": request.path, "query": request.rawQuery ?? "",
-                    "headers": request.headers.map { [$0.name, $0.value] },
-                    "body": Data(request.body).base64EncodedString(),
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+            let signer = RequestSigner(partner: partner)
+            var output = ""
+            for _ in 0..<count {
+                let request = try signer.sign(method: method, path: path, rawQuery: query, body: body, keyId: keyId)
+                if format == "curl" {
+                    output += RequestSigner.curlCommand(request, baseURL: baseURL) + "\n"
+                } else {
+                    let object: [String: Any] = [
+                        "method": request.method, "path": request.path, "query": request.rawQuery ?? "",
+                        "headers": request.headers.map { [$0.name, $0.value] },
+                        "body": Data(request.body).base64EncodedString(),
+                    ]
+                    let data = try JSONSerialization.data(
+                        withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                    output += String(decoding: data, as: UTF8.self) + "\n"
+                }
+                if output.utf8.count > 1 << 20 {
+                    FileHandle.standardOutput.write(Data(output.utf8))
+                    output = ""
+                }
             }
+            FileHandle.standardOutput.write(Data(output.utf8))
             exit(0)
         } catch {
             Log.standardError("citygate sign: \(error)\n")

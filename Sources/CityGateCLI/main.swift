@@ -11,7 +11,7 @@ let usage = """
            citygate validate [--manifests DIR]     exit 0, or 1 with every problem as file: json-path: message
            citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
-                         [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json]
+                         [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
 
       --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
       --ops HOST:PORT      ops listener: health, readiness (default 127.0.0.1:9090)

@@ -1,9 +1,13 @@
-// citygate-client-bench URL CONCURRENCY SECONDS
+// citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]
 // Drives CONCURRENCY requests in flight through HTTPClient for SECONDS and prints one JSON line:
 // requests/s, p50/p99 latency (ms), and the process's CPU time per request (µs). `make bench`
 // compares it with wrk at the same concurrency against the same backend.
+// With --requests FILE (one JSON request per line: method, path, query, headers, body in base64,
+// as `citygate sign --format json` prints), each request is sent exactly once, in order, to URL +
+// its path: pre-signed calls for the pipeline benchmark, where replay protection refuses repeats.
 import Foundation
 import HTTPClient
+import HTTPCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,11 +15,44 @@ import Synchronization
 #endif
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, let concurrency = Int(arguments[2]), let seconds = Double(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: citygate-client-bench URL CONCURRENCY SECONDS\n".utf8))
+guard arguments.count == 4 || (arguments.count == 6 && arguments[4] == "--requests"),
+    let concurrency = Int(arguments[2]),
+    let seconds = Double(arguments[3])
+else {
+    FileHandle.standardError.write(
+        Data("usage: citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]\n".utf8))
     exit(2)
 }
 let url = arguments[1]
+
+/// Pre-built requests, handed out once each.
+final class RequestQueue: Sendable {
+    let requests: [ClientRequest]
+    let next = Atomic<Int>(0)
+    init(requests: [ClientRequest]) { self.requests = requests }
+    func take() -> ClientRequest? {
+        let index = next.add(1, ordering: .relaxed).oldValue
+        return index < requests.count ? requests[index] : nil
+    }
+}
+
+var prepared: [ClientRequest] = []
+if arguments.count == 6, let text = try? String(contentsOfFile: arguments[5], encoding: .utf8) {
+    for line in text.split(separator: "\n") {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+        var headers = Headers()
+        for pair in object["headers"] as? [[String]] ?? [] where pair.count == 2 {
+            headers.add(name: pair[0], value: pair[1])
+        }
+        let query = object["query"] as? String ?? ""
+        let path = (object["path"] as? String ?? "/") + (query.isEmpty ? "" : "?" + query)
+        prepared.append(
+            ClientRequest(
+                method: object["method"] as? String ?? "POST", url: url + path, headers: headers,
+                body: Array(Data(base64Encoded: object["body"] as? String ?? "") ?? Data())))
+    }
+}
+let queue = RequestQueue(requests: prepared)
 let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: concurrency, version: .http1))
 
 func cpuSeconds() -> Double {
@@ -25,8 +62,9 @@ func cpuSeconds() -> Double {
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
-// Warm the pool so connection set-up is not measured.
-_ = try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(5))
+// Warm the pool so connection set-up is not measured (pre-signed runs warm with their first
+// request instead, which then counts like the others).
+if prepared.isEmpty { _ = try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(5)) }
 let cpuBefore = cpuSeconds()
 let start = ContinuousClock.now
 let end = start + .milliseconds(Int(seconds * 1000))
@@ -38,9 +76,17 @@ let (count, failures, latencies) = await withTaskGroup(of: (Int, Int, [Double]).
             var latencies: [Double] = []
             latencies.reserveCapacity(100_000)
             while ContinuousClock.now < end {
+                let request: ClientRequest
+                if queue.requests.isEmpty {
+                    request = ClientRequest(url: url)
+                } else if let next = queue.take() {
+                    request = next
+                } else {
+                    break
+                }
                 let began = ContinuousClock.now
                 do {
-                    let response = try await client.execute(ClientRequest(url: url), deadline: .now + .seconds(5))
+                    let response = try await client.execute(request, deadline: .now + .seconds(5))
                     if response.status == 200 { count += 1 } else { failures += 1 }
                 } catch {
                     failures += 1

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make bench`, full pipeline part: partner calls through the gateway (signature verification,
+# replay store, input validation, template mapping, libcurl call to the backend, response
+# mapping) against nginx proxying the same backend, interleaved. Every call carries a distinct
+# signature (replay protection refuses repeats), so requests are pre-signed per round with
+# `citygate sign --count` and sent once each by citygate-client-bench; nginx gets the same bytes.
+# Gateway, nginx and the mock backend on core 0; the load generator on core 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${BENCH_ROUNDS:-3}
+duration=${BENCH_DURATION:-8}
+concurrency=${BENCH_PIPELINE_CONCURRENCY:-64}
+per_round=${BENCH_PIPELINE_REQUESTS:-250000}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+
+swift build -c release >/dev/null
+bin=.build/release
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+taskset -c 0 $bin/citygate-mock-backends --base-port 0 >"$work/mocks.json" 2>"$work/mocks.log" &
+sleep 1
+halls=$(python3 -c "import json; print(json.load(open('$work/mocks.json'))['mockBackends']['halls'])")
+cp -r manifests "$work/manifests"
+ln -s "$PWD/mocks" "$work/mocks"
+python3 - "$work/manifests/cities/330100.json" "$halls" <<'PY'
+import json, sys
+path, port = sys.argv[1], sys.argv[2]
+city = json.load(open(path))
+city["backends"]["halls"]["baseURL"] = f"http://127.0.0.1:{port}"
+city["backends"]["halls"]["maxConnections"] = 256
+json.dump(city, open(path, "w"))
+PY
+gateway=$(free_port); ops=$(free_port); proxy=$(free_port)
+taskset -c 0 $bin/citygate serve --listen "127.0.0.1:$gateway" --ops "127.0.0.1:$ops" --threads 1 \
+    --manifests "$work/manifests" --data "$work/data" >"$work/gateway.log" 2>&1 &
+route=/v1/cities/330100/services/service-hall.queue/status
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream halls { server 127.0.0.1:$halls; keepalive 64; }
+    server {
+        listen 127.0.0.1:$proxy;
+        location = $route {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_method GET;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_pass http://halls/halls/west-lake/queue?city=330100;
+        }
+    }
+}
+NGINX
+taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+sleep 1
+
+sign() { $bin/citygate sign --partner webhooks-demo --manifests "$work/manifests" --path "$route" \
+    --body '{"hall":"west-lake"}' --format json --count "$per_round" >"$work/requests.jsonl"; }
+run() { taskset -c 1 $bin/citygate-client-bench "http://127.0.0.1:$1" "$concurrency" "$duration" --requests "$work/requests.jsonl"; }
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['$2'])" "$1"; }
+
+echo "$concurrency in flight, ${duration}s per run (or until $per_round pre-signed calls are used), $rounds interleaved rounds"
+for round in $(seq 1 "$rounds"); do
+    sign
+    result=$(run "$gateway"); echo "round $round gateway: $result"
+    echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/gateway"
+    result=$(run "$proxy"); echo "round $round nginx:   $result"
+    echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/nginx"
+done
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+g_rps=$(cut -d' ' -f1 "$work/gateway" | median); g_p99=$(cut -d' ' -f2 "$work/gateway" | median)
+n_rps=$(cut -d' ' -f1 "$work/nginx" | median); n_p99=$(cut -d' ' -f2 "$work/nginx" | median)
+echo "median gateway pipeline: $g_rps req/s, p99 $g_p99 ms (failures per round: $(cut -d' ' -f3 "$work/gateway" | tr '\n' ' '))"
+echo "median nginx proxy:      $n_rps req/s, p99 $n_p99 ms"
+awk -v a="$g_rps" -v b="$n_rps" -v c="$g_p99" -v d="$n_p99" 'BEGIN {
+    printf "ratio requests/s gateway/nginx: %.2f (target >= 0.50)\n", a/b; printf "ratio p99 gateway/nginx: %.2f\n", c/d }'
