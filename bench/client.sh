@@ -4,6 +4,7 @@
 # Backend pinned to core 0, load generators to core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${BENCH_ROUNDS:-3}
 duration=${BENCH_DURATION:-8}
 concurrency=${BENCH_CLIENT_CONCURRENCY:-64}
@@ -11,19 +12,8 @@ work=$(mktemp -d)
 trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 
 swift build -c release --product citygate-client-bench >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$port; location / { default_type application/json; return 200 '{"ok":true}'; } }
-}
-NGINX
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+port=$(free_port)
+start_nginx "$work" "server { listen 127.0.0.1:$port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
 sleep 1
 url="http://127.0.0.1:$port/"
 
@@ -37,7 +27,6 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round wrk:        $rps req/s"
     echo "$rps" >>"$work/wrk"
 done
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 client_rps=$(cut -d' ' -f1 "$work/client" | median)
 client_cpu=$(cut -d' ' -f3 "$work/client" | median)
 wrk_rps=$(median <"$work/wrk")

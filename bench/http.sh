@@ -5,6 +5,7 @@
 # Prints requests/s and p99 per round, then medians and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${BENCH_ROUNDS:-3}
 duration=${BENCH_DURATION:-8}
 connections=${BENCH_CONNECTIONS:-64}
@@ -14,26 +15,14 @@ trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(c
 swift build -c release --product citygate >/dev/null
 body=$(.build/release/citygate bench-body)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 cg_port=$(free_port); cg_ops=$(free_port); nginx_port=$(free_port)
 
 taskset -c 0 .build/release/citygate serve --listen "127.0.0.1:$cg_port" --ops "127.0.0.1:$cg_ops" \
     --threads 1 --bench-route --data "$work/data" >"$work/citygate.log" 2>&1 &
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server {
+start_nginx "$work" "server {
         listen 127.0.0.1:$nginx_port;
         location = /bench/fixed { default_type application/json; return 200 '$body'; }
-    }
-}
-NGINX
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+    }"
 sleep 1
 curl -sf "http://127.0.0.1:$cg_port/bench/fixed" >/dev/null
 curl -sf "http://127.0.0.1:$nginx_port/bench/fixed" >/dev/null
@@ -56,7 +45,6 @@ for round in $(seq 1 "$rounds"); do
     read -r r p < <(run_wrk "http://127.0.0.1:$nginx_port/bench/fixed"); echo "$r $p" >>"$work/nginx"
     printf "%-6s %-9s %12s %10s\n" "$round" nginx "$r" "$p"
 done
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 cg_rps=$(cut -d' ' -f1 "$work/cg" | median); cg_p99=$(cut -d' ' -f2 "$work/cg" | median)
 ng_rps=$(cut -d' ' -f1 "$work/nginx" | median); ng_p99=$(cut -d' ' -f2 "$work/nginx" | median)
 echo "median citygate: ${cg_rps} req/s, p99 ${cg_p99} ms"

@@ -7,6 +7,7 @@
 # Gateway, nginx and the mock backend on core 0; the load generator on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${BENCH_ROUNDS:-3}
 duration=${BENCH_DURATION:-8}
 concurrency=${BENCH_PIPELINE_CONCURRENCY:-64}
@@ -16,7 +17,6 @@ trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(c
 
 swift build -c release >/dev/null
 bin=.build/release
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 taskset -c 0 $bin/citygate-mock-backends --base-port 0 >"$work/mocks.json" 2>"$work/mocks.log" &
 sleep 1
@@ -35,28 +35,18 @@ gateway=$(free_port); ops=$(free_port); proxy=$(free_port)
 taskset -c 0 $bin/citygate serve --listen "127.0.0.1:$gateway" --ops "127.0.0.1:$ops" --threads 1 \
     --manifests "$work/manifests" --data "$work/data" >"$work/gateway.log" 2>&1 &
 route=/v1/cities/330100/services/service-hall.queue/status
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream halls { server 127.0.0.1:$halls; keepalive 64; }
+start_nginx "$work" "upstream halls { server 127.0.0.1:$halls; keepalive 64; }
     server {
         listen 127.0.0.1:$proxy;
         location = $route {
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
             proxy_method GET;
             proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
+            proxy_set_header Content-Length \"\";
             proxy_pass http://halls/halls/west-lake/queue?city=330100;
         }
-    }
-}
-NGINX
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
+    }"
 sleep 1
 
 sign() { $bin/citygate sign --partner webhooks-demo --manifests "$work/manifests" --path "$route" \
@@ -72,7 +62,6 @@ for round in $(seq 1 "$rounds"); do
     result=$(run "$proxy"); echo "round $round nginx:   $result"
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/nginx"
 done
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 g_rps=$(cut -d' ' -f1 "$work/gateway" | median); g_p99=$(cut -d' ' -f2 "$work/gateway" | median)
 n_rps=$(cut -d' ' -f1 "$work/nginx" | median); n_p99=$(cut -d' ' -f2 "$work/nginx" | median)
 echo "median gateway pipeline: $g_rps req/s, p99 $g_p99 ms (failures per round: $(cut -d' ' -f3 "$work/gateway" | tr '\n' ' '))"

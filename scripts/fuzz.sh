@@ -15,6 +15,21 @@ declare -A sources=(
 )
 
 status=0
+# run_target NAME BINARY: fuzzes from the committed seeds plus what earlier runs found.
+run_target() {
+    local corpus="Tests/Fuzz/work/$1"
+    mkdir -p "$corpus"
+    cp -n Tests/Fuzz/corpus/"$1"/* "$corpus"/ 2>/dev/null || true
+    echo "== running $1 for ${seconds}s"
+    if ! "$2" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+        -artifact_prefix="Tests/Fuzz/findings/$1-" -print_final_stats=1 2>"$out/$1.log"; then
+        status=1
+        echo "!! $1 found a crash; see Tests/Fuzz/findings/ and $out/$1.log"
+    fi
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done )" "$out/$1.log" || tail -5 "$out/$1.log"
+    echo "corpus now: $(ls "$corpus" | wc -l) inputs"
+}
+
 for target in "${!sources[@]}"; do
     echo "== building $target"
     # shellcheck disable=SC2086
@@ -25,17 +40,7 @@ for target in "${!sources[@]}"; do
         "$out/$target" Tests/Fuzz/regressions/"$target"/* 2>"$out/$target.regressions.log" \
             || { echo "!! a past finding of $target fails again"; tail -5 "$out/$target.regressions.log"; exit 1; }
     fi
-    corpus="Tests/Fuzz/work/$target"
-    mkdir -p "$corpus"
-    cp -n Tests/Fuzz/corpus/"$target"/* "$corpus"/ 2>/dev/null || true
-    echo "== running $target for ${seconds}s"
-    if ! "$out/$target" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-        -artifact_prefix="Tests/Fuzz/findings/$target-" -print_final_stats=1 2>"$out/$target.log"; then
-        status=1
-        echo "!! $target found a crash; see Tests/Fuzz/findings/ and $out/$target.log"
-    fi
-    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done )" "$out/$target.log" || tail -5 "$out/$target.log"
-    echo "corpus now: $(ls "$corpus" | wc -l) inputs"
+    run_target "$target" "$out/$target"
 done
 # Targets that need the package's modules (OpenSSL and all) are built by SwiftPM with the fuzzer
 # sanitizer in a separate scratch path, so the normal build never sees -DFUZZING.
@@ -44,14 +49,6 @@ for product in citygate-verifier-fuzzer; do
     swift build --scratch-path .build-fuzz --product "$product" \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING >"$out/$product.build.log" 2>&1 \
         || { tail -20 "$out/$product.build.log"; exit 1; }
-    corpus="Tests/Fuzz/work/$product"
-    mkdir -p "$corpus"
-    echo "== running $product for ${seconds}s"
-    if ! ".build-fuzz/debug/$product" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-        -artifact_prefix="Tests/Fuzz/findings/$product-" -print_final_stats=1 2>"$out/$product.log"; then
-        status=1
-        echo "!! $product found a crash; see Tests/Fuzz/findings/ and $out/$product.log"
-    fi
-    grep -E "^(stat::number_of_executed_units|Done )" "$out/$product.log" || tail -5 "$out/$product.log"
+    run_target "$product" ".build-fuzz/debug/$product"
 done
 exit $status

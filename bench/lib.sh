@@ -1,0 +1,23 @@
+# Helpers shared by the bench scripts (sourced, not run).
+
+# A TCP port free right now on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# The median of numbers on standard input.
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# start_nginx WORKDIR HTTP_BLOCK: one worker pinned to core 0, no access log, long keep-alive.
+start_nginx() {
+    cat >"$1/nginx.conf" <<NGINX
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    $2
+}
+NGINX
+    taskset -c 0 nginx -c "$1/nginx.conf" -p "$1"
+}
