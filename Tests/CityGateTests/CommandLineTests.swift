@@ -63,6 +63,18 @@ struct CommandLineTests {
     }
 
     @Test
+    func sigintAlsoDrainsAndExitsZero() throws {
+        let gateway = try GatewayProcess.start()
+        let idle = try RawClient(port: gateway.publicPort)
+        try idle.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try idle.readResponse().statusCode == 200)
+        kill(gateway.processIdentifier, SIGINT)
+        #expect(gateway.waitForExit() == 0)
+        #expect(idle.isClosedByPeer())
+        #expect(gateway.output().contains("\"msg\":\"citygate draining\""))
+    }
+
+    @Test
     func portInUseFailsToStart() async throws {
         let first = try GatewayProcess.start()
         let result = try await ExternalProcess.run(
