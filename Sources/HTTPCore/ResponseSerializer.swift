@@ -17,20 +17,44 @@ public enum ResponseSerializer {
     /// The fields this serializer owns; handler-set values for these are ignored.
     static let framingFields = ["content-length", "transfer-encoding", "connection"]
 
+    /// Whether `name` is one of `names` (lower-case), comparing lengths before characters: this
+    /// runs for every field of every response.
+    @inline(__always)
+    static func isOneOf(_ name: String, _ names: [String]) -> Bool {
+        let length = name.utf8.count
+        for candidate in names where candidate.utf8.count == length && Headers.equalNames(name, candidate) {
+            return true
+        }
+        return false
+    }
+
     /// The status line and header section, ending with the empty line.
+    /// - Parameters:
+    ///   - extraFields: fields the server adds (request id, date); a handler-set field with the
+    ///     same name is left out, so the server's value wins without copying the handler's list.
     public static func head(
         status: Status,
         headers: Headers,
         framing: Framing,
         keepAlive: Bool,
+        extraFields: [(name: String, value: String)] = [],
         into out: inout [UInt8]
     ) {
         append("HTTP/1.1 \(status.code) ", to: &out)
         appendSanitized(status.reasonPhrase, to: &out)
         out.append(.carriageReturn)
         out.append(.lineFeed)
-        for field in headers where !framingFields.contains(where: { Headers.equalNames($0, field.name) }) {
+        let overridden = extraFields.map { $0.name.lowercased() }
+        for field in headers where !isOneOf(field.name, framingFields) && !isOneOf(field.name, overridden) {
             guard !field.name.isEmpty, field.name.utf8.allSatisfy(ByteClass.isToken) else { continue }
+            append(field.name, to: &out)
+            out.append(.colon)
+            out.append(.space)
+            appendSanitized(field.value, to: &out)
+            out.append(.carriageReturn)
+            out.append(.lineFeed)
+        }
+        for field in extraFields {
             append(field.name, to: &out)
             out.append(.colon)
             out.append(.space)
@@ -48,15 +72,29 @@ public enum ResponseSerializer {
         out.append(.lineFeed)
     }
 
-    /// A whole response with Content-Length framing. For HEAD the length is sent without content.
-    public static func serialize(_ response: Response, keepAlive: Bool, isHeadRequest: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + response.body.count)
+    /// A whole response with Content-Length framing, appended to `out`. For HEAD the length is
+    /// sent without content.
+    public static func serialize(
+        _ response: Response,
+        keepAlive: Bool,
+        isHeadRequest: Bool = false,
+        extraFields: [(name: String, value: String)] = [],
+        into out: inout [UInt8]
+    ) {
+        out.reserveCapacity(out.count + 256 + response.body.count)
         let framing: Framing = response.status.allowsContent ? .contentLength(response.body.count) : .none
-        head(status: response.status, headers: response.headers, framing: framing, keepAlive: keepAlive, into: &out)
+        head(
+            status: response.status, headers: response.headers, framing: framing, keepAlive: keepAlive,
+            extraFields: extraFields, into: &out)
         if response.status.allowsContent && !isHeadRequest {
             out.append(contentsOf: response.body)
         }
+    }
+
+    /// A whole response with Content-Length framing. For HEAD the length is sent without content.
+    public static func serialize(_ response: Response, keepAlive: Bool, isHeadRequest: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        serialize(response, keepAlive: keepAlive, isHeadRequest: isHeadRequest, into: &out)
         return out
     }
 
@@ -90,6 +128,11 @@ public enum ResponseSerializer {
     }
 
     static func appendSanitized(_ text: String, to out: inout [UInt8]) {
+        // Almost every value is clean: check first, then copy in one go.
+        if !text.utf8.contains(where: { $0 == .carriageReturn || $0 == .lineFeed || $0 == 0 }) {
+            out.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             out.append(byte == .carriageReturn || byte == .lineFeed || byte == 0 ? .space : byte)
         }

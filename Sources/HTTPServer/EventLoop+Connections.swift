@@ -192,12 +192,13 @@ extension EventLoop {
     private func complete(_ connectionID: UInt64, response: Response, requestId: String, isHead: Bool) {
         // The connection may have been closed (timeout, reset, forced shutdown) meanwhile.
         guard let connection = connections[connectionID] else { return }
-        var response = response
-        response.headers.replaceOrAdd(name: "X-Request-Id", value: requestId)
-        if !response.headers.contains("Date") { response.headers.add(name: "Date", value: date.current()) }
         let keepAlive = connection.machine.responded()
-        connection.outbound.append(
-            contentsOf: ResponseSerializer.serialize(response, keepAlive: keepAlive, isHeadRequest: isHead))
+        // The server's request id and date go straight into the bytes; the handler's header list
+        // is not copied to add them.
+        ResponseSerializer.serialize(
+            response, keepAlive: keepAlive, isHeadRequest: isHead,
+            extraFields: [(name: "X-Request-Id", value: requestId), (name: "Date", value: date.current())],
+            into: &connection.outbound)
         connection.lastActivityAt = now
         drive(connection)
     }

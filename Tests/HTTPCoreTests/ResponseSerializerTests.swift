@@ -36,6 +36,19 @@ struct ResponseSerializerTests {
     }
 
     @Test
+    func serverFieldsReplaceHandlerFieldsOfTheSameName() {
+        var out: [UInt8] = []
+        let response = Response(
+            headers: Headers([("x-request-id", "chosen-by-handler"), ("X-Other", "1")]), body: Array("b".utf8))
+        ResponseSerializer.serialize(
+            response, keepAlive: true,
+            extraFields: [(name: "X-Request-Id", value: "r-42"), (name: "Date", value: "today")], into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(
+            text == "HTTP/1.1 200 OK\r\nX-Other: 1\r\nX-Request-Id: r-42\r\nDate: today\r\nContent-Length: 1\r\n\r\nb")
+    }
+
+    @Test
     func chunkedFramingRoundTripsThroughTheParser() throws {
         var head: [UInt8] = []
         ResponseSerializer.head(status: .ok, headers: [:], framing: .chunked, keepAlive: true, into: &head)
