@@ -11,6 +11,11 @@ public struct Headers: Sendable, Equatable {
         self.fields = []
     }
 
+    /// Adopts an already-labelled field list (the parser's), without copying it element by element.
+    init(labelled fields: [(name: String, value: String)]) {
+        self.fields = fields
+    }
+
     /// Creates a field list from name/value pairs, keeping their order.
     public init(_ fields: [(String, String)]) {
         self.fields = fields.map { (name: $0.0, value: $0.1) }

@@ -129,27 +129,52 @@ extension RequestParser {
         }
     }
 
+    /// The fields that decide how a request is read, gathered in one pass over the header section
+    /// (names compared by length first: this runs for every request).
+    struct FramingFields {
+        var hostCount = 0
+        var host: String?
+        var contentLengths: [String] = []
+        var transferEncodings: [String] = []
+        var connections: [String] = []
+        var expectations: [String] = []
+
+        init(_ fields: [(name: String, value: String)]) {
+            for field in fields {
+                switch field.name.utf8.count {
+                case 4 where Headers.equalNames(field.name, "host"):
+                    hostCount += 1
+                    if host == nil { host = field.value }
+                case 6 where Headers.equalNames(field.name, "expect"): expectations.append(field.value)
+                case 10 where Headers.equalNames(field.name, "connection"): connections.append(field.value)
+                case 14 where Headers.equalNames(field.name, "content-length"): contentLengths.append(field.value)
+                case 17 where Headers.equalNames(field.name, "transfer-encoding"): transferEncodings.append(field.value)
+                default: break
+                }
+            }
+        }
+    }
+
     /// Checks the header section as a whole and decides framing, persistence and expectations.
     mutating func finishHead() throws(HTTPParseError) -> RequestHead {
         guard let requestLine else { throw HTTPParseError(.invalidRequestLine) }
-        let headers = Headers(fields.map { ($0.name, $0.value) })
+        let framingFields = FramingFields(fields)
         let version = requestLine.version
 
         // Host (RFC 9112 §3.2): exactly one in HTTP/1.1, never more than one.
-        let hosts = headers.values(for: "host")
-        if hosts.count > 1 { throw HTTPParseError(.repeatedHost) }
-        if let host = hosts.first {
+        if framingFields.hostCount > 1 { throw HTTPParseError(.repeatedHost) }
+        if let host = framingFields.host {
             guard host.utf8.allSatisfy({ ByteClass.host[Int($0)] }) else { throw HTTPParseError(.invalidHost) }
         } else if version == .http11 {
             throw HTTPParseError(.missingHost)
         }
 
-        let framing = try decideFraming(headers, version: version)
+        let framing = try decideFraming(framingFields, version: version)
 
         // Persistence (RFC 9112 §9.3).
         var closeRequested = false
         var keepAliveRequested = false
-        for value in headers.values(for: "connection") {
+        for value in framingFields.connections {
             for option in value.split(separator: ",") {
                 let token = option.trimmingSpaces()
                 if ByteClass.equalsIgnoringCase(token, "close") { closeRequested = true }
@@ -160,7 +185,7 @@ extension RequestParser {
 
         // Expect (RFC 9110 §10.1.1): only 100-continue, and only meaningful in HTTP/1.1.
         var expectsContinue = false
-        let expectations = headers.values(for: "expect")
+        let expectations = framingFields.expectations
         if version == .http11 && !expectations.isEmpty {
             guard expectations.count == 1, ByteClass.equalsIgnoringCase(Substring(expectations[0]), "100-continue")
             else { throw HTTPParseError(.unsupportedExpectation) }
@@ -171,7 +196,7 @@ extension RequestParser {
             method: requestLine.method,
             target: requestLine.target,
             version: version,
-            headers: headers,
+            headers: Headers(labelled: fields),
             keepAlive: keepAlive,
             expectsContinue: expectsContinue,
             framing: framing
@@ -180,9 +205,9 @@ extension RequestParser {
 
     /// RFC 9112 §6.3, strictly: Transfer-Encoding and Content-Length together, repeated or
     /// malformed Content-Length, and any coding other than one final `chunked` are rejected.
-    private func decideFraming(_ headers: Headers, version: Version) throws(HTTPParseError) -> BodyFraming {
-        let transferEncodings = headers.values(for: "transfer-encoding")
-        let contentLengths = headers.values(for: "content-length")
+    private func decideFraming(_ framingFields: FramingFields, version: Version) throws(HTTPParseError) -> BodyFraming {
+        let transferEncodings = framingFields.transferEncodings
+        let contentLengths = framingFields.contentLengths
         if !transferEncodings.isEmpty {
             if version == .http10 { throw HTTPParseError(.transferEncodingInHTTP10) }
             if !contentLengths.isEmpty { throw HTTPParseError(.contentLengthWithTransferEncoding) }

@@ -86,7 +86,7 @@ public struct Router: Responder {
     public func match(method: String, path: String) -> Match {
         var node = root
         var parameters: [String: String] = [:]
-        for segment in Router.segments(of: path) {
+        for segment in PathSegments(path) {
             if let child = node.literals[String(segment)] {
                 node = child
             } else if let (name, child) = node.parameter {
@@ -143,5 +143,25 @@ public struct Router: Responder {
 
     static func segments(of path: String) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: true)
+    }
+}
+
+/// The non-empty `/`-separated segments of a path, produced one at a time without building an
+/// array (matching runs for every request).
+struct PathSegments: Sequence, IteratorProtocol {
+    private let path: Substring
+    private var position: Substring.Index
+
+    init(_ path: String) {
+        self.path = Substring(path)
+        self.position = self.path.startIndex
+    }
+
+    mutating func next() -> Substring? {
+        while position < path.endIndex && path[position] == "/" { position = path.index(after: position) }
+        guard position < path.endIndex else { return nil }
+        let start = position
+        while position < path.endIndex && path[position] != "/" { position = path.index(after: position) }
+        return path[start..<position]
     }
 }
