@@ -166,7 +166,7 @@ public final class Gateway: Sendable {
         var router = Router()
         health.mount(on: &router)
         let catalog = CatalogRoutes(active: active)
-        let pipeline = CallPipeline(active: active)
+        let pipeline = CallPipeline(active: active, limiter: RateLimiter())
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
         router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
         router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in

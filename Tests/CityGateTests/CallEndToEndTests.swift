@@ -18,7 +18,7 @@ struct CallEndToEndTests {
         let gateway: GatewayProcess
         let manifests: String
 
-        init() throws {
+        init(extraEdits: [String: @Sendable (inout [String: Any]) -> Void] = [:]) throws {
             let output = Pipe()
             mocks.executableURL = URL(
                 fileURLWithPath: CommandLineTests.binary.replacingOccurrences(
@@ -30,7 +30,8 @@ struct CallEndToEndTests {
             let ports = try #require(
                 (try JSONSerialization.jsonObject(with: line) as? [String: Any])?["mockBackends"] as? [String: Int])
             let closedPort = try RawClient.unusedPort()
-            manifests = try ManifestSetTests.brokenTree([
+            var edits: [String: @Sendable (inout [String: Any]) -> Void] = extraEdits
+            edits.merge([
                 "cities/330100.json": { city in
                     var backends = city["backends"] as? [String: [String: Any]] ?? [:]
                     for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }
@@ -43,7 +44,14 @@ struct CallEndToEndTests {
                     backends["halls"]?["baseURL"] = "http://127.0.0.1:\(closedPort)"
                     city["backends"] = backends
                 },
-            ])
+            ]) { extra, base in
+                // Both edit the same file: the base edit (backend ports) first, then the test's.
+                { object in
+                    base(&object)
+                    extra(&object)
+                }
+            }
+            manifests = try ManifestSetTests.brokenTree(edits)
             gateway = try GatewayProcess.start(manifests: manifests)
         }
 
@@ -156,6 +164,34 @@ struct CallEndToEndTests {
         #expect(try Self.json(tampered)["canonicalSha256"] != nil, "webhooks-demo has debugSignatures on")
         signed.headers.replaceOrAdd(name: "X-Partner-Id", value: "nobody")
         #expect(try slug(try environment.send(signed)) == "unknown-partner")
+    }
+
+    @Test
+    func rateLimitsAnswer429WithTheIETFFields() throws {
+        let environment = try Environment(extraEdits: [
+            "services/service-hall.queue.json": {
+                $0["rateLimits"] = [["scope": "partner", "limit": 1, "period": "1m", "burst": 1]]
+            }
+        ])
+        defer { environment.stop() }
+        let first = try environment.call(
+            "webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+        #expect(first.statusCode == 200)
+        #expect(first.header("RateLimit-Policy") == "\"partner\";q=1;w=60")
+        #expect(first.header("RateLimit") == "\"partner\";r=1;t=60")
+        #expect(
+            try environment.call("webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+                .statusCode == 200)
+        let refused = try environment.call(
+            "webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+        #expect(refused.statusCode == 429)
+        #expect(try Self.json(refused)["type"] as? String == "tag:citygate,2026:problem:rate-limited")
+        #expect(refused.header("Retry-After") == "60")
+        #expect(refused.header("RateLimit") == "\"partner\";r=0;t=120")
+        // Another partner has its own allowance.
+        #expect(
+            try environment.call("wechat-city", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+                .statusCode == 200)
     }
 
     @Test

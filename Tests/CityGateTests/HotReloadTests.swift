@@ -51,7 +51,15 @@ struct HotReloadTests {
 
     @Test
     func reloadUnderLoadNeverFailsOrMixesSets() async throws {
-        let environment = try CallEndToEndTests.Environment()
+        // Limits far above the loop's rate: this test is about the swap, not about refusals.
+        let environment = try CallEndToEndTests.Environment(extraEdits: [
+            "cities/330100.json": {
+                $0["rateLimits"] = [["scope": "partner", "limit": 1_000_000, "period": "1s", "burst": 1_000_000]]
+            },
+            "services/service-hall.queue.json": {
+                $0["rateLimits"] = [["scope": "partner", "limit": 1_000_000, "period": "1s", "burst": 1_000_000]]
+            },
+        ])
         defer { environment.stop() }
         let partner = try environment.partner("webhooks-demo")
         final class Tally: Sendable {

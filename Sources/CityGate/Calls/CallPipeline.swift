@@ -10,7 +10,7 @@ import HTTPServer
 ///  1 resolve      city, service, operation in the request's snapshot   404 / 503 with the notice
 ///  2 partner      X-Partner-Id, allowed for the city, signature, replay 401 / 403 / 409 / 503
 ///  3 identity     bearer token (OAuth issue); until then partner-level 401 WWW-Authenticate: Bearer
-///  4 rate limits  (rate-limiting issue)
+///  4 rate limits  city and service limits together (GCRA; a refusal charges none) 429 + RateLimit fields
 ///  5 input        JSON object valid against the operation's schema       400 / 422 with every violation
 ///  6 backend      request from the template, BackendClient (retries,     502 / 503 / 504 naming the backend
 ///                 breaker, bulkhead)
@@ -18,11 +18,15 @@ import HTTPServer
 /// ```
 public struct CallPipeline: Sendable {
     let active: ActiveConfiguration
+    let limiter: RateLimiter
     let clock: @Sendable () -> Int64
 
-    init(active: ActiveConfiguration, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) })
-    {
+    init(
+        active: ActiveConfiguration, limiter: RateLimiter = RateLimiter(),
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
         self.active = active
+        self.limiter = limiter
         self.clock = clock
     }
 
@@ -47,6 +51,8 @@ public struct CallPipeline: Sendable {
             let (city, service, operation) = try resolve(snapshot, context)
             let verified = try authenticatePartner(snapshot, request, city: city, context)
             try requireIdentity(service, context)
+            let limits = try applyRateLimits(
+                city: city, service: service, operation: operation, partnerId: verified.partnerId, context)
             let input = try validateInput(verified.payload, operation, context)
             let templateContext = TemplateContext(
                 input: input,
@@ -54,8 +60,10 @@ public struct CallPipeline: Sendable {
                     "city": ["code": city.code], "partner": ["id": verified.partnerId],
                     "request": ["id": context.requestId],
                 ])
-            return try await callBackend(
+            var response = try await callBackend(
                 snapshot, city: city, service: service, operation: operation, templateContext, context)
+            RateLimitHeaders.add(limits, to: &response)
+            return response
         } catch let stop as Stop {
             return stop.response
         } catch {
@@ -144,6 +152,49 @@ public struct CallPipeline: Sendable {
         ).response
         response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"citygate\"")
         throw Stop(response: response)
+    }
+
+    // 4 — every limit the city and the service declare, decided together (a refusal charges none).
+    // `subject` limits need the citizen from a token and apply once tokens exist.
+    private func applyRateLimits(
+        city: CityConfiguration, service: ServiceManifest, operation: ServiceManifest.Operation, partnerId: String,
+        _ context: RequestContext
+    ) throws -> RateLimiter.Decision {
+        let override = city.services[service.id]?.rateLimits ?? []
+        let serviceLimits = override.isEmpty ? service.rateLimits : override
+        var rules: [RateLimiter.Rule] = []
+        func add(_ limits: [ServiceManifest.RateLimit], level: String) {
+            for (index, limit) in limits.enumerated() {
+                let identity: String?
+                switch limit.scope {
+                case "partner": identity = partnerId
+                case "city": identity = city.code
+                case "service": identity = "\(city.code)/\(service.id)"
+                case "operation": identity = "\(city.code)/\(service.id)/\(operation.name)"
+                case "ip": identity = context.remoteAddress
+                default: identity = nil
+                }
+                guard let identity else { continue }
+                rules.append(
+                    RateLimiter.Rule(
+                        key: "\(level)#\(index):\(limit.scope):\(identity)", policy: limit.scope, limit: limit.limit,
+                        periodSeconds: limit.periodSeconds, burst: limit.burst))
+            }
+        }
+        add(city.rateLimits, level: "city \(city.code)")
+        add(serviceLimits, level: "service \(city.code)/\(service.id)")
+        let decision = limiter.check(rules, now: Int64(ProcessInfo.processInfo.systemUptime * 1e9))
+        guard decision.allowed else {
+            var response = Self.problem(
+                "rate-limited", 429,
+                "The \(decision.rule?.policy ?? "") limit for this call is used up; retry after \(decision.retryAfterSeconds) s.",
+                context
+            ).response
+            response.headers.add(name: "Retry-After", value: "\(decision.retryAfterSeconds)")
+            RateLimitHeaders.add(decision, to: &response)
+            throw Stop(response: response)
+        }
+        return decision
     }
 
     // 5
