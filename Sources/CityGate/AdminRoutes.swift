@@ -13,7 +13,7 @@ struct AdminRoutes: Sendable {
         router.get("/admin/manifests") { request, context in
             try authorize(request, context)
             let manifests = active.snapshot.manifests
-            return json([
+            return .jsonObject([
                 "sha256": manifests.contentHash, "loadedAt": manifests.loadedAt,
                 "cities": manifests.cities.keys.sorted(),
                 "services": manifests.services.keys.sorted(), "partners": manifests.partners.keys.sorted(),
@@ -24,7 +24,9 @@ struct AdminRoutes: Sendable {
             switch reloader.reload() {
             case .success(let manifests):
                 Log.info("manifests reloaded", ["sha256": manifests.contentHash, "requestId": context.requestId])
-                return json(["status": "reloaded", "sha256": manifests.contentHash, "loadedAt": manifests.loadedAt])
+                return .jsonObject([
+                    "status": "reloaded", "sha256": manifests.contentHash, "loadedAt": manifests.loadedAt,
+                ])
             case .failure(let problems):
                 Log.error("reload refused", ["problems": "\(problems.problems.count)", "requestId": context.requestId])
                 var problem = Problem(
@@ -64,10 +66,5 @@ struct AdminRoutes: Sendable {
                 slug: "admin-unauthorized", status: 401,
                 detail: "The admin endpoints need Authorization: Bearer <admin token>.")
         }
-    }
-
-    private func json(_ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
     }
 }

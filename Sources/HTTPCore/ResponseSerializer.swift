@@ -44,8 +44,12 @@ public enum ResponseSerializer {
         appendSanitized(status.reasonPhrase, to: &out)
         out.append(.carriageReturn)
         out.append(.lineFeed)
-        let overridden = extraFields.map { $0.name.lowercased() }
-        for field in headers where !isOneOf(field.name, framingFields) && !isOneOf(field.name, overridden) {
+        for field in headers
+        where !isOneOf(field.name, framingFields)
+            && !extraFields.contains(where: { extra in
+                extra.name.utf8.count == field.name.utf8.count && Headers.equalNames(extra.name, field.name)
+            })
+        {
             guard !field.name.isEmpty, field.name.utf8.allSatisfy(ByteClass.isToken) else { continue }
             append(field.name, to: &out)
             out.append(.colon)

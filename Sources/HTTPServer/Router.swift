@@ -39,7 +39,7 @@ public struct Router: Responder {
     public mutating func add(_ method: String, _ pattern: String, handler: @escaping Handler) {
         if !isKnownUniquelyReferenced(&root) { root = root.copy() }
         var node = root
-        for segment in Router.segments(of: pattern) {
+        for segment in PathSegments(pattern) {
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
                 let name = String(segment.dropFirst().dropLast())
                 if let existing = node.parameter {
@@ -141,9 +141,6 @@ public struct Router: Responder {
         }
     }
 
-    static func segments(of path: String) -> [Substring] {
-        path.split(separator: "/", omittingEmptySubsequences: true)
-    }
 }
 
 /// The non-empty `/`-separated segments of a path, produced one at a time without building an

@@ -236,12 +236,3 @@ struct CallEndToEndTests {
         #expect((answer["body"] as? String)?.contains("\"waiting\":14") == true)
     }
 }
-
-extension RawClient {
-    /// A port nothing listens on (bound, then released).
-    static func unusedPort() throws -> UInt16 {
-        let server = try ScriptedTCPServer(script: [])
-        server.stop()
-        return server.port
-    }
-}

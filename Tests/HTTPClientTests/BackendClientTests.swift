@@ -30,7 +30,7 @@ struct BackendClientTests {
 
     @Test
     func connectionRefusedIsRetriedThenReported() async throws {
-        let port = try unusedPort()
+        let port = try RawClient.unusedPort()
         let backend = BackendClient(
             backend: Backend(name: "down", baseURL: "http://127.0.0.1:\(port)", retry: Self.fastRetry),
             client: HTTPClientTests.client)

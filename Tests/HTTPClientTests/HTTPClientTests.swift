@@ -68,7 +68,7 @@ struct HTTPClientTests {
 
     @Test
     func connectionRefused() async throws {
-        let port = try unusedPort()
+        let port = try RawClient.unusedPort()
         do {
             _ = try await Self.client.execute(ClientRequest(url: "http://127.0.0.1:\(port)/"), deadline: soon())
             Issue.record("expected a failure")
@@ -250,12 +250,6 @@ struct HTTPClientTests {
             #expect(error.code == 1)  // CURLE_UNSUPPORTED_PROTOCOL
         }
     }
-}
-
-func unusedPort() throws -> UInt16 {
-    let server = try ScriptedTCPServer(script: [])
-    server.stop()
-    return server.port
 }
 
 /// Open descriptors of this process that are TCP sockets connected to 127.0.0.1:`port`.

@@ -67,7 +67,7 @@ struct MutualTLSTests {
         let process = Process()
         let port: UInt16
         init(pki: PKI) throws {
-            port = try unusedPort()
+            port = try RawClient.unusedPort()
             process.executableURL = URL(fileURLWithPath: ExternalProcess.which("openssl") ?? "/usr/bin/openssl")
             process.arguments = [
                 "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.path("server.pem"), "-key",
@@ -130,7 +130,7 @@ struct MutualTLSTests {
     @Test
     func speaksHTTP2ToABackendThatOffersIt() async throws {
         let pki = try await PKI()
-        let port = try unusedPort()
+        let port = try RawClient.unusedPort()
         let configuration = """
             daemon off;
             master_process off;

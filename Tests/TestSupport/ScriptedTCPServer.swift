@@ -97,3 +97,12 @@ public final class ScriptedTCPServer: Sendable {
         close(fd)
     }
 }
+
+extension RawClient {
+    /// A port nothing listens on (bound, then released).
+    public static func unusedPort() throws -> UInt16 {
+        let server = try ScriptedTCPServer(script: [])
+        server.stop()
+        return server.port
+    }
+}

@@ -19,7 +19,7 @@ struct CatalogRoutes: Sendable {
             guard let service = snapshot.manifests.services[id], let entry = city.services[id] else { return nil }
             return summary(service, entry: entry)
         }
-        return json([
+        return .jsonObject([
             "city": ["code": city.code, "name": ["zh": city.nameZh, "en": city.nameEn]], "services": services,
         ])
     }
@@ -57,7 +57,7 @@ struct CatalogRoutes: Sendable {
             ["scope": $0.scope, "limit": $0.limit, "periodSeconds": $0.periodSeconds, "burst": $0.burst]
                 as [String: Any]
         }
-        return json(guide)
+        return .jsonObject(guide)
     }
 
     private func summary(_ service: ServiceManifest, entry: CityConfiguration.ServiceEntry) -> [String: Any] {
@@ -76,10 +76,5 @@ struct CatalogRoutes: Sendable {
             ]
         }
         return item
-    }
-
-    private func json(_ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: Array(data))
     }
 }

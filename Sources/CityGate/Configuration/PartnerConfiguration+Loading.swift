@@ -18,12 +18,19 @@ extension PartnerConfiguration {
     public static func load(
         path: String, displayName: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> Result<PartnerConfiguration, ConfigProblems> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(
+                ConfigProblems(problems: [ConfigProblem(file: displayName, path: "$", message: "cannot be read")]))
+        }
+        return load(data: data, path: path, displayName: displayName, environment: environment)
+    }
+
+    /// Loads one partner file from bytes already read (`path` places its `file:` references).
+    static func load(
+        data: Data, path: String, displayName: String, environment: [String: String]
+    ) -> Result<PartnerConfiguration, ConfigProblems> {
         let reader = ConfigReader(file: displayName)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            reader.report("$", "cannot be read")
-            return .failure(ConfigProblems(problems: reader.problems))
-        }
         guard let root = reader.document(data) else { return .failure(ConfigProblems(problems: reader.problems)) }
         reader.checkFields(root, at: "$", allowed: fields)
         let expectedId = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

@@ -18,16 +18,10 @@ public enum BackendRequestBuilder {
         -> ClientRequest
     {
         do {
-            var path = ""
-            var rest = Substring(template.path)
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
-            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-                path += rest[..<open]
-                let value = try TemplateRenderer.renderText(String(rest[open...close]), context)
-                path += percentEncode(value, allowed: unreservedSet)
-                rest = rest[rest.index(after: close)...]
+            var path = try TemplateRenderer.renderText(template.path, context) {
+                percentEncode($0, allowed: unreservedSet)
             }
-            path += rest
             var query: [(String, String)] = []
             for (name, value) in template.query {
                 if let rendered = try TemplateRenderer.render(value, context, required: false) {

@@ -71,11 +71,14 @@ public struct ManifestSet: Sendable {
         var partners: [String: PartnerConfiguration] = [:]
         for name in files("partners") {
             let relative = "partners/\(name)"
-            if let data = manager.contents(atPath: "\(directory)/\(relative)") {
-                hashInput += Array(relative.utf8) + [0] + Array(data) + [0]
+            // Read once: the same bytes feed the content hash and the loader.
+            guard let data = manager.contents(atPath: "\(directory)/\(relative)") else {
+                problems.append(ConfigProblem(file: relative, path: "$", message: "cannot be read"))
+                continue
             }
+            hashInput += Array(relative.utf8) + [0] + Array(data) + [0]
             switch PartnerConfiguration.load(
-                path: "\(directory)/\(relative)", displayName: relative, environment: environment)
+                data: data, path: "\(directory)/\(relative)", displayName: relative, environment: environment)
             {
             case .success(let partner): partners[partner.id] = partner
             case .failure(let found): problems += found.problems

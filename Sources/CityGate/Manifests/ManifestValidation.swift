@@ -7,26 +7,27 @@ enum ManifestValidation {
 
     /// Checks every `{source.name}` placeholder in a template.
     static func checkTemplate(_ template: String, at path: String, inputFields: Set<String>?, reader: ConfigReader) {
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            guard let close = rest[open...].firstIndex(of: "}") else {
+        for part in TemplateRenderer.parts(of: template) {
+            switch part {
+            case .literal:
+                continue
+            case .unclosed:
                 reader.report(path, "has an unclosed '{'")
                 return
+            case .placeholder(let reference):
+                let parts = reference.split(separator: ".", omittingEmptySubsequences: false)
+                if parts.count < 2 || parts.contains(where: \.isEmpty) {
+                    reader.report(path, "placeholder {\(reference)} must be {source.name}")
+                } else if !placeholderSources.contains(String(parts[0])) {
+                    reader.report(
+                        path,
+                        "placeholder {\(reference)} has unknown source '\(parts[0])' (use \(placeholderSources.sorted().joined(separator: ", ")))"
+                    )
+                } else if parts[0] == "input", let inputFields, !inputFields.contains(String(parts[1])) {
+                    reader.report(
+                        path, "placeholder {\(reference)} names an input field that the input schema does not declare")
+                }
             }
-            let reference = rest[rest.index(after: open)..<close]
-            let parts = reference.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count < 2 || parts.contains(where: \.isEmpty) {
-                reader.report(path, "placeholder {\(reference)} must be {source.name}")
-            } else if !placeholderSources.contains(String(parts[0])) {
-                reader.report(
-                    path,
-                    "placeholder {\(reference)} has unknown source '\(parts[0])' (use \(placeholderSources.sorted().joined(separator: ", ")))"
-                )
-            } else if parts[0] == "input", let inputFields, !inputFields.contains(String(parts[1])) {
-                reader.report(
-                    path, "placeholder {\(reference)} names an input field that the input schema does not declare")
-            }
-            rest = rest[rest.index(after: close)...]
         }
     }
 

@@ -54,18 +54,50 @@ enum TemplateRenderer {
         return try renderText(template, context)
     }
 
-    /// Replaces every placeholder with its text.
-    static func renderText(_ template: String, _ context: TemplateContext) throws(MissingValue) -> String {
-        var output = ""
+    /// One piece of a template.
+    enum Part: Equatable {
+        /// Text copied as it is.
+        case literal(Substring)
+        /// `{reference}`, without the braces.
+        case placeholder(Substring)
+        /// A `{` with no closing `}`: the rest of the template, kept as text.
+        case unclosed(Substring)
+    }
+
+    /// Splits a template into literal text and placeholders: the one scanner that loading,
+    /// rendering and path building all use.
+    static func parts(of template: String) -> [Part] {
+        var parts: [Part] = []
         var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            output += rest[..<open]
-            let reference = rest[rest.index(after: open)..<close]
-            guard let value = context.lookup(reference) else { throw MissingValue(placeholder: String(reference)) }
-            output += text(of: value)
+        while let open = rest.firstIndex(of: "{") {
+            if open > rest.startIndex { parts.append(.literal(rest[..<open])) }
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                parts.append(.unclosed(rest[open...]))
+                return parts
+            }
+            parts.append(.placeholder(rest[rest.index(after: open)..<close]))
             rest = rest[rest.index(after: close)...]
         }
-        return output + rest
+        if !rest.isEmpty { parts.append(.literal(rest)) }
+        return parts
+    }
+
+    /// Replaces every placeholder with its text, passed through `escape` (path segments are
+    /// percent-encoded so a value can never add a segment).
+    static func renderText(
+        _ template: String, _ context: TemplateContext, escape: (String) -> String = { $0 }
+    ) throws(MissingValue) -> String {
+        var output = ""
+        for part in parts(of: template) {
+            switch part {
+            case .literal(let text), .unclosed(let text):
+                output += text
+            case .placeholder(let reference):
+                guard let value = context.lookup(reference) else { throw MissingValue(placeholder: String(reference)) }
+                output += escape(text(of: value))
+            }
+        }
+        return output
     }
 
     static func text(of value: Any) -> String {
