@@ -179,6 +179,29 @@ struct SignAndVerifyTests {
         }
     }
 
+    /// When the replay store cannot record, the request is refused as a storage failure (503 at
+    /// the route) and never accepted unrecorded.
+    @Test
+    func storeThatCannotRecordRefusesInsteadOfAccepting() throws {
+        let partner = try PartnerConfigurationTests.loadSample("webhooks-demo")
+        let path = try ReplayStoreTests.temporaryDatabasePath()
+        let authenticator = PartnerAuthenticator(
+            partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
+        // Break the store from outside, as a failed disk would.
+        try Database(path: path).execute("DROP TABLE replay")
+        let now = Int64(Date().timeIntervalSince1970)
+        let request = try RequestSigner(partner: partner).sign(body: Array("{}".utf8), now: now)
+        do {
+            _ = try authenticator.authenticate(request, now: now)
+            Issue.record("a request that cannot be recorded must not be accepted")
+        } catch {
+            guard case .storage = error else {
+                Issue.record("expected a storage failure, got \(error)")
+                return
+            }
+        }
+    }
+
     @Test
     func replayLifetimeCoversTheWholeWindow() throws {
         let partner = try PartnerConfigurationTests.loadSample("webhooks-demo")

@@ -3,6 +3,10 @@ import HTTPServer
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Deadlines, concurrency and shutdown, with short timeouts so the tests stay quick.
 struct ServerTimeoutTests {
     @Test
@@ -60,6 +64,26 @@ struct ServerTimeoutTests {
         #expect(client.isClosedByPeer())
         #expect(ContinuousClock.now - start < .seconds(2))
         #expect(server.handledPaths.isEmpty)
+        await server.stop()
+    }
+
+    /// A client that asks for a large answer and stops reading is cut off after the write
+    /// timeout, and the server keeps serving others meanwhile (slow-read defence).
+    @Test
+    func clientThatStopsReadingIsCutOffAfterTheWriteTimeout() async throws {
+        let server = try TestServer(configure: { $0.writeTimeout = .milliseconds(500) })
+        let reader = try RawClient(port: server.port)
+        var small: Int32 = 4096
+        setsockopt(reader.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        try reader.send("GET /big?n=33554432 HTTP/1.1\r\nHost: a\r\n\r\n")
+        let other = try RawClient(port: server.port)
+        try other.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await blocking { try other.readResponse().statusCode } == 200)
+        #expect(
+            await eventually(timeout: .seconds(5)) { server.server.openConnectionCount == 1 },
+            "the stalled reader is closed")
+        try other.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await blocking { try other.readResponse().statusCode } == 200, "the other client is still served")
         await server.stop()
     }
 

@@ -55,6 +55,10 @@ final class TestServer: Sendable {
             return .text("slept \(milliseconds)")
         }
         router.get("/connection") { _, context in .text("\(context.connectionId)") }
+        router.get("/big") { request, _ in
+            let size = Int(request.query?.split(separator: "=").last ?? "0") ?? 0
+            return Response(body: [UInt8](repeating: 0x62, count: size))
+        }
         router.get("/cities/{city}/services/{service}") { _, context in
             .text("\(context.pathParameters["city"] ?? "")|\(context.pathParameters["service"] ?? "")")
         }
