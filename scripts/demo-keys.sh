@@ -12,3 +12,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=WeChat Pay demo 
     -keyout wechatpay-platform.key -out wechatpay-platform.pem 2>/dev/null
 openssl genrsa -out alipay-platform.key 2048 2>/dev/null
 openssl rsa -in alipay-platform.key -pubout -out alipay-platform.pub 2>/dev/null
+# OAuth clients (secrets; the partner files hold only their PBKDF2 hashes, made with
+# `citygate hash-secret`) and the keys that sign their citizen assertions: HS256, EdDSA, RS256.
+for partner in webhooks-demo wechat-city alipay-city hmac-demo; do
+    echo "client-$(head -c 24 /dev/urandom | base64 -w0 | tr '+/' '-_')" >"$partner-client.secret"
+done
+head -c 32 /dev/urandom | base64 -w0 >webhooks-demo-assertion.secret
+openssl genpkey -algorithm ed25519 -out wechat-city-assertion.key 2>/dev/null
+openssl pkey -in wechat-city-assertion.key -pubout -out wechat-city-assertion.pub 2>/dev/null
+openssl genrsa -out alipay-city-assertion.key 2048 2>/dev/null
+openssl rsa -in alipay-city-assertion.key -pubout -out alipay-city-assertion.pub 2>/dev/null
+echo "Now update secretHash in manifests/partners/*.json: citygate hash-secret < mocks/keys/<partner>-client.secret"

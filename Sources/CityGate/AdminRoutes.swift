@@ -54,7 +54,7 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    private func authorize(_ request: Request, _ context: RequestContext) throws {
+    func authorize(_ request: Request, _ context: RequestContext) throws {
         guard let expected = active.snapshot.manifests.adminToken else {
             throw Refusal(
                 slug: "admin-disabled", status: 403, detail: "No admin token is configured (gateway.json adminToken).")

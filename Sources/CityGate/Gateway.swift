@@ -64,6 +64,7 @@ public final class Gateway: Sendable {
         case client(CurlError)
         case socket(SocketError)
         case dataDirectory(String)
+        case tokenKeys(String)
 
         /// What to tell the operator.
         public var description: String {
@@ -73,6 +74,7 @@ public final class Gateway: Sendable {
             case .client(let error): "the outbound client cannot start: \(error)"
             case .socket(let error): "\(error)"
             case .dataDirectory(let message): message
+            case .tokenKeys(let message): message
             }
         }
     }
@@ -82,6 +84,8 @@ public final class Gateway: Sendable {
     private let opsServer: HTTPServer
     private let health: HealthChecks
     private let client: HTTPClient
+    /// The OAuth token service.
+    public let tokens: TokenService
     /// The configuration snapshot in force.
     public let active: ActiveConfiguration
     /// Hot reload of the manifests (SIGHUP, POST /admin/reload).
@@ -103,6 +107,9 @@ public final class Gateway: Sendable {
         }
         let database: Database
         let replayStore: ReplayStore
+        let tokenStore: TokenStore
+        let delegations: DelegationStore
+        let audit: AuditLog
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
             // loss could forget the last few nonces. An fsync per partner call would cap the
@@ -110,12 +117,21 @@ public final class Gateway: Sendable {
             // an acknowledged event must never be lost, uses FULL with group commit instead.
             database = try Database(path: configuration.dataDirectory + "/gateway.db", durability: .normal)
             replayStore = try ReplayStore(database: database)
+            tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
+            delegations = try DelegationStore(database: database)
+            audit = try AuditLog(database: database)
         } catch {
             throw .store(error)
+        }
+        let material: TokenKeyMaterial
+        do { material = try TokenKeyMaterial.load(directory: configuration.dataDirectory) } catch {
+            throw .tokenKeys(error.description)
         }
         do { client = try HTTPClient() } catch { throw .client(error) }
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
+        tokens = TokenService(
+            active: active, store: tokenStore, delegations: delegations, replayStore: replayStore, material: material)
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
@@ -127,11 +143,13 @@ public final class Gateway: Sendable {
         publicServer = HTTPServer(
             configuration: publicHTTP,
             responder: Gateway.publicRouter(
-                health: health, active: active, benchmarkRoute: configuration.benchmarkRoute),
+                health: health, active: active, tokens: tokens, audit: audit,
+                benchmarkRoute: configuration.benchmarkRoute),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,
-            responder: Gateway.opsRouter(health: health, admin: AdminRoutes(active: active, reloader: reloader)),
+            responder: Gateway.opsRouter(
+                health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit),
             group: group)
     }
 
@@ -139,6 +157,7 @@ public final class Gateway: Sendable {
     public func start() throws(SocketError) -> (publicAddress: SocketAddress, opsAddress: SocketAddress) {
         active.snapshot.startProbing()
         let publicAddress = try publicServer.start()
+        tokens.setBoundAddress("\(publicAddress.host):\(publicAddress.port)")
         let opsAddress: SocketAddress
         do {
             opsAddress = try opsServer.start()
@@ -162,11 +181,15 @@ public final class Gateway: Sendable {
         client.shutdown()
     }
 
-    static func publicRouter(health: HealthChecks, active: ActiveConfiguration, benchmarkRoute: Bool) -> Router {
+    static func publicRouter(
+        health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog, benchmarkRoute: Bool
+    ) -> Router {
         var router = Router()
         health.mount(on: &router)
         let catalog = CatalogRoutes(active: active)
-        let pipeline = CallPipeline(active: active, limiter: RateLimiter())
+        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        let pipeline = CallPipeline(active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, clock: clock)
+        OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
         router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
         router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in
@@ -181,10 +204,14 @@ public final class Gateway: Sendable {
         return router
     }
 
-    static func opsRouter(health: HealthChecks, admin: AdminRoutes) -> Router {
+    static func opsRouter(health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog) -> Router {
         var router = Router()
         health.mount(on: &router)
         admin.mount(on: &router)
+        DelegationRoutes(
+            tokens: tokens, audit: audit, authorize: { try admin.authorize($0, $1) },
+            clock: { Int64(Date().timeIntervalSince1970) }
+        ).mount(on: &router)
         return router
     }
 }

@@ -14,6 +14,53 @@ public enum GatewaySchema {
             PRIMARY KEY (scope, key)
         ) WITHOUT ROWID;
         CREATE INDEX replay_expiry ON replay (expires_at)
+        """,
+        // 2: OAuth. Refresh tokens are stored as SHA-256 hashes (a leaked database holds no usable
+        //    token); a family is one chain of rotations. Revocations list access-token ids and whole
+        //    families until they would have expired anyway. Delegations let an agent station act
+        //    for a citizen (identities as salted hashes). The audit trail records citizen-bound calls.
         """
+        CREATE TABLE refresh_token (
+            hash TEXT PRIMARY KEY,
+            family TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            grant_json TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX refresh_family ON refresh_token (family);
+        CREATE TABLE revocation (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE delegation (
+            id TEXT PRIMARY KEY,
+            partner TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            citizen TEXT NOT NULL,
+            services TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX delegation_pair ON delegation (partner, agent, citizen);
+        CREATE TABLE audit (
+            request_id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            city TEXT NOT NULL,
+            service TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            partner TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            agent TEXT,
+            delegation TEXT,
+            status INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX audit_at ON audit (at)
+        """,
     ])
 }

@@ -4,7 +4,8 @@ import HTTPCore
 import HTTPServer
 
 /// `citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
-///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]`
+///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
+///  [--bearer ACCESS-TOKEN]`
 ///
 /// Prints a correctly signed request for the partner's scheme, as a curl command (default) or as
 /// JSON (method, path, query, headers, body in base64) for scripts; `--count N` prints N distinct
@@ -21,6 +22,7 @@ enum SignCommand {
         var baseURL = "http://127.0.0.1:8080"
         var format = "curl"
         var count = 1
+        var bearer: String?
         var remaining = arguments[...]
         while let flag = remaining.popFirst() {
             guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
@@ -41,6 +43,7 @@ enum SignCommand {
                 }
                 count = number
             case "--url": baseURL = value
+            case "--bearer": bearer = value
             case "--format":
                 guard value == "curl" || value == "json" else { usageError("--format is curl or json") }
                 format = value
@@ -63,7 +66,8 @@ enum SignCommand {
             let signer = RequestSigner(partner: partner)
             var output = ""
             for _ in 0..<count {
-                let request = try signer.sign(method: method, path: path, rawQuery: query, body: body, keyId: keyId)
+                var request = try signer.sign(method: method, path: path, rawQuery: query, body: body, keyId: keyId)
+                if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
                 if format == "curl" {
                     output += RequestSigner.curlCommand(request, baseURL: baseURL) + "\n"
                 } else {

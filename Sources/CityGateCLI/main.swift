@@ -12,6 +12,10 @@ let usage = """
            citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
                          [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
+                         [--bearer ACCESS-TOKEN]
+           citygate hash-secret [--secret TEXT]    the secretHash of an OAuth client secret (stdin when no --secret)
+           citygate assertion --partner ID --subject ID --city CODE [--client ID] [--acr citizen|real-name]
+                         [--lifetime S] [--manifests DIR]   a citizen assertion for token exchange (demo keys)
 
       --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
       --ops HOST:PORT      ops listener: health, readiness (default 127.0.0.1:9090)
@@ -41,6 +45,12 @@ if command == "bench-body" {
 }
 if command == "sign" {
     SignCommand.run(Array(arguments))
+}
+if command == "hash-secret" {
+    TokenCommands.hashSecret(Array(arguments))
+}
+if command == "assertion" {
+    TokenCommands.assertion(Array(arguments))
 }
 if command == "validate" {
     ManifestCommands.validate(Array(arguments))

@@ -17,6 +17,8 @@ struct CallEndToEndTests {
         let mocks = Process()
         let gateway: GatewayProcess
         let manifests: String
+        /// Backend name → the mock's port.
+        let mockPorts: [String: Int]
 
         init(extraEdits: [String: @Sendable (inout [String: Any]) -> Void] = [:]) throws {
             let output = Pipe()
@@ -29,6 +31,7 @@ struct CallEndToEndTests {
             let line = output.fileHandleForReading.availableData
             let ports = try #require(
                 (try JSONSerialization.jsonObject(with: line) as? [String: Any])?["mockBackends"] as? [String: Int])
+            mockPorts = ports
             let closedPort = try RawClient.unusedPort()
             var edits: [String: @Sendable (inout [String: Any]) -> Void] = extraEdits
             edits.merge([

@@ -118,9 +118,12 @@ final class GatewayProcess: @unchecked Sendable {
     let outputFile: URL
     let publicPort: UInt16
     let opsPort: UInt16
+    /// The gateway's data directory (SQLite store, generated token key).
+    let dataDirectory: String
 
-    private init(process: Process, outputFile: URL, publicPort: UInt16, opsPort: UInt16) {
+    private init(process: Process, outputFile: URL, publicPort: UInt16, opsPort: UInt16, dataDirectory: String) {
         self.outputFile = outputFile
+        self.dataDirectory = dataDirectory
         self.publicPort = publicPort
         self.opsPort = opsPort
     }
@@ -153,7 +156,8 @@ final class GatewayProcess: @unchecked Sendable {
                 let opsPort = UInt16(opsAddress.split(separator: ":").last ?? "")
             {
                 let gateway = GatewayProcess(
-                    process: process, outputFile: outputFile, publicPort: publicPort, opsPort: opsPort)
+                    process: process, outputFile: outputFile, publicPort: publicPort, opsPort: opsPort,
+                    dataDirectory: data)
                 gateway.running = process
                 return gateway
             }

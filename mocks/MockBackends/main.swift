@@ -42,6 +42,24 @@ final class CaseCounter: Sendable {
 }
 let cases = CaseCounter()
 
+/// The identity headers of the last requests hrss saw, for tests to check what a backend is
+/// told about the citizen and an acting agent (GET /_mock/identities).
+final class IdentityRecorder: Sendable {
+    private let seen = Mutex<[[String: String]]>([])
+    func record(_ request: Request) {
+        var entry: [String: String] = ["path": request.path]
+        for name in ["X-Citizen-Subject", "X-Auth-Level", "X-Acting-Agent", "X-Delegation-Id"] {
+            if let value = request.headers[name] { entry[name] = value }
+        }
+        seen.withLock { list in
+            list.append(entry)
+            if list.count > 100 { list.removeFirst(list.count - 100) }
+        }
+    }
+    var all: [[String: String]] { seen.withLock { $0 } }
+}
+let identities = IdentityRecorder()
+
 /// Wraps a handler with the latency and error-rate knobs.
 func knobs(_ handler: @escaping Router.Handler) -> Router.Handler {
     { request, context in
@@ -95,11 +113,16 @@ hrss.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
 hrss.get(
     "/api/v2/accounts/{id}/balance",
     handler: knobs { request, context in
+        identities.record(request)
         let id = context.pathParameters["id"] ?? ""
         if id == "unknown" { return json(["code": 404, "message": "no such account"], status: .notFound) }
         let year = Int(query(request)["year"] ?? "") ?? 2026
         return json(["code": 0, "data": ["amount": 12_345.67 + Double(year % 10), "updated_at": "\(year)-11-01"]])
     })
+hrss.get("/_mock/identities") { _, _ in
+    let data = (try? JSONSerialization.data(withJSONObject: identities.all, options: [.sortedKeys])) ?? Data("[]".utf8)
+    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
+}
 routers.append(("hrss", hrss))
 
 var traffic = Router()

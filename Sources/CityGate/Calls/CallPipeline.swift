@@ -9,24 +9,30 @@ import HTTPServer
 /// ```
 ///  1 resolve      city, service, operation in the request's snapshot   404 / 503 with the notice
 ///  2 partner      X-Partner-Id, allowed for the city, signature, replay 401 / 403 / 409 / 503
-///  3 identity     bearer token (OAuth issue); until then partner-level 401 WWW-Authenticate: Bearer
+///  3 identity     bearer token: signature, expiry, revocation, partner,  401 / 403 WWW-Authenticate: Bearer
+///                 audience = city, scope, auth level, delegation
 ///  4 rate limits  city and service limits together (GCRA; a refusal charges none) 429 + RateLimit fields
 ///  5 input        JSON object valid against the operation's schema       400 / 422 with every violation
 ///  6 backend      request from the template, BackendClient (retries,     502 / 503 / 504 naming the backend
 ///                 breaker, bulkhead)
 ///  7 response     mapped into the partner's JSON                          200, or the mapped problem
+///  8 audit        citizen-bound calls (and who acted for whom) in the audit trail
 /// ```
 public struct CallPipeline: Sendable {
     let active: ActiveConfiguration
     let limiter: RateLimiter
+    let tokens: TokenService?
+    let audit: AuditLog?
     let clock: @Sendable () -> Int64
 
     init(
-        active: ActiveConfiguration, limiter: RateLimiter = RateLimiter(),
-        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        active: ActiveConfiguration, limiter: RateLimiter = RateLimiter(), tokens: TokenService? = nil,
+        audit: AuditLog? = nil, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
         self.active = active
         self.limiter = limiter
+        self.tokens = tokens
+        self.audit = audit
         self.clock = clock
     }
 
@@ -50,20 +56,37 @@ public struct CallPipeline: Sendable {
         do {
             let (city, service, operation) = try resolve(snapshot, context)
             let verified = try authenticatePartner(snapshot, request, city: city, context)
-            try requireIdentity(service, context)
-            let limits = try applyRateLimits(
-                city: city, service: service, operation: operation, partnerId: verified.partnerId, context)
-            let input = try validateInput(verified.payload, operation, context)
-            let templateContext = TemplateContext(
-                input: input,
-                values: [
+            let token = try authenticateBearer(
+                request, partnerId: verified.partnerId, city: city, service: service, operation: operation, context)
+            do {
+                try checkDelegation(token, service: service, context)
+                let limits = try applyRateLimits(
+                    city: city, service: service, operation: operation, partnerId: verified.partnerId,
+                    subject: token?.grant.subject, context)
+                let input = try validateInput(verified.payload, operation, context)
+                var values: [String: [String: String]] = [
                     "city": ["code": city.code], "partner": ["id": verified.partnerId],
                     "request": ["id": context.requestId],
-                ])
-            var response = try await callBackend(
-                snapshot, city: city, service: service, operation: operation, templateContext, context)
-            RateLimitHeaders.add(limits, to: &response)
-            return response
+                ]
+                if let grant = token?.grant {
+                    values["subject"] = ["id": grant.subject, "level": grant.level.rawValue]
+                    if let actor = grant.actor {
+                        values["agent"] = ["id": actor, "delegation": grant.delegationId ?? ""]
+                    }
+                }
+                var response = try await callBackend(
+                    snapshot, city: city, service: service, operation: operation,
+                    TemplateContext(input: input, values: values), identity: token?.grant, context)
+                RateLimitHeaders.add(limits, to: &response)
+                record(token, city: city, service: service, operation: operation, status: response.status.code, context)
+                return response
+            } catch let stop as Stop {
+                // Once the caller is known, refusals are part of the audit trail too.
+                record(
+                    token, city: city, service: service, operation: operation, status: stop.response.status.code,
+                    context)
+                throw stop
+            }
         } catch let stop as Stop {
             return stop.response
         } catch {
@@ -142,23 +165,11 @@ public struct CallPipeline: Sendable {
         }
     }
 
-    // 3 — bearer tokens arrive with the OAuth issue; until then only partner-level services pass.
-    private func requireIdentity(_ service: ServiceManifest, _ context: RequestContext) throws {
-        guard service.authLevel > .partner else { return }
-        var response = Self.problem(
-            "token-required", 401,
-            "Service \(service.id) acts for a citizen and requires a citizen-bound bearer token (auth level \(service.authLevel.rawValue)).",
-            context
-        ).response
-        response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"citygate\"")
-        throw Stop(response: response)
-    }
-
     // 4 — every limit the city and the service declare, decided together (a refusal charges none).
-    // `subject` limits need the citizen from a token and apply once tokens exist.
+    // `subject` limits count per citizen, so they apply to calls that carry a citizen token.
     private func applyRateLimits(
         city: CityConfiguration, service: ServiceManifest, operation: ServiceManifest.Operation, partnerId: String,
-        _ context: RequestContext
+        subject: String?, _ context: RequestContext
     ) throws -> RateLimiter.Decision {
         let override = city.services[service.id]?.rateLimits ?? []
         let serviceLimits = override.isEmpty ? service.rateLimits : override
@@ -172,6 +183,7 @@ public struct CallPipeline: Sendable {
                 case "service": identity = "\(city.code)/\(service.id)"
                 case "operation": identity = "\(city.code)/\(service.id)/\(operation.name)"
                 case "ip": identity = context.remoteAddress
+                case "subject": identity = subject
                 default: identity = nil
                 }
                 guard let identity else { continue }
@@ -236,7 +248,7 @@ public struct CallPipeline: Sendable {
     private func callBackend(
         _ snapshot: ConfigurationSnapshot, city: CityConfiguration, service: ServiceManifest,
         operation: ServiceManifest.Operation,
-        _ templateContext: TemplateContext, _ context: RequestContext
+        _ templateContext: TemplateContext, identity: TokenGrant?, _ context: RequestContext
     ) async throws -> Response {
         guard let backend = snapshot.backends["\(city.code)/\(service.backend)"] else {
             throw Self.problem(
@@ -250,6 +262,15 @@ public struct CallPipeline: Sendable {
                 "invalid-input", 422, "The input lacks a value the service needs (\(error.placeholder)).", context)
         }
         outbound.headers.add(name: "X-Request-Id", value: context.requestId)
+        if let identity {
+            // The backend sees who the call is for (a salted hash) and, for an agent, both parties.
+            outbound.headers.add(name: "X-Citizen-Subject", value: identity.subject)
+            outbound.headers.add(name: "X-Auth-Level", value: identity.level.rawValue)
+            if let actor = identity.actor {
+                outbound.headers.add(name: "X-Acting-Agent", value: actor)
+                outbound.headers.add(name: "X-Delegation-Id", value: identity.delegationId ?? "")
+            }
+        }
         let timeout = city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds
         let attempts = operation.idempotent ? operation.retries + 1 : 1
         let answer: ClientResponse
@@ -266,6 +287,22 @@ public struct CallPipeline: Sendable {
             return Response.text(json, contentType: "application/json; charset=utf-8")
         case .problem(let slug, let status, let detail):
             throw Self.problem(slug, status, detail, context, extra: ["backend": service.backend])
+        }
+    }
+
+    // 8 — citizen-bound calls go to the audit trail; a failure to write is logged, not fatal
+    // (the call already happened; refusing its answer now would not undo it).
+    private func record(
+        _ token: TokenService.AccessToken?, city: CityConfiguration, service: ServiceManifest,
+        operation: ServiceManifest.Operation, status: Int, _ context: RequestContext
+    ) {
+        guard let audit, let grant = token?.grant, grant.isCitizen else { return }
+        let entry = AuditLog.Entry(
+            requestId: context.requestId, at: clock(), city: city.code, service: service.id, operation: operation.name,
+            partnerId: grant.partnerId, clientId: grant.clientId, subject: grant.subject, agent: grant.actor,
+            delegationId: grant.delegationId, status: status)
+        do { try audit.record(entry) } catch {
+            Log.error("audit record failed", ["requestId": context.requestId, "error": "\(error.code)"])
         }
     }
 }

@@ -95,4 +95,22 @@ final class ConfigReader {
         }
         return object
     }
+
+    /// A secret field: an `env:`/`file:` reference resolved now, so a missing secret is a load
+    /// problem, never a failure at the first request. Inline values are refused.
+    func secret(
+        _ object: [String: Any], _ key: String, at path: String, directory: String, environment: [String: String]
+    ) -> String? {
+        guard let text = string(object, key, at: path, required: false) else { return nil }
+        guard let reference = SecretReference(text, relativeTo: directory) else {
+            report("\(path).\(key)", "must be an env: or file: reference, not an inline secret")
+            return nil
+        }
+        switch reference.resolve(environment: environment) {
+        case .success(let value): return value
+        case .failure(let unresolved):
+            report("\(path).\(key)", unresolved.message)
+            return nil
+        }
+    }
 }

@@ -57,17 +57,7 @@ extension PartnerConfiguration {
         }
 
         func secret(_ object: [String: Any], _ field: String, at path: String) -> String? {
-            guard let text = reader.string(object, field, at: path, required: false) else { return nil }
-            guard let reference = SecretReference(text, relativeTo: directory) else {
-                reader.report("\(path).\(field)", "must be an env: or file: reference, not an inline secret")
-                return nil
-            }
-            switch reference.resolve(environment: environment) {
-            case .success(let value): return value
-            case .failure(let unresolved):
-                reader.report("\(path).\(field)", unresolved.message)
-                return nil
-            }
+            reader.secret(object, field, at: path, directory: directory, environment: environment)
         }
 
         var keys: [Key] = []
@@ -155,6 +145,9 @@ extension PartnerConfiguration {
             }
         } else if scheme == .wechatPayV3 {
             reader.report("$.wechatpay", "is required for wechatpay-v3 (apiV3Key)")
+        }
+        configuration.clients = loadClients(root, partnerId: id, reader: reader) { object, field, path in
+            secret(object, field, at: path)
         }
         return reader.problems.isEmpty ? .success(configuration) : .failure(ConfigProblems(problems: reader.problems))
     }

@@ -52,6 +52,8 @@ public struct PartnerConfiguration: Sendable {
     public var wechatAESKey: [UInt8]?
     /// WeChat Pay APIv3 key.
     public var apiV3Key: [UInt8]?
+    /// OAuth clients of this partner (`clients[]`).
+    public var clients: [OAuthClient] = []
 
     /// The verifier for this partner's scheme.
     public func makeVerifier() -> any PartnerVerifier {

@@ -10,6 +10,8 @@ public struct ManifestSet: Sendable {
     public var partners: [String: PartnerConfiguration]
     /// The ops admin token (from `gateway.json` `adminToken`); nil disables `/admin/*`.
     public var adminToken: String?
+    /// How tokens are issued (`gateway.json` `tokens`).
+    public var tokens = TokenSettings()
     /// SHA-256 over every file's name and bytes, in name order: identifies the active set.
     public var contentHash: String
     /// When it was loaded (Unix seconds).
@@ -47,10 +49,12 @@ public struct ManifestSet: Sendable {
         let presentServices = Set(files("services").map { String($0.dropLast(5)) })
         let presentCities = Set(files("cities").map { String($0.dropLast(5)) })
         var adminToken: String?
+        var tokens = TokenSettings()
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
-                reader.checkFields(document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken"])
+                reader.checkFields(
+                    document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken", "tokens"])
                 for key in ["listen", "ops", "dataDirectory"] {
                     _ = reader.string(document, key, at: "$", required: false)
                 }
@@ -63,6 +67,11 @@ public struct ManifestSet: Sendable {
                         }
                     } else {
                         reader.report("$.adminToken", "must be an env: or file: reference, not an inline secret")
+                    }
+                }
+                if let value = document["tokens"], let object = reader.object(value, at: "$.tokens") {
+                    tokens = TokenSettings.load(object, reader: reader) { object, field, path in
+                        reader.secret(object, field, at: path, directory: directory, environment: environment)
                     }
                 }
             }
@@ -161,12 +170,51 @@ public struct ManifestSet: Sendable {
                         message: "no city file cities/\(code).json"))
             }
         }
+        problems += checkClients(partners: partners, services: services)
         if !problems.isEmpty { return .failure(ConfigProblems(problems: problems)) }
         let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
         return .success(
             ManifestSet(
-                cities: cities, services: services, partners: partners, adminToken: adminToken, contentHash: hash,
+                cities: cities, services: services, partners: partners, adminToken: adminToken, tokens: tokens,
+                contentHash: hash,
                 loadedAt: Date().timeIntervalSince1970))
+    }
+
+    /// OAuth client ids are unique across partners, and every scope a client may be granted is
+    /// one some operation requires (a typo would otherwise grant nothing, silently).
+    static func checkClients(partners: [String: PartnerConfiguration], services: [String: ServiceManifest])
+        -> [ConfigProblem]
+    {
+        var problems: [ConfigProblem] = []
+        let knownScopes = Set(services.values.flatMap { $0.operations.values.map(\.scope) })
+        var owners: [String: String] = [:]
+        for id in partners.keys.sorted() {
+            for (index, client) in (partners[id]?.clients ?? []).enumerated() {
+                let file = "partners/\(id).json"
+                if let owner = owners[client.id] {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "$.clients[\(index)].id",
+                            message: "client id '\(client.id)' is already used by partner '\(owner)'"))
+                }
+                owners[client.id] = id
+                for scope in client.scopes.sorted() where !knownScopes.contains(scope) {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "$.clients[\(index)].scopes",
+                            message: "no operation requires scope '\(scope)'"))
+                }
+            }
+        }
+        return problems
+    }
+
+    /// The client with `id`, in whichever partner declares it.
+    public func client(_ id: String) -> OAuthClient? {
+        for partner in partners.values {
+            if let client = partner.clients.first(where: { $0.id == id }) { return client }
+        }
+        return nil
     }
 
     /// The public routes this set produces, one line each, sorted.

@@ -1,0 +1,112 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `/admin/delegations` and `/admin/audit` on the ops listener (admin token): agent stations'
+/// delegations are registered here, and the audit trail shows what was done on whose behalf.
+///
+/// `POST /admin/delegations` takes the partner-side ids of the agent and the citizen and stores
+/// only their salted hashes, the same pseudonyms the partner's tokens will carry.
+struct DelegationRoutes: Sendable {
+    let tokens: TokenService
+    let audit: AuditLog
+    let authorize: @Sendable (Request, RequestContext) throws -> Void
+    let clock: @Sendable () -> Int64
+
+    struct Refusal: ProblemConvertible {
+        let status: Int
+        let slug: String
+        let detail: String
+        func problem(requestId: String) -> Problem {
+            Problem(
+                slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
+                requestId: requestId)
+        }
+    }
+
+    func mount(on router: inout Router) {
+        router.post("/admin/delegations") { request, context in
+            try authorize(request, context)
+            let delegation = try parse(request.body)
+            do { try tokens.delegations.insert(delegation, now: clock()) } catch {
+                throw Refusal(status: 503, slug: "store-unavailable", detail: "The delegation could not be stored.")
+            }
+            var response = Response.jsonObject(delegation.json())
+            response.status = .created
+            return response
+        }
+        router.get("/admin/delegations") { request, context in
+            try authorize(request, context)
+            do { return .jsonObject(["delegations": try tokens.delegations.list().map { $0.json() }]) } catch {
+                throw Refusal(status: 503, slug: "store-unavailable", detail: "Delegations cannot be read.")
+            }
+        }
+        router.post("/admin/delegations/{id}/revoke") { request, context in
+            try authorize(request, context)
+            let id = context.pathParameters["id"] ?? ""
+            let revoked: Bool
+            do { revoked = try tokens.delegations.revoke(id: id, now: clock()) } catch {
+                throw Refusal(status: 503, slug: "store-unavailable", detail: "The delegation could not be revoked.")
+            }
+            guard revoked else {
+                throw Refusal(
+                    status: 404, slug: "unknown-delegation", detail: "No active delegation \(id.prefix(64)).")
+            }
+            return .jsonObject(["id": id, "status": "revoked"])
+        }
+        router.get("/admin/audit") { request, context in
+            try authorize(request, context)
+            let query = FormEncoding.decode(request.query ?? "") ?? [:]
+            let since = Int64(query["since"] ?? "") ?? 0
+            let onBehalf = query["onBehalf"] == "true"
+            do {
+                let entries = try audit.list(since: since, onBehalfOnly: onBehalf).map { $0.json() }
+                return .jsonObject(["entries": entries])
+            } catch {
+                throw Refusal(status: 503, slug: "store-unavailable", detail: "The audit trail cannot be read.")
+            }
+        }
+    }
+
+    /// `{"partner", "agent", "citizen", "services": [...], "notBefore"?, "notAfter"}`; every
+    /// problem in one answer, never echoing the ids.
+    private func parse(_ body: [UInt8]) throws -> Delegation {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw Refusal(status: 400, slug: "invalid-json", detail: "The body must be a JSON object.")
+        }
+        let manifests = tokens.active.snapshot.manifests
+        var problems: [String] = []
+        let allowed: Set<String> = ["partner", "agent", "citizen", "services", "notBefore", "notAfter"]
+        for key in object.keys.sorted() where !allowed.contains(key) { problems.append("$.\(key): unknown field") }
+        let partner = object["partner"] as? String ?? ""
+        if manifests.partners[partner] == nil { problems.append("$.partner: must name a configured partner") }
+        let agent = object["agent"] as? String ?? ""
+        let citizen = object["citizen"] as? String ?? ""
+        if agent.isEmpty || agent.utf8.count > 128 { problems.append("$.agent: must be the agent's partner-side id") }
+        if citizen.isEmpty || citizen.utf8.count > 128 {
+            problems.append("$.citizen: must be the citizen's partner-side id")
+        }
+        if !agent.isEmpty && agent == citizen { problems.append("$.agent: must differ from the citizen") }
+        let services = object["services"] as? [String] ?? []
+        if services.isEmpty { problems.append("$.services: must list at least one service id") }
+        for (index, id) in services.enumerated() where manifests.services[id] == nil {
+            problems.append("$.services[\(index)]: no service \(id.prefix(64))")
+        }
+        let now = clock()
+        let notBefore = (object["notBefore"] as? NSNumber)?.int64Value ?? now
+        let notAfter = (object["notAfter"] as? NSNumber)?.int64Value ?? 0
+        if notAfter <= notBefore { problems.append("$.notAfter: must be a Unix time after notBefore") }
+        if notAfter - notBefore > 366 * 86_400 { problems.append("$.notAfter: a delegation lasts at most a year") }
+        guard problems.isEmpty else {
+            throw Refusal(status: 422, slug: "invalid-delegation", detail: problems.joined(separator: "; "))
+        }
+        let id: String
+        do { id = try TokenService.randomId(prefix: "dlg_", bytes: 12) } catch {
+            throw Refusal(status: 500, slug: "internal-error", detail: "No randomness available.")
+        }
+        return Delegation(
+            id: id, partnerId: partner, agent: tokens.subjectHash(partnerId: partner, id: agent),
+            citizen: tokens.subjectHash(partnerId: partner, id: citizen), services: services.sorted(),
+            notBefore: notBefore, notAfter: notAfter)
+    }
+}

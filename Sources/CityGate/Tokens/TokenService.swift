@@ -1,0 +1,160 @@
+import Cryptography
+import Foundation
+import Synchronization
+
+/// Issues, verifies and revokes the gateway's OAuth tokens.
+///
+/// ```
+///   partner client ──/oauth/token──► authenticate client (PBKDF2 hash) ─► grant
+///        client_credentials      partner-level token, aud = a city the partner may call
+///        token-exchange          partner-signed citizen assertion (+ agent assertion) ─► citizen token
+///        refresh_token           rotation; a reused refresh token revokes its family
+///   access token: JWT (EdDSA, kid) — iss aud sub scope exp iat jti client_id partner acr [sid act del]
+///   every call: signature, expiry, revocation (jti and family), then the pipeline's checks
+/// ```
+///
+/// Access tokens verify without a lookup on any instance that has the public keys (JWKS);
+/// revocation is the one shared piece of state.
+public final class TokenService: Sendable {
+    let active: ActiveConfiguration
+    let store: TokenStore
+    let delegations: DelegationStore
+    let replayStore: ReplayStore
+    let material: TokenKeyMaterial
+    private let boundIssuer = Mutex<String>("http://127.0.0.1")
+
+    /// The JWT `typ` of access tokens (RFC 9068).
+    static let accessTokenType = "at+jwt"
+    /// RFC 8693 token type of partner assertions.
+    static let jwtTokenType = "urn:ietf:params:oauth:token-type:jwt"
+    static let tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+    init(
+        active: ActiveConfiguration, store: TokenStore, delegations: DelegationStore, replayStore: ReplayStore,
+        material: TokenKeyMaterial
+    ) {
+        self.active = active
+        self.store = store
+        self.delegations = delegations
+        self.replayStore = replayStore
+        self.material = material
+    }
+
+    /// The issuer: `gateway.json` `tokens.issuer`, or the public listener's address once bound.
+    var issuer: String { active.snapshot.manifests.tokens.issuer ?? boundIssuer.withLock { $0 } }
+
+    /// Called when the public listener is bound.
+    func setBoundAddress(_ hostAndPort: String) { boundIssuer.withLock { $0 = "http://" + hostAndPort } }
+
+    /// The key that signs now: the first configured one, else the generated one.
+    var signingKey: TokenSettings.SigningKey {
+        active.snapshot.manifests.tokens.signingKeys.first ?? material.signingKey
+    }
+
+    /// Every key that verifies: the configured ones (rotation) and the generated one.
+    var verificationKeys: [TokenSettings.SigningKey] {
+        var keys = active.snapshot.manifests.tokens.signingKeys
+        if !keys.contains(where: { $0.id == material.signingKey.id }) { keys.append(material.signingKey) }
+        return keys
+    }
+
+    var subjectSalt: [UInt8] { active.snapshot.manifests.tokens.subjectSalt ?? material.subjectSalt }
+
+    /// A citizen's (or agent's) stable pseudonym: HMAC-SHA256 under the gateway's salt of the
+    /// partner id and the partner-side id. The raw id never leaves the token endpoint.
+    func subjectHash(partnerId: String, id: String) -> String {
+        let mac = (try? Digest.sha256.hmac(key: subjectSalt, data: Array((partnerId + "\u{0}" + id).utf8))) ?? []
+        return "c_" + Encoding.base64(mac.prefix(20), urlSafe: true)
+    }
+
+    /// `/.well-known/jwks.json`: the public halves of every verification key (RFC 7517, RFC 8037).
+    func jwks() -> [String: Any] {
+        let keys: [[String: Any]] = verificationKeys.compactMap { entry in
+            guard let raw = try? entry.key.rawPublicKey() else { return nil }
+            return [
+                "kty": "OKP", "crv": "Ed25519", "x": Encoding.base64(raw, urlSafe: true), "kid": entry.id,
+                "use": "sig", "alg": "EdDSA",
+            ]
+        }
+        return ["keys": keys]
+    }
+
+    /// Signs an access token for `grant`; returns it with its id and expiry.
+    func issueAccessToken(_ grant: TokenGrant, family: String?, now: Int64) throws(OAuthError) -> (
+        token: String, jti: String, expiresAt: Int64
+    ) {
+        let lifetime = Int64(active.snapshot.manifests.tokens.accessTokenSeconds)
+        let jti = try Self.randomId(prefix: "at_")
+        var claims: [String: Any] = [
+            "iss": issuer, "aud": grant.audience, "sub": grant.subject, "scope": grant.scopes.joined(separator: " "),
+            "iat": now, "exp": now + lifetime, "jti": jti, "client_id": grant.clientId, "partner": grant.partnerId,
+            "acr": grant.level.rawValue,
+        ]
+        if let family { claims["sid"] = family }
+        if let actor = grant.actor { claims["act"] = ["sub": actor] }
+        if let delegation = grant.delegationId { claims["del"] = delegation }
+        let key = signingKey
+        do {
+            let token = try JSONWebToken.sign(
+                claims: claims, header: ["kid": key.id, "typ": Self.accessTokenType], algorithm: .edDSA,
+                key: .asymmetric(key.key))
+            return (token, jti, now + lifetime)
+        } catch {
+            throw OAuthError("server_error", "the token could not be signed", status: 500)
+        }
+    }
+
+    /// A verified, unrevoked access token.
+    public struct AccessToken: Sendable {
+        /// What it grants.
+        public var grant: TokenGrant
+        /// Its id.
+        public var jti: String
+        /// Expiry (Unix seconds).
+        public var expiresAt: Int64
+        /// Issued at.
+        public var issuedAt: Int64
+        /// The refresh family it came from.
+        public var family: String?
+    }
+
+    /// Verifies an access token: signature under one of our keys (EdDSA only), `typ`, issuer,
+    /// expiry, and revocation of its id or family. Errors are `invalid_token` (RFC 6750 §3.1).
+    public func verifyAccessToken(_ token: String, now: Int64) throws(OAuthError) -> AccessToken {
+        let keys = verificationKeys
+        let parsed: JSONWebToken
+        do {
+            parsed = try JSONWebToken.verify(token, now: now, leeway: 0) { keyId, algorithm in
+                guard algorithm == .edDSA, let entry = keys.first(where: { $0.id == keyId }) else { return nil }
+                return .asymmetric(entry.key)
+            }
+        } catch {
+            throw OAuthError("invalid_token", "the access token is invalid: \(error.message)", status: 401)
+        }
+        guard parsed.header["typ"] as? String == Self.accessTokenType, parsed.string("iss") == issuer,
+            let jti = parsed.string("jti"), let audience = parsed.string("aud"), let subject = parsed.string("sub"),
+            let clientId = parsed.string("client_id"), let partnerId = parsed.string("partner"),
+            let level = parsed.string("acr").flatMap(ServiceManifest.AuthLevel.init(rawValue:)),
+            let expiresAt = parsed.seconds("exp")
+        else {
+            throw OAuthError("invalid_token", "the token is not a CityGate access token", status: 401)
+        }
+        let family = parsed.string("sid")
+        if store.isRevoked(jti: jti) || family.map(store.isRevoked(family:)) == true {
+            throw OAuthError("invalid_token", "the access token has been revoked", status: 401)
+        }
+        let scopes = (parsed.string("scope") ?? "").split(separator: " ").map(String.init)
+        let actor = (parsed.claims["act"] as? [String: Any])?["sub"] as? String
+        let grant = TokenGrant(
+            clientId: clientId, partnerId: partnerId, subject: subject, audience: audience, scopes: scopes,
+            level: level, actor: actor, delegationId: parsed.string("del"))
+        return AccessToken(
+            grant: grant, jti: jti, expiresAt: expiresAt, issuedAt: parsed.seconds("iat") ?? 0, family: family)
+    }
+
+    static func randomId(prefix: String, bytes: Int = 18) throws(OAuthError) -> String {
+        do { return prefix + Encoding.base64(try SecureBytes.random(count: bytes), urlSafe: true) } catch {
+            throw OAuthError("server_error", "no randomness available", status: 500)
+        }
+    }
+}
