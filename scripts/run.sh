@@ -28,9 +28,15 @@ accepted once):
   eval "\$($bin/citygate sign --partner wechat-city --url http://$listen --path /v1/cities/330100/services/service-hall.queue/status --body '{"hall":"citizen-center"}')"
   # Generic HMAC partner, Shenzhen:
   eval "\$($bin/citygate sign --partner hmac-demo --url http://$listen --path /v1/cities/440300/services/service-hall.queue/status --body '{"hall":"futian"}')"
-  # A real-name service answers 401 until citizen tokens arrive (OAuth issue):
-  eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --path /v1/cities/330100/services/social-security.account/balance --body '{"year":2026}')"
-The Alipay- and WeChat Pay-style partners send events, whose route arrives with the events issue.
+  # A real-name service for a citizen: exchange a partner-signed assertion for a token, then call.
+  TOKEN=\$(curl -s -u webhooks-demo-app:\$(cat mocks/keys/webhooks-demo-client.secret) http://$listen/oauth/token \\
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \\
+    -d subject_token_type=urn:ietf:params:oauth:token-type:jwt \\
+    -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject demo-citizen-1 --city 330100) \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --bearer \$TOKEN --path /v1/cities/330100/services/social-security.account/balance --body '{"year":2026}')"
+  # Token flow details: docs/tokens.md. The Alipay- and WeChat Pay-style partners send events
+  # (the events route arrives with its issue).
 
 TEXT
 $bin/citygate serve --listen "$listen" --ops "$ops" --manifests manifests --data .build/citygate-data

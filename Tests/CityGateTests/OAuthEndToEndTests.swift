@@ -394,6 +394,42 @@ struct OAuthEndToEndTests {
     }
 }
 
+extension OAuthEndToEndTests {
+    @Test
+    func signingKeysRotateByReloadAndOldTokensStayValid() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        func jwks() throws -> [String] {
+            let response = try environment.get("/.well-known/jwks.json")
+            #expect(response.header("Content-Type") == "application/jwk-set+json")
+            let keys = try #require(try Self.json(response)["keys"] as? [[String: Any]])
+            return keys.compactMap { $0["kid"] as? String }
+        }
+        func kid(_ token: String) throws -> String? {
+            let bytes = try #require(Encoding.base64Decode(String(token.split(separator: ".")[0]), urlSafe: true))
+            return (try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["kid"] as? String
+        }
+        let generated = try #require(try jwks().first)
+        let before = try Self.citizenToken(environment)
+        #expect(try kid(before) == generated)
+
+        // City IT adds a configured key: it signs from now on, the generated one still verifies.
+        let gatewayFile = URL(fileURLWithPath: environment.manifests).appendingPathComponent("gateway.json")
+        var gateway = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: gatewayFile)) as? [String: Any])
+        gateway["tokens"] = [
+            "signingKeys": [["id": "2026-12", "privateKey": "file:../mocks/keys/wechat-city-assertion.key"]]
+        ]
+        try JSONSerialization.data(withJSONObject: gateway).write(to: gatewayFile)
+        let reload = try CitizenCallTests.admin(environment, "POST", "/admin/reload")
+        #expect(reload.statusCode == 200, "\(reload.text)")
+        #expect(Set(try jwks()) == [generated, "2026-12"])
+        let after = try Self.citizenToken(environment)
+        #expect(try kid(after) == "2026-12")
+        #expect(try Self.call(environment, token: before).statusCode == 200, "a token from before the rotation")
+        #expect(try Self.call(environment, input: #"{"year":2025}"#, token: after).statusCode == 200)
+    }
+}
+
 /// Every sample service answering a real citizen through the gateway, and agent stations acting
 /// under delegations.
 @Suite(.serialized)
