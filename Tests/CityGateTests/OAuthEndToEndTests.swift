@@ -415,7 +415,8 @@ extension OAuthEndToEndTests {
 
         // City IT adds a configured key: it signs from now on, the generated one still verifies.
         let gatewayFile = URL(fileURLWithPath: environment.manifests).appendingPathComponent("gateway.json")
-        var gateway = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: gatewayFile)) as? [String: Any])
+        var gateway = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: gatewayFile)) as? [String: Any])
         gateway["tokens"] = [
             "signingKeys": [["id": "2026-12", "privateKey": "file:../mocks/keys/wechat-city-assertion.key"]]
         ]

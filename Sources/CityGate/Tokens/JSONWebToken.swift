@@ -87,8 +87,11 @@ public struct JSONWebToken: @unchecked Sendable {
         }
         var fullHeader = header
         fullHeader["alg"] = algorithm.rawValue
-        guard let headerData = try? JSONSerialization.data(withJSONObject: fullHeader, options: [.sortedKeys, .withoutEscapingSlashes]),
-            let claimsData = try? JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard
+            let headerData = try? JSONSerialization.data(
+                withJSONObject: fullHeader, options: [.sortedKeys, .withoutEscapingSlashes]),
+            let claimsData = try? JSONSerialization.data(
+                withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes])
         else { throw Failure("malformed", "the claims are not JSON") }
         let signingInput = Encoding.base64(headerData, urlSafe: true) + "." + Encoding.base64(claimsData, urlSafe: true)
         let signature: [UInt8]

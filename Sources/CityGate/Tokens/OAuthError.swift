@@ -29,7 +29,9 @@ public struct OAuthError: Error, Sendable, Equatable {
             "title": Status.standardPhrase(for: status), "status": status, "detail": description,
             "requestId": requestId,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         var response = Response(
             status: Status(code: status), headers: ["Content-Type": "application/json; charset=utf-8"],
             body: Array(data))
