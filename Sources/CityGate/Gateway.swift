@@ -86,6 +86,9 @@ public final class Gateway: Sendable {
     private let client: HTTPClient
     /// The OAuth token service.
     public let tokens: TokenService
+    /// The durable event inbox and its delivery workers.
+    let inbox: Inbox
+    let deliveries: DeliveryWorker
     /// The configuration snapshot in force.
     public let active: ActiveConfiguration
     /// Hot reload of the manifests (SIGHUP, POST /admin/reload).
@@ -120,6 +123,9 @@ public final class Gateway: Sendable {
             tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
             audit = try AuditLog(database: database)
+            inbox = try Inbox(
+                path: configuration.dataDirectory + "/inbox.db",
+                maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
         } catch {
             throw .store(error)
         }
@@ -130,6 +136,8 @@ public final class Gateway: Sendable {
         do { client = try HTTPClient() } catch { throw .client(error) }
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
+        let millisecondClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        deliveries = DeliveryWorker(inbox: inbox, active: active, clock: millisecondClock)
         tokens = TokenService(
             active: active, store: tokenStore, delegations: delegations, replayStore: replayStore, material: material)
         reloader = Reloader(
@@ -144,18 +152,21 @@ public final class Gateway: Sendable {
             configuration: publicHTTP,
             responder: Gateway.publicRouter(
                 health: health, active: active, tokens: tokens, audit: audit,
+                events: EventRoutes(active: active, inbox: inbox, worker: deliveries, clock: millisecondClock),
                 benchmarkRoute: configuration.benchmarkRoute),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,
             responder: Gateway.opsRouter(
-                health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit),
+                health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit,
+                inbox: inbox, deliveries: deliveries, clock: millisecondClock),
             group: group)
     }
 
     /// Binds both listeners and starts backend health probes. Returns the bound addresses.
     public func start() throws(SocketError) -> (publicAddress: SocketAddress, opsAddress: SocketAddress) {
         active.snapshot.startProbing()
+        deliveries.start()
         let publicAddress = try publicServer.start()
         tokens.setBoundAddress("\(publicAddress.host):\(publicAddress.port)")
         let opsAddress: SocketAddress
@@ -177,12 +188,15 @@ public final class Gateway: Sendable {
         async let opsDone: Void = opsServer.shutdown(gracePeriod: gracePeriod)
         _ = await (publicDone, opsDone)
         active.snapshot.stopProbing()
+        deliveries.stop()
+        inbox.stop()
         group.shutdown()
         client.shutdown()
     }
 
     static func publicRouter(
-        health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog, benchmarkRoute: Bool
+        health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
+        events: EventRoutes, benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
@@ -190,6 +204,7 @@ public final class Gateway: Sendable {
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let pipeline = CallPipeline(active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, clock: clock)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
+        events.mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
         router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
         router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in
@@ -204,13 +219,19 @@ public final class Gateway: Sendable {
         return router
     }
 
-    static func opsRouter(health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog) -> Router {
+    static func opsRouter(
+        health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: Inbox,
+        deliveries: DeliveryWorker, clock: @escaping @Sendable () -> Int64
+    ) -> Router {
         var router = Router()
         health.mount(on: &router)
         admin.mount(on: &router)
         DelegationRoutes(
             tokens: tokens, audit: audit, authorize: { try admin.authorize($0, $1) },
             clock: { Int64(Date().timeIntervalSince1970) }
+        ).mount(on: &router)
+        DeliveryRoutes(
+            inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock
         ).mount(on: &router)
         return router
     }

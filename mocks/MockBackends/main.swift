@@ -60,6 +60,67 @@ final class IdentityRecorder: Sendable {
 }
 let identities = IdentityRecorder()
 
+/// Partner events the gateway delivers: processed once per Idempotency-Key (as a real backend
+/// must), with counts for tests (GET /_mock/events) and an outage switch
+/// (POST /_mock/events/mode with body `down` or `up`) to simulate maintenance.
+final class EventRecorder: Sendable {
+    struct State {
+        var processed: [String: String] = [:]  // idempotency key → event id
+        var deliveries = 0
+        var duplicates = 0
+        var arrivals: [String] = []  // event ids in the order first processed
+        var down = false
+    }
+    private let state = Mutex(State())
+
+    func receive(_ request: Request) -> Response {
+        let key = request.headers["Idempotency-Key"] ?? ""
+        let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] ?? [:]
+        let eventId = body["eventId"] as? String ?? ""
+        guard !key.isEmpty, !eventId.isEmpty else {
+            return json(["message": "Idempotency-Key and eventId required"], status: .badRequest)
+        }
+        let down = state.withLock { state -> Bool in
+            if state.down { return true }
+            state.deliveries += 1
+            if state.processed[key] != nil {
+                state.duplicates += 1
+            } else {
+                state.processed[key] = eventId
+                state.arrivals.append(eventId)
+            }
+            return false
+        }
+        if down { return json(["message": "maintenance"], status: .serviceUnavailable) }
+        return json(["status": "accepted"], status: .accepted)
+    }
+
+    func setDown(_ down: Bool) { state.withLock { $0.down = down } }
+
+    var summary: [String: Any] {
+        state.withLock { state in
+            [
+                "processed": state.processed, "deliveries": state.deliveries, "duplicates": state.duplicates,
+                "arrivals": state.arrivals,
+            ]
+        }
+    }
+}
+let events = EventRecorder()
+
+/// Mounts the event recorder's routes on a backend.
+func mountEventRoutes(_ router: inout Router, path: String) {
+    router.post(path, handler: knobs { request, _ in events.receive(request) })
+    router.get("/_mock/events") { _, _ in
+        let data = (try? JSONSerialization.data(withJSONObject: events.summary, options: [.sortedKeys])) ?? Data()
+        return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
+    }
+    router.post("/_mock/events/mode") { request, _ in
+        events.setDown(String(decoding: request.body, as: UTF8.self) == "down")
+        return json(["status": "ok"])
+    }
+}
+
 /// Wraps a handler with the latency and error-rate knobs.
 func knobs(_ handler: @escaping Router.Handler) -> Router.Handler {
     { request, context in
@@ -123,6 +184,7 @@ hrss.get("/_mock/identities") { _, _ in
     let data = (try? JSONSerialization.data(withJSONObject: identities.all, options: [.sortedKeys])) ?? Data("[]".utf8)
     return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
 }
+mountEventRoutes(&hrss, path: "/api/v2/consents/revoked")
 routers.append(("hrss", hrss))
 
 var traffic = Router()
@@ -184,6 +246,7 @@ approvals.get(
         if number.hasSuffix("000000") { return json(["message": "no such case"], status: .notFound) }
         return json(["case_no": number, "stage": "审核中", "updated_at": now])
     })
+mountEventRoutes(&approvals, path: "/api/permits/events")
 routers.append(("approvals", approvals))
 
 var halls = Router()

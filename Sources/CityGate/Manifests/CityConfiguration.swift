@@ -13,6 +13,27 @@ public struct CityConfiguration: Sendable {
         public var caFile: String?
         public var clientCertificateFile: String?
         public var clientKeyFile: String?
+        /// The raw `delivery` override, applied over the gateway's schedule at load.
+        public var deliveryOverride: DeliveryOverride?
+    }
+
+    /// A backend's `delivery` object, kept as read so the gateway-wide defaults apply under it.
+    public struct DeliveryOverride: Sendable {
+        /// Attempts in all.
+        public var maxAttempts: Int?
+        /// The first backoff ceiling.
+        public var initialDelayMilliseconds: Int?
+        /// The largest wait.
+        public var maxDelayMilliseconds: Int?
+
+        /// The override applied over `base`.
+        public func applied(to base: DeliverySchedule) -> DeliverySchedule {
+            var schedule = base
+            if let maxAttempts { schedule.maxAttempts = maxAttempts }
+            if let initialDelayMilliseconds { schedule.initialDelayMilliseconds = initialDelayMilliseconds }
+            if let maxDelayMilliseconds { schedule.maxDelayMilliseconds = maxDelayMilliseconds }
+            return schedule
+        }
     }
 
     /// A service as this city runs it.
@@ -53,7 +74,8 @@ public struct CityConfiguration: Sendable {
                 let path = "$.backends.\(backendName)"
                 guard let value = map[backendName], let object = reader.object(value, at: path) else { continue }
                 reader.checkFields(
-                    object, at: path, allowed: ["baseURL", "timeoutMs", "maxConnections", "healthPath", "tls"])
+                    object, at: path,
+                    allowed: ["baseURL", "timeoutMs", "maxConnections", "healthPath", "tls", "delivery"])
                 let baseURL = reader.string(object, "baseURL", at: path) ?? ""
                 if let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
                     url.host != nil
@@ -67,6 +89,16 @@ public struct CityConfiguration: Sendable {
                     timeoutMilliseconds: reader.integer(object, "timeoutMs", at: path, range: 1...60_000) ?? 3000,
                     maxConnections: reader.integer(object, "maxConnections", at: path, range: 1...1024) ?? 32,
                     healthPath: reader.string(object, "healthPath", at: path, required: false))
+                if let raw = object["delivery"], let delivery = reader.object(raw, at: "\(path).delivery") {
+                    let deliveryPath = "\(path).delivery"
+                    reader.checkFields(delivery, at: deliveryPath, allowed: DeliverySchedule.fields)
+                    entry.deliveryOverride = DeliveryOverride(
+                        maxAttempts: reader.integer(delivery, "maxAttempts", at: deliveryPath, range: 1...100),
+                        initialDelayMilliseconds: reader.integer(
+                            delivery, "initialDelayMs", at: deliveryPath, range: 10...3_600_000),
+                        maxDelayMilliseconds: reader.integer(
+                            delivery, "maxDelayMs", at: deliveryPath, range: 10...86_400_000))
+                }
                 if let raw = object["tls"], let tls = reader.object(raw, at: "\(path).tls") {
                     reader.checkFields(tls, at: "\(path).tls", allowed: ["caFile", "clientCertificate", "clientKey"])
                     func file(_ key: String) -> String? {

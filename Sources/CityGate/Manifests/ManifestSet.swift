@@ -12,6 +12,8 @@ public struct ManifestSet: Sendable {
     public var adminToken: String?
     /// How tokens are issued (`gateway.json` `tokens`).
     public var tokens = TokenSettings()
+    /// The event inbox and delivery (`gateway.json` `events`).
+    public var events = EventSettings()
     /// SHA-256 over every file's name and bytes, in name order: identifies the active set.
     public var contentHash: String
     /// When it was loaded (Unix seconds).
@@ -50,11 +52,12 @@ public struct ManifestSet: Sendable {
         let presentCities = Set(files("cities").map { String($0.dropLast(5)) })
         var adminToken: String?
         var tokens = TokenSettings()
+        var events = EventSettings()
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
                 reader.checkFields(
-                    document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken", "tokens"])
+                    document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken", "tokens", "events"])
                 for key in ["listen", "ops", "dataDirectory"] {
                     _ = reader.string(document, key, at: "$", required: false)
                 }
@@ -68,6 +71,9 @@ public struct ManifestSet: Sendable {
                     } else {
                         reader.report("$.adminToken", "must be an env: or file: reference, not an inline secret")
                     }
+                }
+                if let value = document["events"], let object = reader.object(value, at: "$.events") {
+                    events = EventSettings.load(object, reader: reader)
                 }
                 if let value = document["tokens"], let object = reader.object(value, at: "$.tokens") {
                     tokens = TokenSettings.load(object, reader: reader) { object, field, path in
@@ -176,6 +182,7 @@ public struct ManifestSet: Sendable {
         return .success(
             ManifestSet(
                 cities: cities, services: services, partners: partners, adminToken: adminToken, tokens: tokens,
+                events: events,
                 contentHash: hash,
                 loadedAt: Date().timeIntervalSince1970))
     }

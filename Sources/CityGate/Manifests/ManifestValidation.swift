@@ -2,7 +2,9 @@ import Foundation
 
 /// Shared checks for manifest fields.
 enum ManifestValidation {
-    static let placeholderSources: Set<String> = ["input", "path", "city", "subject", "partner", "request"]
+    static let placeholderSources: Set<String> = [
+        "input", "path", "city", "subject", "agent", "partner", "request", "event",
+    ]
     static let rateLimitScopes: Set<String> = ["partner", "city", "service", "operation", "subject", "ip"]
 
     /// Checks every `{source.name}` placeholder in a template.

@@ -70,19 +70,35 @@ extension ServiceManifest {
             reader.report("$.operations", "is required")
         }
         var events: [String: String] = [:]
+        var eventOrdering: [String: String] = [:]
         if let raw = root["events"], let map = reader.object(raw, at: "$.events") {
             for (event, value) in map.sorted(by: { $0.key < $1.key }) {
-                guard let operation = value as? String else {
-                    reader.report("$.events.\(event)", "must name an operation")
-                    continue
+                let path = "$.events.\(event)"
+                var operationName: String?
+                if let text = value as? String {
+                    operationName = text
+                } else if let object = value as? [String: Any] {
+                    // { "operation": "…", "orderedBy": "$.data.openid" }: one at a time per value.
+                    reader.checkFields(object, at: path, allowed: ["operation", "orderedBy"])
+                    operationName = reader.string(object, "operation", at: path)
+                    if let ordering = reader.string(object, "orderedBy", at: path, required: false) {
+                        if ordering.range(of: #"^\$(\.[A-Za-z_][A-Za-z0-9_-]*)+$"#, options: .regularExpression) == nil
+                        {
+                            reader.report("\(path).orderedBy", "must be a field path like $.data.openid")
+                        } else {
+                            eventOrdering[event] = ordering
+                        }
+                    }
+                } else {
+                    reader.report(path, "must name an operation, or be { operation, orderedBy }")
                 }
+                guard let operation = operationName else { continue }
                 let parts = event.split(separator: ":")
                 if parts.count != 2 {
-                    reader.report("$.events.\(event)", "event keys are '<partner or scheme>:<event type>'")
+                    reader.report(path, "event keys are '<partner or scheme>:<event type>'")
                 }
                 if operations[operation] == nil && map.count > 0 && root["operations"] != nil {
-                    reader.report(
-                        "$.events.\(event)", "names operation '\(operation)', which this service does not declare")
+                    reader.report(path, "names operation '\(operation)', which this service does not declare")
                 }
                 events[event] = operation
             }
@@ -98,7 +114,8 @@ extension ServiceManifest {
             departmentName: departmentName,
             itemCode: itemCode, category: category, authLevel: authLevel ?? .realName, legalDays: legal,
             promisedDays: promised,
-            backend: backend, operations: operations, events: events, rateLimits: rateLimits, enabled: enabled,
+            backend: backend, operations: operations, events: events, eventOrdering: eventOrdering,
+            rateLimits: rateLimits, enabled: enabled,
             disabledNoticeZh: notice?.0, disabledNoticeEn: notice?.1)
     }
 

@@ -65,6 +65,8 @@ public struct ServiceManifest: Sendable {
     public var operations: [String: Operation]
     /// Partner event type (`<partner id or scheme>:<event>`) → operation name.
     public var events: [String: String]
+    /// Event key → the field path whose value orders delivery (one at a time per value).
+    public var eventOrdering: [String: String] = [:]
     public var rateLimits: [RateLimit]
     public var enabled: Bool
     public var disabledNoticeZh: String?

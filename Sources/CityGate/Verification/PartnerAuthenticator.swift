@@ -64,4 +64,10 @@ public struct PartnerAuthenticator: Sendable {
             throw .storage(error)
         }
     }
+
+    /// Verifies signature and timestamp only. Events de-duplicate in the inbox on their event id,
+    /// durably and together with storing them, so they skip the replay store.
+    public func verifyOnly(_ request: SignedRequest, now: Int64) throws(VerificationFailure) -> VerifiedRequest {
+        try verifier.verify(request, now: now)
+    }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `/admin/deliveries` on the ops listener (admin token): the inbox by state, one event, and
+/// replay of dead letters — one by id, or every dead letter received in a time range.
+struct DeliveryRoutes: Sendable {
+    let inbox: Inbox
+    let worker: DeliveryWorker
+    let authorize: @Sendable (Request, RequestContext) throws -> Void
+    let clock: @Sendable () -> Int64
+
+    func mount(on router: inout Router) {
+        router.get("/admin/deliveries") { request, context in
+            try authorize(request, context)
+            let query = FormEncoding.decode(request.query ?? "") ?? [:]
+            var state: InboxEvent.State?
+            if let text = query["state"] {
+                guard let parsed = InboxEvent.State(rawValue: text) else {
+                    throw DelegationRoutes.Refusal(
+                        status: 400, slug: "invalid-query",
+                        detail:
+                            "state must be one of \(InboxEvent.State.allCases.map(\.rawValue).joined(separator: ", "))."
+                    )
+                }
+                state = parsed
+            }
+            let limit = min(1_000, max(1, Int(query["limit"] ?? "") ?? 100))
+            return try store {
+                let events = try inbox.list(state: state, limit: limit).map { $0.summary() }
+                let statistics = try inbox.statistics()
+                return .jsonObject([
+                    "deliveries": events,
+                    "counts": Dictionary(uniqueKeysWithValues: statistics.counts.map { ($0.key.rawValue, $0.value) }),
+                ])
+            }
+        }
+        router.get("/admin/deliveries/{id}") { request, context in
+            try authorize(request, context)
+            let id = Int64(context.pathParameters["id"] ?? "") ?? -1
+            return try store {
+                guard let event = try inbox.find(id) else {
+                    throw DelegationRoutes.Refusal(status: 404, slug: "unknown-delivery", detail: "No event \(id).")
+                }
+                return .jsonObject(event.summary())
+            }
+        }
+        router.post("/admin/deliveries/{id}/replay") { request, context in
+            try authorize(request, context)
+            let id = Int64(context.pathParameters["id"] ?? "") ?? -1
+            return try store {
+                let count = try inbox.replay(ids: [id], now: clock())
+                guard count == 1 else {
+                    throw DelegationRoutes.Refusal(
+                        status: 409, slug: "not-dead", detail: "Event \(id) is not a dead letter (or does not exist).")
+                }
+                worker.wake()
+                return .jsonObject(["replayed": count])
+            }
+        }
+        router.post("/admin/deliveries/replay") { request, context in
+            try authorize(request, context)
+            let query = FormEncoding.decode(request.query ?? "") ?? [:]
+            guard let from = Int64(query["from"] ?? ""), let to = Int64(query["to"] ?? ""), from < to else {
+                throw DelegationRoutes.Refusal(
+                    status: 400, slug: "invalid-query",
+                    detail: "Bulk replay needs from and to (Unix milliseconds of receipt, from < to).")
+            }
+            return try store {
+                let count = try inbox.replay(ids: nil, from: from, to: to, now: clock())
+                worker.wake()
+                return .jsonObject(["replayed": count])
+            }
+        }
+    }
+
+    private func store(_ body: () throws -> Response) throws -> Response {
+        do { return try body() } catch let refusal as DelegationRoutes.Refusal { throw refusal } catch {
+            throw DelegationRoutes.Refusal(status: 503, slug: "store-unavailable", detail: "The inbox cannot be read.")
+        }
+    }
+}

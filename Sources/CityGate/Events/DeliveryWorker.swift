@@ -1,0 +1,221 @@
+import Foundation
+import HTTPClient
+import HTTPCore
+import HTTPServer
+import Synchronization
+
+/// Delivers inbox events to their bound backend operations.
+///
+/// ```
+///   loop: due events (pending, next attempt reached, oldest of each ordering key), up to the
+///         concurrency limit, none already in flight
+///     └─► build the request from the operation's template over the event's fields
+///         + Idempotency-Key (the same on every attempt, restart and replay)
+///         ─► 2xx: delivered · 5xx, 408, 429, network: retry on the schedule (Retry-After honoured)
+///            · other 4xx: dead at once · last attempt failed: dead, reason kept
+///            · breaker open or bulkhead full: not an attempt, looked at again in a second
+/// ```
+///
+/// State lives in the inbox, not here: after a crash or restart, everything acknowledged and not
+/// delivered is simply due again. The backend de-duplicates on the idempotency key, which makes
+/// at-least-once delivery exactly-once in effect.
+public final class DeliveryWorker: Sendable {
+    private struct State {
+        var inFlight: Set<Int64> = []
+        var woken = true
+        var task: Task<Void, Never>?
+        var lastPurge: Int64 = 0
+    }
+
+    let inbox: Inbox
+    let active: ActiveConfiguration
+    private let state = Mutex(State())
+    private let clock: @Sendable () -> Int64
+
+    init(inbox: Inbox, active: ActiveConfiguration, clock: @escaping @Sendable () -> Int64) {
+        self.inbox = inbox
+        self.active = active
+        self.clock = clock
+    }
+
+    /// Starts the loop (at boot: pending events from before a restart are picked up at once).
+    func start() {
+        let task = Task { [self] in await self.run() }
+        state.withLock { $0.task = task }
+    }
+
+    /// Stops the loop; deliveries in flight are cancelled and stay pending.
+    func stop() {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            defer { state.task = nil }
+            return state.task
+        }
+        task?.cancel()
+    }
+
+    /// Tells the loop a new event is waiting.
+    func wake() { state.withLock { $0.woken = true } }
+
+    /// Deliveries in flight now.
+    var inFlightCount: Int { state.withLock { $0.inFlight.count } }
+
+    /// Whether the loop is running.
+    var isRunning: Bool { state.withLock { $0.task != nil } }
+
+    private func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            var lastScan: Int64 = 0
+            while !Task.isCancelled {
+                let now = clock()
+                let woken = state.withLock { state -> Bool in
+                    defer { state.woken = false }
+                    return state.woken
+                }
+                // A scan on every wake-up, and at least every 200 ms for scheduled retries.
+                if woken || now - lastScan >= 200 {
+                    lastScan = now
+                    for event in claim(now: now) {
+                        group.addTask { [self] in await self.deliver(event) }
+                    }
+                    purgeIfDue(now: now)
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Due events not yet in flight, marked in flight.
+    private func claim(now: Int64) -> [InboxEvent] {
+        let settings = active.snapshot.manifests.events
+        let room = settings.concurrency - inFlightCount
+        guard room > 0 else { return [] }
+        let due: [InboxEvent]
+        do { due = try inbox.due(now: now, limit: room + inFlightCount) } catch {
+            Log.error("inbox scan failed", ["code": "\(error.code)"])
+            return []
+        }
+        return state.withLock { state in
+            var claimed: [InboxEvent] = []
+            var orderingInFlight = Set<String>()
+            for event in due where claimed.count < room && !state.inFlight.contains(event.id) {
+                if let key = event.orderingKey {
+                    guard !orderingInFlight.contains(key) else { continue }
+                    orderingInFlight.insert(key)
+                }
+                state.inFlight.insert(event.id)
+                claimed.append(event)
+            }
+            return claimed
+        }
+    }
+
+    private func purgeIfDue(now: Int64) {
+        let due = state.withLock { state -> Bool in
+            guard now - state.lastPurge >= 60_000 else { return false }
+            state.lastPurge = now
+            return true
+        }
+        guard due else { return }
+        let retention = Int64(active.snapshot.manifests.events.retentionHours) * 3_600_000
+        do { _ = try inbox.purgeDelivered(before: now - retention) } catch {
+            Log.error("inbox purge failed", ["code": "\(error.code)"])
+        }
+    }
+
+    /// One attempt for one event; its outcome is written to the inbox before it leaves flight.
+    func deliver(_ event: InboxEvent) async {
+        let outcome = await attempt(event)
+        let attempts = event.attempts + 1
+        let now = clock()
+        do {
+            switch outcome {
+            case .delivered:
+                try inbox.markDelivered(event.id, attempts: attempts, at: now)
+            case .retry(let reason, let retryAfter):
+                let schedule = self.schedule(for: event)
+                let delay = schedule.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter) {
+                    Int.random(in: 0...max(0, $0))
+                }
+                try inbox.markFailed(
+                    event.id, attempts: attempts, reason: reason, nextAttemptAt: delay.map { now + Int64($0) })
+            case .dead(let reason):
+                try inbox.markFailed(event.id, attempts: attempts, reason: reason, nextAttemptAt: nil)
+            case .deferred(let reason):
+                // The gateway itself held the call back (breaker open, bulkhead full): the backend
+                // was not tried, so this is no attempt; look again in a second.
+                try inbox.markFailed(event.id, attempts: event.attempts, reason: reason, nextAttemptAt: now + 1_000)
+            case .cancelled:
+                break
+            }
+        } catch {
+            // The outcome is lost, not the event: it is still pending and will be attempted again.
+            Log.error("delivery outcome not recorded", ["event": "\(event.id)", "code": "\(error.code)"])
+        }
+        _ = state.withLock { $0.inFlight.remove(event.id) }
+    }
+
+    private func schedule(for event: InboxEvent) -> DeliverySchedule {
+        let manifests = active.snapshot.manifests
+        let base = manifests.events.schedule
+        guard let city = event.city, let service = event.service.flatMap({ manifests.services[$0] }),
+            let override = manifests.cities[city]?.backends[service.backend]?.deliveryOverride
+        else { return base }
+        return override.applied(to: base)
+    }
+
+    enum Outcome: Equatable {
+        case delivered
+        case retry(reason: String, retryAfterMilliseconds: Int?)
+        case dead(reason: String)
+        case deferred(reason: String)
+        case cancelled
+    }
+
+    private func attempt(_ event: InboxEvent) async -> Outcome {
+        let snapshot = active.snapshot
+        guard let city = event.city, let serviceId = event.service, let operationName = event.operation,
+            let service = snapshot.manifests.services[serviceId], let operation = service.operations[operationName]
+        else { return .retry(reason: "the binding is no longer in the manifests", retryAfterMilliseconds: nil) }
+        guard let backend = snapshot.backends["\(city)/\(service.backend)"] else {
+            return .retry(reason: "city \(city) has no backend \(service.backend)", retryAfterMilliseconds: nil)
+        }
+        let fields = (try? JSONSerialization.jsonObject(with: Data(event.payload))) as? [String: Any] ?? [:]
+        let context = TemplateContext(
+            input: fields,
+            values: [
+                "city": ["code": city], "partner": ["id": event.partnerId],
+                "request": ["id": event.idempotencyKey],
+                "event": ["type": event.eventType, "id": event.eventKey, "sequence": "\(event.id)"],
+            ])
+        var outbound: ClientRequest
+        do { outbound = try BackendRequestBuilder.build(operation.request, context: context) } catch {
+            return .dead(reason: "the event lacks a value the operation needs (\(error.placeholder))")
+        }
+        outbound.headers.add(name: "Idempotency-Key", value: event.idempotencyKey)
+        outbound.headers.add(name: "X-Request-Id", value: event.idempotencyKey)
+        outbound.headers.add(name: "X-Partner-Id", value: event.partnerId)
+        outbound.headers.add(name: "X-Event-Type", value: event.eventType)
+        let timeout = snapshot.manifests.events.attemptTimeoutMilliseconds
+        do {
+            let answer = try await backend.call(
+                outbound, idempotent: true, maxAttempts: 1, attemptTimeout: .milliseconds(timeout),
+                deadline: .now + .milliseconds(timeout))
+            switch answer.status {
+            case 200..<300: return .delivered
+            case 408, 425, 429, 500...599:
+                let retryAfter = answer.headers["retry-after"].flatMap(Int.init).map { $0 * 1000 }
+                return .retry(
+                    reason: "backend \(service.backend) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
+            default:
+                return .dead(reason: "backend \(service.backend) refused the event with \(answer.status)")
+            }
+        } catch {
+            if error.kind == .cancelled || Task.isCancelled { return .cancelled }
+            if error.kind == .circuitOpen || error.kind == .bulkheadFull {
+                return .deferred(reason: "backend \(service.backend): \(error.kind.rawValue)")
+            }
+            return .retry(reason: "backend \(service.backend): \(error.kind.rawValue)", retryAfterMilliseconds: nil)
+        }
+    }
+}

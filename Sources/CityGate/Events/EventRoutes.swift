@@ -1,0 +1,125 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `POST /v1/partners/{partner}/events` (and `GET` for WeChat's URL verification).
+///
+/// ```
+///   verify (scheme, keys, window) ─► read type and id ─► bind to a service operation (or none)
+///   ─► inbox append, committed with fsync (group commit) ─► the platform's own acknowledgement
+///   duplicate id ─► acknowledged again, not stored or delivered again
+///   store failure or inbox full ─► 503 + Retry-After: the platform retries; nothing is lost
+/// ```
+struct EventRoutes: Sendable {
+    let active: ActiveConfiguration
+    let inbox: Inbox
+    let worker: DeliveryWorker
+    let clock: @Sendable () -> Int64
+
+    func mount(on router: inout Router) {
+        router.post("/v1/partners/{partner}/events") { request, context in await handle(request, context) }
+        router.get("/v1/partners/{partner}/events") { request, context in await handle(request, context) }
+    }
+
+    private func problem(_ slug: String, _ status: Int, _ detail: String, _ context: RequestContext) -> Problem {
+        Problem(
+            slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
+            requestId: context.requestId)
+    }
+
+    func handle(_ request: Request, _ context: RequestContext) async -> Response {
+        let snapshot = active.snapshot
+        let partnerId = context.pathParameters["partner"] ?? ""
+        guard let authenticator = snapshot.authenticators[partnerId] else {
+            return .problem(
+                problem("unknown-partner", 404, "No partner \(partnerId.prefix(64)) is configured.", context))
+        }
+        let scheme = authenticator.partner.scheme
+        let settings = snapshot.manifests.events
+        guard request.body.count <= settings.maxEventBytes else {
+            return EventAcknowledgement.refused(
+                scheme,
+                problem(
+                    "event-too-large", 413, "An event may have at most \(settings.maxEventBytes) bytes.", context))
+        }
+        let verified: VerifiedRequest
+        do { verified = try authenticator.verifyOnly(SignedRequest(request), now: clock() / 1000) } catch {
+            return EventAcknowledgement.refused(
+                scheme, error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures))
+        }
+        if request.method == "GET" {
+            // WeChat's URL verification answers echostr verbatim; nothing is stored.
+            guard let echo = verified.echo else {
+                return .problem(problem("method-not-allowed", 405, "Events are POSTed.", context))
+            }
+            return Response(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(echo.utf8))
+        }
+        let event: EventPayload
+        do { event = try EventPayload.read(scheme: scheme, body: request.body, verified: verified) } catch {
+            return EventAcknowledgement.refused(scheme, problem("unreadable-event", 400, error.message, context))
+        }
+        let binding = EventBinding.resolve(snapshot.manifests, partner: authenticator.partner, event: event)
+        let fields =
+            (try? JSONSerialization.data(withJSONObject: event.fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let appended = await inbox.append(
+            Inbox.NewEvent(
+                partnerId: partnerId, eventKey: event.key, eventType: event.type,
+                rawRequest: Self.rawRequest(request), payload: Array(fields), city: binding?.city,
+                service: binding?.service, operation: binding?.operation, orderingKey: binding?.orderingKey))
+        switch appended {
+        case .success(let result):
+            if case .stored = result, binding != nil { worker.wake() }
+            var response = EventAcknowledgement.accepted(scheme)
+            if case .duplicate = result { response.headers.add(name: "X-CityGate-Duplicate", value: "true") }
+            return response
+        case .failure(let error):
+            Log.error(
+                "event not stored", ["requestId": context.requestId, "partner": partnerId, "code": "\(error.code)"])
+            var response = EventAcknowledgement.refused(
+                scheme,
+                problem(
+                    "inbox-unavailable", 503,
+                    "The event could not be stored durably, so it is not accepted; send it again shortly.", context))
+            response.headers.add(name: "Retry-After", value: "5")
+            return response
+        }
+    }
+
+    /// The request exactly as received, for audit and re-processing: a JSON envelope whose body
+    /// is base64 (bodies may be binary or in any charset).
+    static func rawRequest(_ request: Request) -> [UInt8] {
+        let object: [String: Any] = [
+            "method": request.method, "target": request.head.target,
+            "headers": request.headers.map { [$0.name, $0.value] }, "body": Data(request.body).base64EncodedString(),
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+}
+
+/// Which service operation an event goes to, in which city, and its ordering key.
+struct EventBinding: Sendable, Equatable {
+    let city: String
+    let service: String
+    let operation: String
+    let orderingKey: String?
+
+    /// `<partner id>:<type>` first, then `<scheme>:<type>`, over the services (in id order); the
+    /// city is the first of the partner's cities (in code order) that enables the service.
+    static func resolve(_ manifests: ManifestSet, partner: PartnerConfiguration, event: EventPayload) -> EventBinding? {
+        for key in ["\(partner.id):\(event.type)", "\(partner.scheme.rawValue):\(event.type)"] {
+            for serviceId in manifests.services.keys.sorted() {
+                guard let service = manifests.services[serviceId], let operation = service.events[key] else { continue }
+                guard
+                    let city = partner.cities.sorted().first(where: { code in
+                        manifests.cities[code]?.services[serviceId]?.enabled == true
+                    })
+                else { continue }
+                let ordering = service.eventOrdering[key].flatMap { path in
+                    ResponseMapper.value(at: path, in: event.fields).map { "\(partner.id)|\(serviceId)|\($0)" }
+                }
+                return EventBinding(city: city, service: serviceId, operation: operation, orderingKey: ordering)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,134 @@
+import Store
+
+extension Inbox {
+    static let columns = """
+        id, partner, event_key, event_type, received_at, raw_request, payload, city, service, operation,
+        ordering_key, state, attempts, next_attempt_at, last_error, delivered_at
+        """
+
+    static func event(_ row: Row) -> InboxEvent {
+        InboxEvent(
+            id: row.integer(0), partnerId: row.text(1) ?? "", eventKey: row.text(2) ?? "", eventType: row.text(3) ?? "",
+            receivedAt: row.integer(4), rawRequest: row.blob(5), payload: row.blob(6), city: row.text(7),
+            service: row.text(8), operation: row.text(9), orderingKey: row.text(10),
+            state: InboxEvent.State(rawValue: row.text(11) ?? "") ?? .pending, attempts: Int(row.integer(12)),
+            nextAttemptAt: row.integer(13), lastError: row.text(14),
+            deliveredAt: row.text(15) == nil ? nil : row.integer(15))
+    }
+
+    /// Pending events due at `now`, oldest first; of an ordering key only the oldest pending one.
+    func due(now: Int64, limit: Int) throws(SQLiteError) -> [InboxEvent] {
+        try database.withConnection { session throws(SQLiteError) in
+            try session.query(
+                """
+                SELECT \(Self.columns) FROM event AS e WHERE state = 'pending' AND next_attempt_at <= ?1
+                AND (ordering_key IS NULL OR id = (SELECT MIN(id) FROM event WHERE ordering_key = e.ordering_key
+                AND state = 'pending'))
+                ORDER BY next_attempt_at, id LIMIT ?2
+                """,
+                [.integer(now), .integer(Int64(limit))], row: Self.event)
+        }
+    }
+
+    /// The earliest time a pending event is due (nil: none pending).
+    func nextDue() throws(SQLiteError) -> Int64? {
+        try database.withConnection { session throws(SQLiteError) in
+            try session.query("SELECT MIN(next_attempt_at) FROM event WHERE state = 'pending'") { row in
+                row.text(0) == nil ? nil : row.integer(0)
+            }.first ?? nil
+        }
+    }
+
+    func markDelivered(_ id: Int64, attempts: Int, at now: Int64) throws(SQLiteError) {
+        _ = try database.withConnection { session throws(SQLiteError) in
+            try session.run(
+                "UPDATE event SET state = 'delivered', attempts = ?2, delivered_at = ?3, last_error = NULL WHERE id = ?1",
+                [.integer(id), .integer(Int64(attempts)), .integer(now)])
+        }
+    }
+
+    /// Records a failed attempt: pending again at `nextAttemptAt`, or dead.
+    func markFailed(_ id: Int64, attempts: Int, reason: String, nextAttemptAt: Int64?) throws(SQLiteError) {
+        _ = try database.withConnection { session throws(SQLiteError) in
+            try session.run(
+                "UPDATE event SET state = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5 WHERE id = ?1",
+                [
+                    .integer(id), .text(nextAttemptAt == nil ? "dead" : "pending"), .integer(Int64(attempts)),
+                    .text(reason), .integer(nextAttemptAt ?? 0),
+                ])
+        }
+    }
+
+    /// Events in `state`, newest first.
+    func list(state: InboxEvent.State?, limit: Int) throws(SQLiteError) -> [InboxEvent] {
+        try database.withConnection { session throws(SQLiteError) in
+            try session.query(
+                "SELECT \(Self.columns) FROM event WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
+                [Self.optional(state?.rawValue), .integer(Int64(limit))], row: Self.event)
+        }
+    }
+
+    /// One event.
+    func find(_ id: Int64) throws(SQLiteError) -> InboxEvent? {
+        try database.withConnection { session throws(SQLiteError) in
+            try session.query("SELECT \(Self.columns) FROM event WHERE id = ?1", [.integer(id)], row: Self.event).first
+        }
+    }
+
+    /// Puts dead letters back in the queue (attempts start again); returns how many. `ids` nil:
+    /// every dead event received in `from..<to` (Unix milliseconds).
+    func replay(ids: [Int64]?, from: Int64 = 0, to: Int64 = .max, now: Int64) throws(SQLiteError) -> Int {
+        try database.transaction { session throws(SQLiteError) in
+            if let ids {
+                var count = 0
+                for id in ids {
+                    count += try session.run(
+                        """
+                        UPDATE event SET state = 'pending', attempts = 0, next_attempt_at = ?2, last_error = NULL
+                        WHERE id = ?1 AND state = 'dead'
+                        """, [.integer(id), .integer(now)])
+                }
+                return count
+            }
+            return try session.run(
+                """
+                UPDATE event SET state = 'pending', attempts = 0, next_attempt_at = ?3, last_error = NULL
+                WHERE state = 'dead' AND received_at >= ?1 AND received_at < ?2
+                """, [.integer(from), .integer(to), .integer(now)])
+        }
+    }
+
+    /// Deletes delivered events older than `before` (Unix milliseconds); returns how many.
+    func purgeDelivered(before: Int64) throws(SQLiteError) -> Int {
+        try database.withConnection { session throws(SQLiteError) in
+            try session.run(
+                "DELETE FROM event WHERE state = 'delivered' AND delivered_at < ?1", [.integer(before)])
+        }
+    }
+
+    /// Counts per state and the oldest pending event's receipt time.
+    struct Statistics: Sendable, Equatable {
+        var counts: [InboxEvent.State: Int]
+        var oldestPendingReceivedAt: Int64?
+    }
+
+    func statistics() throws(SQLiteError) -> Statistics {
+        try database.withConnection { session throws(SQLiteError) in
+            var counts: [InboxEvent.State: Int] = [:]
+            for state in InboxEvent.State.allCases { counts[state] = 0 }
+            for (state, count) in try session.query(
+                "SELECT state, COUNT(*) FROM event GROUP BY state",
+                row: {
+                    (InboxEvent.State(rawValue: $0.text(0) ?? ""), Int($0.integer(1)))
+                })
+            {
+                if let state { counts[state] = count }
+            }
+            let oldest =
+                try session.query("SELECT MIN(received_at) FROM event WHERE state = 'pending'") { row in
+                    row.text(0) == nil ? nil : row.integer(0)
+                }.first ?? nil
+            return Statistics(counts: counts, oldestPendingReceivedAt: oldest)
+        }
+    }
+}

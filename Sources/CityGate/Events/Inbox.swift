@@ -1,0 +1,153 @@
+import Dispatch
+import Foundation
+import Store
+import Synchronization
+
+/// The durable inbox of partner events, with group commit.
+///
+/// ```
+///   handler ─ append(event) ─► queue ─┐
+///   handler ─ append(event) ─► queue ─┼─► writer thread: BEGIN; INSERT … ON CONFLICT DO NOTHING ×N; COMMIT (one fsync)
+///   handler ─ append(event) ─► queue ─┘        └─► resume every waiter: stored / duplicate / failed
+///   handler ◄─ only then acknowledges the partner
+/// ```
+///
+/// `synchronous=FULL` makes every commit an fsync; batching every append that arrives while
+/// one commit runs into the next keeps the rate high without weakening the guarantee: no waiter
+/// is resumed before the commit that holds its event returned.
+public final class Inbox: Sendable {
+    /// A new event to store.
+    struct NewEvent: Sendable {
+        var partnerId: String
+        var eventKey: String
+        var eventType: String
+        var rawRequest: [UInt8]
+        var payload: [UInt8]
+        var city: String?
+        var service: String?
+        var operation: String?
+        var orderingKey: String?
+    }
+
+    /// What an append did.
+    enum Appended: Sendable, Equatable {
+        /// Stored now.
+        case stored(id: Int64)
+        /// Already in the inbox (a retry or a concurrent duplicate): acknowledge, do not store.
+        case duplicate(id: Int64)
+    }
+
+    private struct Waiting {
+        let event: NewEvent
+        let continuation: CheckedContinuation<Result<Appended, SQLiteError>, Never>
+    }
+
+    private struct Queue {
+        var waiting: [Waiting] = []
+        var stopped = false
+    }
+
+    let database: Database
+    private let queue = Mutex(Queue())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let clock: @Sendable () -> Int64
+
+    /// Opens (creating) `path` with FULL durability; `maxBytes` caps the file (appends then fail
+    /// with SQLITE_FULL and the partner is told to retry rather than told "accepted").
+    public init(
+        path: String, maxBytes: Int64? = nil,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) throws(SQLiteError) {
+        database = try Database(path: path, durability: .full)
+        try InboxSchema.migrations.apply(to: database)
+        if let maxBytes {
+            let pageSize = try database.withConnection { session throws(SQLiteError) in
+                try session.query("PRAGMA page_size") { $0.integer(0) }.first ?? 4096
+            }
+            try database.execute("PRAGMA max_page_count = \(max(16, maxBytes / max(512, pageSize)))")
+        }
+        self.clock = clock
+        let thread = Thread { [self] in self.writeLoop() }
+        thread.name = "citygate-inbox-writer"
+        thread.start()
+    }
+
+    /// Stops the writer after the appends already queued.
+    public func stop() {
+        queue.withLock { $0.stopped = true }
+        wakeUp.signal()
+    }
+
+    /// Stores `event` durably, or finds it already stored. Returns only after the commit.
+    func append(_ event: NewEvent) async -> Result<Appended, SQLiteError> {
+        await withCheckedContinuation { continuation in
+            let accepted = queue.withLock { queue -> Bool in
+                guard !queue.stopped else { return false }
+                queue.waiting.append(Waiting(event: event, continuation: continuation))
+                return true
+            }
+            if accepted {
+                wakeUp.signal()
+            } else {
+                continuation.resume(
+                    returning: .failure(SQLiteError(code: 0, message: "the inbox is stopping", operation: "append")))
+            }
+        }
+    }
+
+    private func writeLoop() {
+        while true {
+            wakeUp.wait()
+            let (batch, stopped) = queue.withLock { queue -> ([Waiting], Bool) in
+                let batch = queue.waiting
+                queue.waiting.removeAll(keepingCapacity: true)
+                return (batch, queue.stopped)
+            }
+            if !batch.isEmpty { commit(batch) }
+            if stopped { return }
+        }
+    }
+
+    private func commit(_ batch: [Waiting]) {
+        let now = clock()
+        let outcome = Result { () throws(SQLiteError) -> [Appended] in
+            try database.transaction { session throws(SQLiteError) -> [Appended] in
+                var results: [Appended] = []
+                results.reserveCapacity(batch.count)
+                for waiting in batch {
+                    let event = waiting.event
+                    let state: InboxEvent.State = event.operation == nil ? .unbound : .pending
+                    let changed = try session.run(
+                        """
+                        INSERT INTO event (partner, event_key, event_type, received_at, raw_request, payload, city,
+                        service, operation, ordering_key, state, next_attempt_at)
+                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4)
+                        ON CONFLICT (partner, event_key) DO NOTHING
+                        """,
+                        [
+                            .text(event.partnerId), .text(event.eventKey), .text(event.eventType), .integer(now),
+                            .blob(event.rawRequest), .blob(event.payload), Self.optional(event.city),
+                            Self.optional(event.service), Self.optional(event.operation),
+                            Self.optional(event.orderingKey), .text(state.rawValue),
+                        ])
+                    let id =
+                        try session.query(
+                            "SELECT id FROM event WHERE partner = ?1 AND event_key = ?2",
+                            [.text(event.partnerId), .text(event.eventKey)]
+                        ) { $0.integer(0) }.first ?? 0
+                    results.append(changed == 1 ? .stored(id: id) : .duplicate(id: id))
+                }
+                return results
+            }
+        }
+        // Resume after the commit returned (and outside any lock).
+        switch outcome {
+        case .success(let results):
+            for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: .success(result)) }
+        case .failure(let error):
+            for waiting in batch { waiting.continuation.resume(returning: .failure(error)) }
+        }
+    }
+
+    static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+}
