@@ -128,14 +128,17 @@ final class GatewayProcess: @unchecked Sendable {
         self.opsPort = opsPort
     }
 
-    static func start(manifests: String? = nil, extra: [String] = []) throws -> GatewayProcess {
+    static func start(manifests: String? = nil, data existing: String? = nil, extra: [String] = []) throws
+        -> GatewayProcess
+    {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
             "citygate-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-data-\(UUID().uuidString)")
-            .path
+        let data =
+            existing
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("citygate-data-\(UUID().uuidString)").path
         let tree = manifests ?? ExternalProcess.packageRoot.appendingPathComponent("manifests").path
         process.arguments =
             [
