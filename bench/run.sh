@@ -10,3 +10,6 @@ bench/client.sh
 echo
 echo "== full pipeline: partner calls through citygate vs nginx proxying the same backend"
 bench/pipeline.sh
+echo
+echo "== partner events: durable acceptance (group commit) vs one fsync per event, then delivery"
+bench/events.sh

@@ -112,6 +112,8 @@ struct EventCrashTests {
         #expect(processed.count == Self.total, "one idempotency key per event")
         #expect(Set(processed.values).count == processed.count, "no event under two keys")
         let redelivered = mock["duplicates"] as? Int ?? -1
-        print("crash test: \(Self.total) events, \(Self.kills) SIGKILLs, \(redelivered) redeliveries absorbed by the idempotency key")
+        print(
+            "crash test: \(Self.total) events, \(Self.kills) SIGKILLs, \(redelivered) redeliveries absorbed by the idempotency key"
+        )
     }
 }

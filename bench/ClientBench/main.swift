@@ -87,7 +87,7 @@ let (count, failures, latencies) = await withTaskGroup(of: (Int, Int, [Double]).
                 let began = ContinuousClock.now
                 do {
                     let response = try await client.execute(request, deadline: .now + .seconds(5))
-                    if response.status == 200 { count += 1 } else { failures += 1 }
+                    if (200..<300).contains(response.status) { count += 1 } else { failures += 1 }
                 } catch {
                     failures += 1
                 }

@@ -71,7 +71,8 @@ public final class DeliveryWorker: Sendable {
                     defer { state.woken = false }
                     return state.woken
                 }
-                // A scan on every wake-up, and at least every 200 ms for scheduled retries.
+                // A scan on every wake-up (a new event, a finished delivery), and at least every
+                // 200 ms for scheduled retries.
                 if woken || now - lastScan >= 200 {
                     lastScan = now
                     for event in claim(now: now) {
@@ -79,7 +80,7 @@ public final class DeliveryWorker: Sendable {
                     }
                     purgeIfDue(now: now)
                 }
-                try? await Task.sleep(for: .milliseconds(10))
+                try? await Task.sleep(for: .milliseconds(2))
             }
             group.cancelAll()
         }
@@ -128,31 +129,34 @@ public final class DeliveryWorker: Sendable {
         let outcome = await attempt(event)
         let attempts = event.attempts + 1
         let now = clock()
-        do {
-            switch outcome {
-            case .delivered:
-                try inbox.markDelivered(event.id, attempts: attempts, at: now)
-            case .retry(let reason, let retryAfter):
-                let schedule = self.schedule(for: event)
-                let delay = schedule.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter) {
-                    Int.random(in: 0...max(0, $0))
-                }
-                try inbox.markFailed(
-                    event.id, attempts: attempts, reason: reason, nextAttemptAt: delay.map { now + Int64($0) })
-            case .dead(let reason):
-                try inbox.markFailed(event.id, attempts: attempts, reason: reason, nextAttemptAt: nil)
-            case .deferred(let reason):
-                // The gateway itself held the call back (breaker open, bulkhead full): the backend
-                // was not tried, so this is no attempt; look again in a second.
-                try inbox.markFailed(event.id, attempts: event.attempts, reason: reason, nextAttemptAt: now + 1_000)
-            case .cancelled:
-                break
+        let record: Inbox.Outcome?
+        switch outcome {
+        case .delivered:
+            record = .delivered(id: event.id, attempts: attempts, at: now)
+        case .retry(let reason, let retryAfter):
+            let delay = schedule(for: event).delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter) {
+                Int.random(in: 0...max(0, $0))
             }
-        } catch {
+            record = .failed(
+                id: event.id, attempts: attempts, reason: reason, nextAttemptAt: delay.map { now + Int64($0) })
+        case .dead(let reason):
+            record = .failed(id: event.id, attempts: attempts, reason: reason, nextAttemptAt: nil)
+        case .deferred(let reason):
+            // The gateway itself held the call back (breaker open, bulkhead full): the backend
+            // was not tried, so this is no attempt; look again in a second.
+            record = .failed(id: event.id, attempts: event.attempts, reason: reason, nextAttemptAt: now + 1_000)
+        case .cancelled:
+            record = nil
+        }
+        if let record, case .failure(let error) = await inbox.record(record) {
             // The outcome is lost, not the event: it is still pending and will be attempted again.
             Log.error("delivery outcome not recorded", ["event": "\(event.id)", "code": "\(error.code)"])
         }
-        _ = state.withLock { $0.inFlight.remove(event.id) }
+        // A slot is free: the next due event can go now, not at the next periodic scan.
+        state.withLock { state in
+            state.inFlight.remove(event.id)
+            state.woken = true
+        }
     }
 
     private func schedule(for event: InboxEvent) -> DeliverySchedule {

@@ -39,17 +39,13 @@ extension Inbox {
         }
     }
 
-    func markDelivered(_ id: Int64, attempts: Int, at now: Int64) throws(SQLiteError) {
-        _ = try database.withConnection { session throws(SQLiteError) in
+    static func write(_ outcome: Outcome, _ session: Session) throws(SQLiteError) {
+        switch outcome {
+        case .delivered(let id, let attempts, let now):
             try session.run(
                 "UPDATE event SET state = 'delivered', attempts = ?2, delivered_at = ?3, last_error = NULL WHERE id = ?1",
                 [.integer(id), .integer(Int64(attempts)), .integer(now)])
-        }
-    }
-
-    /// Records a failed attempt: pending again at `nextAttemptAt`, or dead.
-    func markFailed(_ id: Int64, attempts: Int, reason: String, nextAttemptAt: Int64?) throws(SQLiteError) {
-        _ = try database.withConnection { session throws(SQLiteError) in
+        case .failed(let id, let attempts, let reason, let nextAttemptAt):
             try session.run(
                 "UPDATE event SET state = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5 WHERE id = ?1",
                 [

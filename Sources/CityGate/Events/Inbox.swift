@@ -37,8 +37,21 @@ public final class Inbox: Sendable {
         case duplicate(id: Int64)
     }
 
+    /// A delivery outcome to record.
+    enum Outcome: Sendable, Equatable {
+        /// The backend accepted the event.
+        case delivered(id: Int64, attempts: Int, at: Int64)
+        /// Pending again at `nextAttemptAt`, or dead when nil.
+        case failed(id: Int64, attempts: Int, reason: String, nextAttemptAt: Int64?)
+    }
+
+    private enum Work {
+        case append(NewEvent)
+        case record(Outcome)
+    }
+
     private struct Waiting {
-        let event: NewEvent
+        let work: Work
         let continuation: CheckedContinuation<Result<Appended, SQLiteError>, Never>
     }
 
@@ -80,10 +93,21 @@ public final class Inbox: Sendable {
 
     /// Stores `event` durably, or finds it already stored. Returns only after the commit.
     func append(_ event: NewEvent) async -> Result<Appended, SQLiteError> {
+        await submit(.append(event))
+    }
+
+    /// Records a delivery outcome, in the same group commits as the appends (an fsync per
+    /// outcome would cap delivery at the disk's fsync rate). Returns after the commit.
+    @discardableResult
+    func record(_ outcome: Outcome) async -> Result<Void, SQLiteError> {
+        await submit(.record(outcome)).map { _ in () }
+    }
+
+    private func submit(_ work: Work) async -> Result<Appended, SQLiteError> {
         await withCheckedContinuation { continuation in
             let accepted = queue.withLock { queue -> Bool in
                 guard !queue.stopped else { return false }
-                queue.waiting.append(Waiting(event: event, continuation: continuation))
+                queue.waiting.append(Waiting(work: work, continuation: continuation))
                 return true
             }
             if accepted {
@@ -115,27 +139,12 @@ public final class Inbox: Sendable {
                 var results: [Appended] = []
                 results.reserveCapacity(batch.count)
                 for waiting in batch {
-                    let event = waiting.event
-                    let state: InboxEvent.State = event.operation == nil ? .unbound : .pending
-                    let changed = try session.run(
-                        """
-                        INSERT INTO event (partner, event_key, event_type, received_at, raw_request, payload, city,
-                        service, operation, ordering_key, state, next_attempt_at)
-                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4)
-                        ON CONFLICT (partner, event_key) DO NOTHING
-                        """,
-                        [
-                            .text(event.partnerId), .text(event.eventKey), .text(event.eventType), .integer(now),
-                            .blob(event.rawRequest), .blob(event.payload), Self.optional(event.city),
-                            Self.optional(event.service), Self.optional(event.operation),
-                            Self.optional(event.orderingKey), .text(state.rawValue),
-                        ])
-                    let id =
-                        try session.query(
-                            "SELECT id FROM event WHERE partner = ?1 AND event_key = ?2",
-                            [.text(event.partnerId), .text(event.eventKey)]
-                        ) { $0.integer(0) }.first ?? 0
-                    results.append(changed == 1 ? .stored(id: id) : .duplicate(id: id))
+                    switch waiting.work {
+                    case .append(let event): results.append(try insert(event, now: now, session))
+                    case .record(let outcome):
+                        try Self.write(outcome, session)
+                        results.append(.stored(id: 0))
+                    }
                 }
                 return results
             }
@@ -147,6 +156,29 @@ public final class Inbox: Sendable {
         case .failure(let error):
             for waiting in batch { waiting.continuation.resume(returning: .failure(error)) }
         }
+    }
+
+    private func insert(_ event: NewEvent, now: Int64, _ session: Session) throws(SQLiteError) -> Appended {
+        let state: InboxEvent.State = event.operation == nil ? .unbound : .pending
+        let changed = try session.run(
+            """
+            INSERT INTO event (partner, event_key, event_type, received_at, raw_request, payload, city,
+            service, operation, ordering_key, state, next_attempt_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4)
+            ON CONFLICT (partner, event_key) DO NOTHING
+            """,
+            [
+                .text(event.partnerId), .text(event.eventKey), .text(event.eventType), .integer(now),
+                .blob(event.rawRequest), .blob(event.payload), Self.optional(event.city),
+                Self.optional(event.service), Self.optional(event.operation),
+                Self.optional(event.orderingKey), .text(state.rawValue),
+            ])
+        let id =
+            try session.query(
+                "SELECT id FROM event WHERE partner = ?1 AND event_key = ?2",
+                [.text(event.partnerId), .text(event.eventKey)]
+            ) { $0.integer(0) }.first ?? 0
+        return changed == 1 ? .stored(id: id) : .duplicate(id: id)
     }
 
     static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
