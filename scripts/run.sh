@@ -35,8 +35,10 @@ accepted once):
     -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject demo-citizen-1 --city 330100) \\
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --bearer \$TOKEN --path /v1/cities/330100/services/social-security.account/balance --body '{"year":2026}')"
-  # Token flow details: docs/tokens.md. The Alipay- and WeChat Pay-style partners send events
-  # (the events route arrives with its issue).
+  # A partner event (acknowledged once durably stored, then delivered to the permits backend):
+  eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --path /v1/partners/webhooks-demo/events --body '{"type":"case.progress","data":{"caseNumber":"330100-2026-000001","stage":"办结"}}')"
+  curl -s -H "Authorization: Bearer \$(cat mocks/keys/admin.token)" http://$ops/admin/deliveries
+  # Token flow: docs/tokens.md. Events: docs/events.md.
 
 TEXT
 $bin/citygate serve --listen "$listen" --ops "$ops" --manifests manifests --data .build/citygate-data
