@@ -16,11 +16,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 swift build -c release >/dev/null
 bin=.build/release
-taskset -c 0 $bin/citygate-mock-backends --base-port 0 >"$work/mocks.json" 2>"$work/mocks.log" &
-sleep 1
-approvals=$(python3 -c "import json; print(json.load(open('$work/mocks.json'))['mockBackends']['approvals'])")
-cp -r manifests "$work/manifests"
-ln -s "$PWD/mocks" "$work/mocks"
+start_mocks "$work"
+approvals=$(mock_port "$work" approvals)
 python3 - "$work/manifests/cities/330100.json" "$approvals" <<'PY'
 import json, sys
 path, port = sys.argv[1], sys.argv[2]

@@ -21,3 +21,15 @@ http {
 NGINX
     taskset -c 0 nginx -c "$1/nginx.conf" -p "$1"
 }
+
+# start_mocks WORK: the mock government backends on core 0 (ephemeral ports, listed in
+# WORK/mocks.json) and a copy of the sample manifests in WORK/manifests.
+start_mocks() {
+    taskset -c 0 .build/release/citygate-mock-backends --base-port 0 >"$1/mocks.json" 2>"$1/mocks.log" &
+    sleep 1
+    cp -r manifests "$1/manifests"
+    ln -s "$PWD/mocks" "$1/mocks"
+}
+
+# mock_port WORK NAME: the port of one mock backend.
+mock_port() { python3 -c "import json; print(json.load(open('$1/mocks.json'))['mockBackends']['$2'])"; }

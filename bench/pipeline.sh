@@ -18,11 +18,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(c
 swift build -c release >/dev/null
 bin=.build/release
 
-taskset -c 0 $bin/citygate-mock-backends --base-port 0 >"$work/mocks.json" 2>"$work/mocks.log" &
-sleep 1
-halls=$(python3 -c "import json; print(json.load(open('$work/mocks.json'))['mockBackends']['halls'])")
-cp -r manifests "$work/manifests"
-ln -s "$PWD/mocks" "$work/mocks"
+start_mocks "$work"
+halls=$(mock_port "$work" halls)
 python3 - "$work/manifests/cities/330100.json" "$halls" <<'PY'
 import json, sys
 path, port = sys.argv[1], sys.argv[2]

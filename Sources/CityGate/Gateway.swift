@@ -112,6 +112,7 @@ public final class Gateway: Sendable {
         let replayStore: ReplayStore
         let tokenStore: TokenStore
         let delegations: DelegationStore
+        let vault: IdentityVault
         let audit: AuditLog
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
@@ -122,6 +123,7 @@ public final class Gateway: Sendable {
             replayStore = try ReplayStore(database: database)
             tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
+            vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
             inbox = try Inbox(
                 path: configuration.dataDirectory + "/inbox.db",
@@ -139,7 +141,8 @@ public final class Gateway: Sendable {
         let millisecondClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         deliveries = DeliveryWorker(inbox: inbox, active: active, clock: millisecondClock)
         tokens = TokenService(
-            active: active, store: tokenStore, delegations: delegations, replayStore: replayStore, material: material)
+            active: active, store: tokenStore, delegations: delegations, vault: vault, replayStore: replayStore,
+            material: material)
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }

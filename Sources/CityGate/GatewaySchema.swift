@@ -62,5 +62,15 @@ public enum GatewaySchema {
         ) WITHOUT ROWID;
         CREATE INDEX audit_at ON audit (at)
         """,
+        // 3: the identity vault. Only for services that declare "identity": "raw": the citizen's
+        //    partner-side id, AES-256-GCM sealed under a key derived from the subject salt, keyed
+        //    by the pseudonym, kept as long as a refresh family could last.
+        """
+        CREATE TABLE identity (
+            subject TEXT PRIMARY KEY,
+            sealed BLOB NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
     ])
 }

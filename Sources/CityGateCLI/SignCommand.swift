@@ -51,17 +51,7 @@ enum SignCommand {
             }
         }
         guard let partnerId else { usageError("sign needs --partner ID") }
-        guard partnerId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            usageError("--partner takes a partner id, not a path")
-        }
-        let file = URL(fileURLWithPath: manifests).appendingPathComponent("partners/\(partnerId).json").path
-        let partner: PartnerConfiguration
-        switch PartnerConfiguration.load(path: file, displayName: "partners/\(partnerId).json") {
-        case .success(let loaded): partner = loaded
-        case .failure(let problems):
-            Log.standardError(problems.description + "\n")
-            exit(1)
-        }
+        let partner = loadPartner(partnerId, manifests: manifests)
         do {
             let signer = RequestSigner(partner: partner)
             var output = ""
@@ -91,5 +81,20 @@ enum SignCommand {
             Log.standardError("citygate sign: \(error)\n")
             exit(1)
         }
+    }
+}
+
+/// Loads `partners/<id>.json` from the manifests tree, or exits: 2 for an id that is a path, 1
+/// with every problem of an invalid file.
+func loadPartner(_ partnerId: String, manifests: String) -> PartnerConfiguration {
+    guard partnerId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        usageError("--partner takes a partner id, not a path")
+    }
+    let file = URL(fileURLWithPath: manifests).appendingPathComponent("partners/\(partnerId).json").path
+    switch PartnerConfiguration.load(path: file, displayName: "partners/\(partnerId).json") {
+    case .success(let loaded): return loaded
+    case .failure(let problems):
+        Log.standardError(problems.description + "\n")
+        exit(1)
     }
 }

@@ -68,17 +68,7 @@ enum TokenCommands {
         guard let partnerId, let subject, let city else {
             usageError("assertion needs --partner, --subject and --city")
         }
-        guard partnerId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            usageError("--partner takes a partner id, not a path")
-        }
-        let file = URL(fileURLWithPath: manifests).appendingPathComponent("partners/\(partnerId).json").path
-        let partner: PartnerConfiguration
-        switch PartnerConfiguration.load(path: file, displayName: "partners/\(partnerId).json") {
-        case .success(let loaded): partner = loaded
-        case .failure(let problems):
-            Log.standardError(problems.description + "\n")
-            exit(1)
-        }
+        let partner = loadPartner(partnerId, manifests: manifests)
         guard let client = clientId.map({ id in partner.clients.first { $0.id == id } }) ?? partner.clients.first
         else { usageError("partner \(partnerId) has no such OAuth client") }
         guard let key = client.assertionKeys.first(where: { $0.signingKey != nil }), let signingKey = key.signingKey

@@ -214,6 +214,6 @@ struct ManifestSetTests {
         let good = try await ExternalProcess.run(
             CommandLineTests.binary, ["validate", "--manifests", Self.sample.path])
         #expect(good.status == 0)
-        #expect(good.standardOutput.hasPrefix("ok: 2 cities, 5 services (6 operations), 5 partners; sha256 "))
+        #expect(good.standardOutput.hasPrefix("ok: 2 cities, 5 services (9 operations), 5 partners; sha256 "))
     }
 }

@@ -496,6 +496,55 @@ struct CitizenCallTests {
     }
 
     @Test
+    func aRawIdentityServiceGetsTheCitizensOwnIdAndNoOtherDoes() throws {
+        let environment = try Environment(extraEdits: [
+            "services/social-security.account.json": { service in
+                service["identity"] = "raw"
+                var operations = service["operations"] as? [String: [String: Any]] ?? [:]
+                var request = operations["balance"]?["request"] as? [String: Any] ?? [:]
+                request["path"] = "/api/v2/accounts/{subject.raw}/balance"
+                operations["balance"]?["request"] = request
+                service["operations"] = operations
+            }
+        ])
+        defer { environment.stop() }
+        let token = try OAuth.citizenToken(environment)
+        #expect(try OAuth.call(environment, token: token).statusCode == 200)
+        let seen = try #require(try Self.mockIdentities(environment).last)
+        #expect(seen["path"] == "/api/v2/accounts/330106199001011234/balance", "the backend keys on the real id")
+        #expect(seen["X-Citizen-Subject"]?.hasPrefix("c_") == true, "headers stay pseudonymous")
+        // Other services still see only the pseudonym.
+        let traffic = try OAuth.call(
+            environment, "traffic.violations", "lookup", input: #"{"plate":"A12345","engineTail":"123456"}"#,
+            token: token)
+        #expect(traffic.statusCode == 200)
+        let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
+        #expect(!log.contains("330106199001011234"), "never in the gateway's logs")
+    }
+
+    @Test
+    func askingForTheRawIdWithoutDeclaringItIsALoadError() throws {
+        let problems = try ManifestSetTests.problems([
+            "services/traffic.violations.json": { service in
+                var operations = service["operations"] as? [String: [String: Any]] ?? [:]
+                var request = operations["lookup"]?["request"] as? [String: Any] ?? [:]
+                request["headers"] = ["X-Owner": "{subject.raw}"]
+                operations["lookup"]?["request"] = request
+                service["operations"] = operations
+            },
+            "services/service-hall.queue.json": { $0["identity"] = "raw" },
+        ])
+        #expect(
+            problems.contains(
+                "services/traffic.violations.json: $.operations.lookup: uses {subject.raw}, which needs \"identity\": \"raw\" on the service"
+            ), "\(problems)")
+        #expect(
+            problems.contains(
+                "services/service-hall.queue.json: $.identity: raw identity needs a citizen or real-name service"),
+            "\(problems)")
+    }
+
+    @Test
     func agentStationsActUnderADelegationAndAreAudited() throws {
         let environment = try Environment()
         defer { environment.stop() }

@@ -70,6 +70,9 @@ public struct CallPipeline: Sendable {
                 ]
                 if let grant = token?.grant {
                     values["subject"] = ["id": grant.subject, "level": grant.level.rawValue]
+                    if service.rawIdentity, grant.isCitizen {
+                        values["subject"]?["raw"] = try revealIdentity(grant, context)
+                    }
                     if let actor = grant.actor {
                         values["agent"] = ["id": actor, "delegation": grant.delegationId ?? ""]
                     }
@@ -110,7 +113,7 @@ public struct CallPipeline: Sendable {
             throw Self.problem(
                 "unknown-service", 404, "City \(code) offers no service \(serviceId.prefix(64)).", context)
         }
-        guard let operation = service.operations[operationName] else {
+        guard let operation = service.operations[operationName], !operation.eventOnly else {
             throw Self.problem(
                 "unknown-operation", 404, "Service \(serviceId) has no operation \(operationName.prefix(64)).", context)
         }
@@ -304,5 +307,16 @@ public struct CallPipeline: Sendable {
         do { try audit.record(entry) } catch {
             Log.error("audit record failed", ["requestId": context.requestId, "error": "\(error.code)"])
         }
+    }
+
+    /// The citizen's own id for a raw-identity service, from the vault.
+    private func revealIdentity(_ grant: TokenGrant, _ context: RequestContext) throws -> String {
+        guard let tokens, let raw = tokens.vault.reveal(subject: grant.subject, salt: tokens.subjectSalt, now: clock())
+        else {
+            throw Self.invalidToken(
+                "This service needs the citizen's own id, which the gateway does not hold for this token; exchange a new token.",
+                context)
+        }
+        return raw
     }
 }

@@ -41,7 +41,7 @@ struct CatalogRoutes: Sendable {
         var guide = summary(service, entry: entry)
         guide["version"] = service.version
         guide["operations"] = service.operations.keys.sorted().compactMap { name -> [String: Any]? in
-            guard let operation = service.operations[name] else { return nil }
+            guard let operation = service.operations[name], !operation.eventOnly else { return nil }
             var item: [String: Any] = [
                 "name": name, "scope": operation.scope, "idempotent": operation.idempotent,
                 "call": "POST /v1/cities/\(code)/services/\(id)/\(name)",

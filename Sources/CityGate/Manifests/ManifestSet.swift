@@ -236,6 +236,12 @@ public struct ManifestSet: Sendable {
                 lines.append("GET  /v1/cities/\(code)/services/\(serviceId)\(state)")
                 for name in service.operations.keys.sorted() {
                     guard let operation = service.operations[name] else { continue }
+                    guard !operation.eventOnly else {
+                        lines.append(
+                            "EVENT \(code) \(serviceId)/\(name)  (partner events only, no call route) backend=\(service.backend)"
+                        )
+                        continue
+                    }
                     lines.append(
                         "POST /v1/cities/\(code)/services/\(serviceId)/\(name)  scope=\(operation.scope) auth=\(service.authLevel.rawValue) backend=\(service.backend) idempotent=\(operation.idempotent)\(state)"
                     )

@@ -2,12 +2,12 @@ import Foundation
 
 extension ServiceManifest {
     static let fields: Set<String> = [
-        "id", "version", "name", "department", "itemCode", "category", "authLevel", "timeLimits", "backend",
+        "id", "version", "name", "department", "itemCode", "category", "authLevel", "timeLimits", "backend", "identity",
         "operations",
         "events", "rateLimits", "enabled", "disabledNotice", "description",
     ]
     static let operationFields: Set<String> = [
-        "scope", "idempotent", "timeoutMs", "retries", "input", "request", "response", "description",
+        "scope", "idempotent", "timeoutMs", "retries", "input", "request", "response", "description", "eventOnly",
     ]
 
     /// Loads one service manifest; problems go to `reader`.
@@ -109,6 +109,26 @@ extension ServiceManifest {
         if !enabled && notice == nil {
             reader.report("$.disabledNotice", "is required while the service is disabled (callers are shown it)")
         }
+        // "identity": "raw" — the backend keys on the citizen's own id, so {subject.raw} may be used
+        // and the gateway keeps that id (encrypted) for tokens of this partner. Everything else
+        // sees only the pseudonym, and a template asking for more is a load error.
+        let identityText = reader.string(root, "identity", at: "$", required: false) ?? "pseudonym"
+        if identityText != "pseudonym" && identityText != "raw" {
+            reader.report("$.identity", "must be pseudonym or raw")
+        }
+        let rawIdentity = identityText == "raw"
+        if rawIdentity && (authLevel ?? .realName) < .citizen {
+            reader.report("$.identity", "raw identity needs a citizen or real-name service")
+        }
+        if !rawIdentity, let map = root["operations"] as? [String: Any] {
+            for name in map.keys.sorted() {
+                guard let value = map[name], let data = try? JSONSerialization.data(withJSONObject: value),
+                    String(decoding: data, as: UTF8.self).contains("{subject.raw}")
+                else { continue }
+                reader.report(
+                    "$.operations.\(name)", "uses {subject.raw}, which needs \"identity\": \"raw\" on the service")
+            }
+        }
         return ServiceManifest(
             id: id, version: version, nameZh: name.0, nameEn: name.1, departmentCode: departmentCode,
             departmentName: departmentName,
@@ -116,7 +136,7 @@ extension ServiceManifest {
             promisedDays: promised,
             backend: backend, operations: operations, events: events, eventOrdering: eventOrdering,
             rateLimits: rateLimits, enabled: enabled,
-            disabledNoticeZh: notice?.0, disabledNoticeEn: notice?.1)
+            disabledNoticeZh: notice?.0, disabledNoticeEn: notice?.1, rawIdentity: rawIdentity)
     }
 
     static func loadOperation(name: String, _ value: Any, at path: String, reader: ConfigReader) -> Operation? {
@@ -218,6 +238,7 @@ extension ServiceManifest {
             name: name, scope: scope, idempotent: idempotent, timeoutMilliseconds: timeout, retries: retries,
             input: input,
             inputSchemaJSON: inputJSON.map { String(decoding: $0, as: UTF8.self) },
-            request: request, response: response)
+            request: request, response: response,
+            eventOnly: reader.boolean(object, "eventOnly", at: path) ?? false)
     }
 }

@@ -36,6 +36,8 @@ public struct ServiceManifest: Sendable {
         public var request: BackendRequestTemplate
         /// How the backend answer is mapped back.
         public var response: ResponseMapping
+        /// Reached only by partner events: not in the catalog, and 404 on the call route.
+        public var eventOnly: Bool = false
     }
 
     /// A rate limit declaration.
@@ -71,6 +73,8 @@ public struct ServiceManifest: Sendable {
     public var enabled: Bool
     public var disabledNoticeZh: String?
     public var disabledNoticeEn: String?
+    /// `"identity": "raw"`: the backend receives the citizen's partner-side id as `{subject.raw}`.
+    public var rawIdentity: Bool = false
 }
 
 /// How an operation's backend request is built from templates (`{input.year}`, `{city.code}`…).

@@ -13,23 +13,14 @@ struct DelegationRoutes: Sendable {
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
 
-    struct Refusal: ProblemConvertible {
-        let status: Int
-        let slug: String
-        let detail: String
-        func problem(requestId: String) -> Problem {
-            Problem(
-                slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
-                requestId: requestId)
-        }
-    }
+    typealias Refusal = AdminRoutes.Refusal
 
     func mount(on router: inout Router) {
         router.post("/admin/delegations") { request, context in
             try authorize(request, context)
             let delegation = try parse(request.body)
             do { try tokens.delegations.insert(delegation, now: clock()) } catch {
-                throw Refusal(status: 503, slug: "store-unavailable", detail: "The delegation could not be stored.")
+                throw Refusal(slug: "store-unavailable", status: 503, detail: "The delegation could not be stored.")
             }
             var response = Response.jsonObject(delegation.json())
             response.status = .created
@@ -38,7 +29,7 @@ struct DelegationRoutes: Sendable {
         router.get("/admin/delegations") { request, context in
             try authorize(request, context)
             do { return .jsonObject(["delegations": try tokens.delegations.list().map { $0.json() }]) } catch {
-                throw Refusal(status: 503, slug: "store-unavailable", detail: "Delegations cannot be read.")
+                throw Refusal(slug: "store-unavailable", status: 503, detail: "Delegations cannot be read.")
             }
         }
         router.post("/admin/delegations/{id}/revoke") { request, context in
@@ -46,11 +37,11 @@ struct DelegationRoutes: Sendable {
             let id = context.pathParameters["id"] ?? ""
             let revoked: Bool
             do { revoked = try tokens.delegations.revoke(id: id, now: clock()) } catch {
-                throw Refusal(status: 503, slug: "store-unavailable", detail: "The delegation could not be revoked.")
+                throw Refusal(slug: "store-unavailable", status: 503, detail: "The delegation could not be revoked.")
             }
             guard revoked else {
                 throw Refusal(
-                    status: 404, slug: "unknown-delegation", detail: "No active delegation \(id.prefix(64)).")
+                    slug: "unknown-delegation", status: 404, detail: "No active delegation \(id.prefix(64)).")
             }
             return .jsonObject(["id": id, "status": "revoked"])
         }
@@ -63,7 +54,7 @@ struct DelegationRoutes: Sendable {
                 let entries = try audit.list(since: since, onBehalfOnly: onBehalf).map { $0.json() }
                 return .jsonObject(["entries": entries])
             } catch {
-                throw Refusal(status: 503, slug: "store-unavailable", detail: "The audit trail cannot be read.")
+                throw Refusal(slug: "store-unavailable", status: 503, detail: "The audit trail cannot be read.")
             }
         }
     }
@@ -72,7 +63,7 @@ struct DelegationRoutes: Sendable {
     /// problem in one answer, never echoing the ids.
     private func parse(_ body: [UInt8]) throws -> Delegation {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw Refusal(status: 400, slug: "invalid-json", detail: "The body must be a JSON object.")
+            throw Refusal(slug: "invalid-json", status: 400, detail: "The body must be a JSON object.")
         }
         let manifests = tokens.active.snapshot.manifests
         var problems: [String] = []
@@ -98,11 +89,11 @@ struct DelegationRoutes: Sendable {
         if notAfter <= notBefore { problems.append("$.notAfter: must be a Unix time after notBefore") }
         if notAfter - notBefore > 366 * 86_400 { problems.append("$.notAfter: a delegation lasts at most a year") }
         guard problems.isEmpty else {
-            throw Refusal(status: 422, slug: "invalid-delegation", detail: problems.joined(separator: "; "))
+            throw Refusal(slug: "invalid-delegation", status: 422, detail: problems.joined(separator: "; "))
         }
         let id: String
         do { id = try TokenService.randomId(prefix: "dlg_", bytes: 12) } catch {
-            throw Refusal(status: 500, slug: "internal-error", detail: "No randomness available.")
+            throw Refusal(slug: "internal-error", status: 500, detail: "No randomness available.")
         }
         return Delegation(
             id: id, partnerId: partner, agent: tokens.subjectHash(partnerId: partner, id: agent),

@@ -18,22 +18,14 @@ struct OAuthRoutes: Sendable {
         }
         router.post("/oauth/revoke") { request, context in
             respond(context) { () throws(OAuthError) -> Response in
-                let form = try Self.form(request)
-                let client = try tokens.authenticateClient(authorization: request.headers["authorization"], form: form)
-                guard let token = form["token"], !token.isEmpty else {
-                    throw OAuthError("invalid_request", "token is required")
-                }
+                let (client, token) = try clientAndToken(request)
                 try tokens.revoke(token: token, client: client, now: clock())
                 return Self.json([:])
             }
         }
         router.post("/oauth/introspect") { request, context in
             respond(context) { () throws(OAuthError) -> Response in
-                let form = try Self.form(request)
-                let client = try tokens.authenticateClient(authorization: request.headers["authorization"], form: form)
-                guard let token = form["token"], !token.isEmpty else {
-                    throw OAuthError("invalid_request", "token is required")
-                }
+                let (client, token) = try clientAndToken(request)
                 return Self.json(tokens.introspect(token: token, client: client, now: clock()))
             }
         }
@@ -62,6 +54,16 @@ struct OAuthRoutes: Sendable {
             response.headers.replaceOrAdd(name: "Content-Type", value: "application/jwk-set+json")
             return response
         }
+    }
+
+    /// RFC 7009 and RFC 7662 requests: an authenticated client and a `token` parameter.
+    private func clientAndToken(_ request: Request) throws(OAuthError) -> (OAuthClient, String) {
+        let form = try Self.form(request)
+        let client = try tokens.authenticateClient(authorization: request.headers["authorization"], form: form)
+        guard let token = form["token"], !token.isEmpty else {
+            throw OAuthError("invalid_request", "token is required")
+        }
+        return (client, token)
     }
 
     private func respond(_ context: RequestContext, _ body: () throws(OAuthError) -> Response) -> Response {

@@ -181,6 +181,17 @@ extension TokenService {
         }
         let city = try audience(citizen.audience, client: client)
         let citizenHash = subjectHash(partnerId: client.partnerId, id: citizen.subject)
+        if active.snapshot.manifests.services.values.contains(where: \.rawIdentity) {
+            // Some service keys on the citizen's own id: keep it sealed for as long as the
+            // refresh family can live. No raw-identity service, nothing kept.
+            do {
+                try vault.store(
+                    subject: citizenHash, raw: citizen.subject, salt: subjectSalt,
+                    until: now + Int64(active.snapshot.manifests.tokens.refreshTokenSeconds))
+            } catch {
+                throw OAuthError("temporarily_unavailable", "the gateway cannot store tokens now; retry", status: 503)
+            }
+        }
         var grant = TokenGrant(
             clientId: client.id, partnerId: client.partnerId, subject: citizenHash, audience: city,
             scopes: try scopes(form, allowed: client.scopes), level: citizen.level)

@@ -19,6 +19,7 @@ public final class TokenService: Sendable {
     let active: ActiveConfiguration
     let store: TokenStore
     let delegations: DelegationStore
+    let vault: IdentityVault
     let replayStore: ReplayStore
     let material: TokenKeyMaterial
     private let boundIssuer = Mutex<String>("http://127.0.0.1")
@@ -30,12 +31,13 @@ public final class TokenService: Sendable {
     static let tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
 
     init(
-        active: ActiveConfiguration, store: TokenStore, delegations: DelegationStore, replayStore: ReplayStore,
-        material: TokenKeyMaterial
+        active: ActiveConfiguration, store: TokenStore, delegations: DelegationStore, vault: IdentityVault,
+        replayStore: ReplayStore, material: TokenKeyMaterial
     ) {
         self.active = active
         self.store = store
         self.delegations = delegations
+        self.vault = vault
         self.replayStore = replayStore
         self.material = material
     }
