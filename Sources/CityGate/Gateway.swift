@@ -146,7 +146,8 @@ public final class Gateway: Sendable {
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
-        health = HealthChecks(database: database)
+        let worker = deliveries
+        health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
         var publicHTTP = configuration.http
         publicHTTP.address = configuration.publicAddress
         var opsHTTP = configuration.http
@@ -235,6 +236,9 @@ public final class Gateway: Sendable {
         ).mount(on: &router)
         DeliveryRoutes(
             inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock
+        ).mount(on: &router)
+        StatusRoute(
+            active: admin.active, inbox: inbox, deliveries: deliveries, startedAt: Date().timeIntervalSince1970
         ).mount(on: &router)
         return router
     }

@@ -12,9 +12,11 @@ final class HealthChecks: Sendable {
     private let listening = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let database: Database
+    private let eventWorkersRunning: @Sendable () -> Bool
 
-    init(database: Database) {
+    init(database: Database, eventWorkersRunning: @escaping @Sendable () -> Bool = { true }) {
         self.database = database
+        self.eventWorkersRunning = eventWorkersRunning
     }
 
     /// Whether the store takes writes: a write lock taken and released, nothing written.
@@ -39,6 +41,7 @@ final class HealthChecks: Sendable {
             ("listeners", listening.load(ordering: .acquiring)),
             ("manifests", true),
             ("store", storeWritable),
+            ("event-workers", eventWorkersRunning()),
             ("not-draining", !stopping.load(ordering: .acquiring)),
         ]
     }

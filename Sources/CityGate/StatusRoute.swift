@@ -1,0 +1,64 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+/// `GET /status` on the ops listener: what ops need at a glance, as JSON — the build, uptime,
+/// the manifest set in force, each city's services, each backend's health (state, breaker, last
+/// success and failure with its reason, recent latency, calls in flight) and the event inbox
+/// (depth, oldest pending age, dead letters, deliveries in flight). No secrets, no personal data.
+struct StatusRoute: Sendable {
+    /// The version reported by `/status`.
+    static let version = "0.3.0"
+
+    let active: ActiveConfiguration
+    let inbox: Inbox
+    let deliveries: DeliveryWorker
+    let startedAt: Double
+
+    func mount(on router: inout Router) {
+        router.get("/status") { _, _ in .jsonObject(status(now: Date().timeIntervalSince1970)) }
+    }
+
+    func status(now: Double) -> [String: Any] {
+        let snapshot = active.snapshot
+        let manifests = snapshot.manifests
+        var cities: [[String: Any]] = []
+        for code in manifests.cities.keys.sorted() {
+            guard let city = manifests.cities[code] else { continue }
+            let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
+                guard let entry = city.services[id], let service = manifests.services[id] else { return nil }
+                return ["id": id, "enabled": entry.enabled && service.enabled, "backend": service.backend]
+            }
+            cities.append(["code": code, "name": city.nameEn, "services": services])
+        }
+        let backends: [[String: Any]] = snapshot.backends.keys.sorted().compactMap { key in
+            guard let health = snapshot.backends[key]?.health else { return nil }
+            var entry: [String: Any] = [
+                "name": key, "state": health.state.rawValue, "breaker": "\(health.breaker)",
+                "consecutiveFailures": health.consecutiveFailures, "inFlight": health.inFlight,
+            ]
+            if let at = health.lastSuccessAt { entry["lastSuccessAt"] = at }
+            if let at = health.lastFailureAt { entry["lastFailureAt"] = at }
+            if let reason = health.lastFailureReason { entry["lastFailureReason"] = reason }
+            if let latency = health.recentLatencyMilliseconds { entry["recentLatencyMs"] = latency }
+            return entry
+        }
+        var events: [String: Any] = ["workersRunning": deliveries.isRunning, "inFlight": deliveries.inFlightCount]
+        if let statistics = try? inbox.statistics() {
+            events["pending"] = statistics.counts[.pending] ?? 0
+            events["dead"] = statistics.counts[.dead] ?? 0
+            events["delivered"] = statistics.counts[.delivered] ?? 0
+            events["unbound"] = statistics.counts[.unbound] ?? 0
+            if let oldest = statistics.oldestPendingReceivedAt {
+                events["oldestPendingAgeSeconds"] = max(0, now - Double(oldest) / 1000)
+            }
+        } else {
+            events["error"] = "the inbox cannot be read"
+        }
+        return [
+            "service": "citygate", "version": Self.version, "uptimeSeconds": max(0, now - startedAt),
+            "manifests": ["sha256": manifests.contentHash, "loadedAt": manifests.loadedAt],
+            "cities": cities, "backends": backends, "events": events,
+        ]
+    }
+}
