@@ -89,6 +89,8 @@ public final class Gateway: Sendable {
     /// The durable event inbox and its delivery workers.
     let inbox: Inbox
     let deliveries: DeliveryWorker
+    /// Counters and histograms for `/metrics`.
+    let metrics = Metrics()
     /// The configuration snapshot in force.
     public let active: ActiveConfiguration
     /// Hot reload of the manifests (SIGHUP, POST /admin/reload).
@@ -156,14 +158,16 @@ public final class Gateway: Sendable {
             configuration: publicHTTP,
             responder: Gateway.publicRouter(
                 health: health, active: active, tokens: tokens, audit: audit,
-                events: EventRoutes(active: active, inbox: inbox, worker: deliveries, clock: millisecondClock),
+                events: EventRoutes(
+                    active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
+                metrics: metrics,
                 benchmarkRoute: configuration.benchmarkRoute),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,
             responder: Gateway.opsRouter(
                 health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit,
-                inbox: inbox, deliveries: deliveries, clock: millisecondClock),
+                inbox: inbox, deliveries: deliveries, metrics: metrics, clock: millisecondClock),
             group: group)
     }
 
@@ -200,13 +204,14 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        events: EventRoutes, benchmarkRoute: Bool
+        events: EventRoutes, metrics: Metrics, benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
         let catalog = CatalogRoutes(active: active)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
-        let pipeline = CallPipeline(active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, clock: clock)
+        let pipeline = CallPipeline(
+            active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics, clock: clock)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         events.mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
@@ -225,7 +230,7 @@ public final class Gateway: Sendable {
 
     static func opsRouter(
         health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: Inbox,
-        deliveries: DeliveryWorker, clock: @escaping @Sendable () -> Int64
+        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
@@ -240,6 +245,7 @@ public final class Gateway: Sendable {
         StatusRoute(
             active: admin.active, inbox: inbox, deliveries: deliveries, startedAt: Date().timeIntervalSince1970
         ).mount(on: &router)
+        MetricsRoute(metrics: metrics, active: admin.active, inbox: inbox, deliveries: deliveries).mount(on: &router)
         return router
     }
 }

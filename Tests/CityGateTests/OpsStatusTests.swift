@@ -1,3 +1,4 @@
+import CityGate
 import Foundation
 import TestSupport
 import Testing
@@ -44,5 +45,47 @@ struct OpsStatusTests {
         #expect(events["pending"] as? Int == 0)
         let text = try Self.ops(environment, "/status").text
         for secret in ["webhooks-demo.secret", "whsec_", "BEGIN"] { #expect(!text.contains(secret)) }
+    }
+}
+
+extension OpsStatusTests {
+    @Test
+    func metricsParseWithPrometheusClientAndCountWhatHappened() async throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        #expect(
+            try environment.call("webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+                .statusCode == 200)
+        var forged = try RequestSigner(partner: try environment.partner("webhooks-demo")).sign(
+            path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(#"{"hall":"west-lake"}"#.utf8))
+        forged.body = Array(#"{"hall":"futian"}"#.utf8)
+        #expect(try environment.send(forged).statusCode == 401)
+        #expect(try EventEndToEndTests.caseEvent(environment, id: "msg_metrics_1").statusCode == 204)
+        let scrape = try Self.ops(environment, "/metrics")
+        #expect(scrape.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        let parsed = try await Interop.run(["text": scrape.text], script: "metrics.py")
+        let families = try #require(parsed["families"] as? [String: [String: Any]], "\(parsed)")
+        func samples(_ name: String) -> [[String: Any]] { families[name]?["samples"] as? [[String: Any]] ?? [] }
+        #expect(families["citygate_requests"]?["type"] as? String == "counter")
+        let ok = samples("citygate_requests").first {
+            ($0["labels"] as? [String: String]) == [
+                "city": "330100", "service": "service-hall.queue", "operation": "status", "partner": "webhooks-demo",
+                "status": "200",
+            ] && ($0["name"] as? String) == "citygate_requests_total"
+        }
+        #expect(ok?["value"] as? Double == 1, "\(samples("citygate_requests"))")
+        let failure = samples("citygate_verification_failures").first {
+            ($0["labels"] as? [String: String])?["reason"] == "signature-mismatch"
+        }
+        #expect(failure?["value"] as? Double == 1)
+        #expect(families["citygate_request_duration_seconds"]?["type"] as? String == "histogram")
+        #expect(families["citygate_backend_duration_seconds"]?["type"] as? String == "histogram")
+        let stored = samples("citygate_events_received").first {
+            ($0["labels"] as? [String: String])?["outcome"] == "stored"
+        }
+        #expect(stored?["value"] as? Double == 1)
+        #expect(samples("process_resident_memory_bytes").first?["value"] as? Double ?? 0 > 1_000_000)
+        #expect(samples("citygate_backend_breaker_state").count >= 5)
+        #expect(samples("citygate_inbox_events").count == 4)
     }
 }

@@ -23,12 +23,15 @@ public struct CallPipeline: Sendable {
     let limiter: RateLimiter
     let tokens: TokenService?
     let audit: AuditLog?
+    let metrics: Metrics?
     let clock: @Sendable () -> Int64
 
     init(
         active: ActiveConfiguration, limiter: RateLimiter = RateLimiter(), tokens: TokenService? = nil,
-        audit: AuditLog? = nil, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        audit: AuditLog? = nil, metrics: Metrics? = nil,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
+        self.metrics = metrics
         self.active = active
         self.limiter = limiter
         self.tokens = tokens
@@ -53,6 +56,36 @@ public struct CallPipeline: Sendable {
 
     func handle(_ request: Request, context: RequestContext) async -> Response {
         let snapshot = active.snapshot
+        let started = ContinuousClock.now
+        let response = await run(request, snapshot, context)
+        if let metrics {
+            // Labels only from configuration: unknown names become "unknown" (bounded series).
+            let manifests = snapshot.manifests
+            let code = context.pathParameters["city"] ?? ""
+            let serviceId = context.pathParameters["service"] ?? ""
+            let operationName = context.pathParameters["operation"] ?? ""
+            let partnerId = request.headers["x-partner-id"] ?? ""
+            let city = manifests.cities[code] != nil ? code : "unknown"
+            let service = manifests.services[serviceId] != nil ? serviceId : "unknown"
+            let operation = manifests.services[serviceId]?.operations[operationName] != nil ? operationName : "unknown"
+            let partner = snapshot.authenticators[partnerId] != nil ? partnerId : "unknown"
+            metrics.increment(
+                "citygate_requests_total",
+                [
+                    "city": city, "service": service, "operation": operation, "partner": partner,
+                    "status": "\(response.status.code)",
+                ])
+            let elapsed = ContinuousClock.now - started
+            metrics.observe(
+                "citygate_request_duration_seconds", ["city": city, "service": service],
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return response
+    }
+
+    private func run(_ request: Request, _ snapshot: ConfigurationSnapshot, _ context: RequestContext) async
+        -> Response
+    {
         do {
             let (city, service, operation) = try resolve(snapshot, context)
             let verified = try authenticatePartner(snapshot, request, city: city, context)
@@ -148,6 +181,8 @@ public struct CallPipeline: Sendable {
         do {
             outcome = try authenticator.authenticate(SignedRequest(request), now: clock())
         } catch .verification(let failure) {
+            metrics?.increment(
+                "citygate_verification_failures_total", ["partner": partnerId, "reason": failure.reason.rawValue])
             throw Stop(
                 response: .problem(
                     failure.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)))
@@ -200,6 +235,7 @@ public struct CallPipeline: Sendable {
         add(serviceLimits, level: "service \(city.code)/\(service.id)")
         let decision = limiter.check(rules, now: Int64(ProcessInfo.processInfo.systemUptime * 1e9))
         guard decision.allowed else {
+            metrics?.increment("citygate_rate_limit_refusals_total", ["scope": decision.rule?.policy ?? "unknown"])
             var response = Self.problem(
                 "rate-limited", 429,
                 "The \(decision.rule?.policy ?? "") limit for this call is used up; retry after \(decision.retryAfterSeconds) s.",
@@ -277,6 +313,13 @@ public struct CallPipeline: Sendable {
         let timeout = city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds
         let attempts = operation.idempotent ? operation.retries + 1 : 1
         let answer: ClientResponse
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            metrics?.observe(
+                "citygate_backend_duration_seconds", ["backend": "\(city.code)/\(service.backend)"],
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         do {
             answer = try await backend.call(
                 outbound, idempotent: operation.idempotent, maxAttempts: attempts,

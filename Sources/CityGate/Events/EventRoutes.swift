@@ -14,6 +14,7 @@ struct EventRoutes: Sendable {
     let active: ActiveConfiguration
     let inbox: Inbox
     let worker: DeliveryWorker
+    let metrics: Metrics
     let clock: @Sendable () -> Int64
 
     func mount(on router: inout Router) {
@@ -28,35 +29,60 @@ struct EventRoutes: Sendable {
     }
 
     func handle(_ request: Request, _ context: RequestContext) async -> Response {
+        let (response, outcome) = await accept(request, context)
+        let partnerId = context.pathParameters["partner"] ?? ""
+        let partner = active.snapshot.authenticators[partnerId] != nil ? partnerId : "unknown"
+        metrics.increment("citygate_events_received_total", ["partner": partner, "outcome": outcome])
+        return response
+    }
+
+    /// The answer and a bounded outcome word for metrics.
+    private func accept(_ request: Request, _ context: RequestContext) async -> (Response, String) {
         let snapshot = active.snapshot
         let partnerId = context.pathParameters["partner"] ?? ""
         guard let authenticator = snapshot.authenticators[partnerId] else {
-            return .problem(
-                problem("unknown-partner", 404, "No partner \(partnerId.prefix(64)) is configured.", context))
+            return (
+                .problem(problem("unknown-partner", 404, "No partner \(partnerId.prefix(64)) is configured.", context)),
+                "unknown-partner"
+            )
         }
         let scheme = authenticator.partner.scheme
         let settings = snapshot.manifests.events
         guard request.body.count <= settings.maxEventBytes else {
-            return EventAcknowledgement.refused(
-                scheme,
-                problem(
-                    "event-too-large", 413, "An event may have at most \(settings.maxEventBytes) bytes.", context))
+            return (
+                EventAcknowledgement.refused(
+                    scheme,
+                    problem(
+                        "event-too-large", 413, "An event may have at most \(settings.maxEventBytes) bytes.", context)),
+                "too-large"
+            )
         }
         let verified: VerifiedRequest
         do { verified = try authenticator.verifyOnly(SignedRequest(request), now: clock() / 1000) } catch {
-            return EventAcknowledgement.refused(
-                scheme, error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures))
+            metrics.increment(
+                "citygate_verification_failures_total", ["partner": partnerId, "reason": error.reason.rawValue])
+            return (
+                EventAcknowledgement.refused(
+                    scheme, error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
+                "unverified"
+            )
         }
         if request.method == "GET" {
             // WeChat's URL verification answers echostr verbatim; nothing is stored.
             guard let echo = verified.echo else {
-                return .problem(problem("method-not-allowed", 405, "Events are POSTed.", context))
+                return (.problem(problem("method-not-allowed", 405, "Events are POSTed.", context)), "not-allowed")
             }
-            return Response(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(echo.utf8))
+            return (
+                Response(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(echo.utf8)),
+                "url-verified"
+            )
         }
         let event: EventPayload
         do { event = try EventPayload.read(scheme: scheme, body: request.body, verified: verified) } catch {
-            return EventAcknowledgement.refused(scheme, problem("unreadable-event", 400, error.message, context))
+            return (
+                EventAcknowledgement.refused(scheme, problem("unreadable-event", 400, error.message, context)),
+                "unreadable"
+            )
         }
         let binding = EventBinding.resolve(snapshot.manifests, partner: authenticator.partner, event: event)
         // Unsorted: sorting keys costs an ICU collation per comparison, and nothing reads the order.
@@ -70,8 +96,11 @@ struct EventRoutes: Sendable {
         case .success(let result):
             if case .stored = result, binding != nil { worker.wake() }
             var response = EventAcknowledgement.accepted(scheme)
-            if case .duplicate = result { response.headers.add(name: "X-CityGate-Duplicate", value: "true") }
-            return response
+            if case .duplicate = result {
+                response.headers.add(name: "X-CityGate-Duplicate", value: "true")
+                return (response, "duplicate")
+            }
+            return (response, binding == nil ? "stored-unbound" : "stored")
         case .failure(let error):
             Log.error(
                 "event not stored", ["requestId": context.requestId, "partner": partnerId, "code": "\(error.code)"])
@@ -81,7 +110,7 @@ struct EventRoutes: Sendable {
                     "inbox-unavailable", 503,
                     "The event could not be stored durably, so it is not accepted; send it again shortly.", context))
             response.headers.add(name: "Retry-After", value: "5")
-            return response
+            return (response, "not-stored")
         }
     }
 

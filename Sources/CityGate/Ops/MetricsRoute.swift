@@ -1,0 +1,76 @@
+import Foundation
+import HTTPCore
+import HTTPServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `GET /metrics` on the ops listener: the registry's counters and histograms, plus gauges read
+/// at scrape time — breaker state and health per backend, the inbox by state, the oldest pending
+/// event's age, deliveries in flight, process memory and open file descriptors.
+struct MetricsRoute: Sendable {
+    let metrics: Metrics
+    let active: ActiveConfiguration
+    let inbox: Inbox
+    let deliveries: DeliveryWorker
+
+    func mount(on router: inout Router) {
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                body: Array(render(now: Date().timeIntervalSince1970).utf8))
+        }
+    }
+
+    func render(now: Double) -> String {
+        let snapshot = active.snapshot
+        var breaker: [(labels: String, value: Double)] = []
+        var healthy: [(labels: String, value: Double)] = []
+        for name in snapshot.backends.keys.sorted() {
+            guard let health = snapshot.backends[name]?.health else { continue }
+            let labels = Metrics.labels(["backend": name])
+            let state: Double =
+                switch health.breaker {
+                case .closed: 0
+                case .halfOpen: 1
+                case .open: 2
+                }
+            breaker.append((labels, state))
+            healthy.append((labels, health.state.rawValue == "healthy" ? 1 : 0))
+        }
+        var inboxSamples: [(labels: String, value: Double)] = []
+        var oldest: [(labels: String, value: Double)] = []
+        if let statistics = try? inbox.statistics() {
+            for state in InboxEvent.State.allCases {
+                inboxSamples.append((Metrics.labels(["state": state.rawValue]), Double(statistics.counts[state] ?? 0)))
+            }
+            oldest.append(("", statistics.oldestPendingReceivedAt.map { max(0, now - Double($0) / 1000) } ?? 0))
+        }
+        return metrics.render(gauges: [
+            ("citygate_backend_breaker_state", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.", breaker),
+            ("citygate_backend_healthy", "1 when the backend's passive and active health is healthy.", healthy),
+            ("citygate_inbox_events", "Events in the durable inbox by state.", inboxSamples),
+            ("citygate_inbox_oldest_pending_age_seconds", "Age of the oldest event waiting for delivery.", oldest),
+            ("citygate_deliveries_in_flight", "Event deliveries in flight.", [("", Double(deliveries.inFlightCount))]),
+            ("process_resident_memory_bytes", "Resident memory of the gateway process.", [("", Self.residentBytes())]),
+            (
+                "process_open_fds", "Open file descriptors (sockets, the store, the inbox).",
+                [("", Self.openDescriptors())]
+            ),
+        ])
+    }
+
+    /// Resident set size from `/proc/self/statm` (pages × page size).
+    static func residentBytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Entries in `/proc/self/fd`.
+    static func openDescriptors() -> Double {
+        Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0)
+    }
+}
