@@ -63,7 +63,9 @@ public final class DeliveryWorker: Sendable {
     var isRunning: Bool { state.withLock { $0.task != nil } }
 
     private func run() async {
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a finished delivery's task is released at once (a plain task group keeps
+        // every child until it is awaited, which this endless loop never does).
+        await withDiscardingTaskGroup { group in
             var lastScan: Int64 = 0
             while !Task.isCancelled {
                 let now = clock()

@@ -3,6 +3,11 @@ import Foundation
 import HTTPCore
 
 extension TokenService {
+    /// A hash no secret matches, checked for unknown client ids at the default work factor.
+    static let unknownClientHash: PasswordHash.Stored? =
+        (try? PasswordHash.make(
+            secret: Encoding.hex((try? SecureBytes.random(count: 16)) ?? [1]))).flatMap(PasswordHash.Stored.init)
+
     /// Client authentication (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`,
     /// never both. Unknown client and wrong secret give the same answer.
     func authenticateClient(authorization: String?, form: [String: String]) throws(OAuthError) -> OAuthClient {
@@ -31,7 +36,12 @@ extension TokenService {
                 "invalid_client", "client authentication is required (client_secret_basic or client_secret_post)",
                 status: 401, challenge: basicChallenge)
         }
-        guard let client = active.snapshot.manifests.client(id), client.secretHash.matches(secret) else {
+        guard let client = active.snapshot.manifests.client(id) else {
+            // The same PBKDF2 work as for a known client, so timing does not tell which ids exist.
+            _ = Self.unknownClientHash?.matches(secret)
+            throw OAuthError("invalid_client", "client authentication failed", status: 401, challenge: basicChallenge)
+        }
+        guard client.secretHash.matches(secret) else {
             throw OAuthError("invalid_client", "client authentication failed", status: 401, challenge: basicChallenge)
         }
         return client
