@@ -156,12 +156,13 @@ public final class Gateway: Sendable {
         opsHTTP.address = configuration.opsAddress
         publicServer = HTTPServer(
             configuration: publicHTTP,
-            responder: Gateway.publicRouter(
+            responder: AccessLog(
+                inner: Gateway.publicRouter(
                 health: health, active: active, tokens: tokens, audit: audit,
                 events: EventRoutes(
                     active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
-                metrics: metrics,
-                benchmarkRoute: configuration.benchmarkRoute),
+                    metrics: metrics,
+                    benchmarkRoute: configuration.benchmarkRoute), active: active),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,

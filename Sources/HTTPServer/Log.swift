@@ -6,7 +6,9 @@ import HTTPCore
 
 /// Structured JSON log lines on standard output, one object per line.
 ///
-/// Callers pass only values that are safe to log: no secrets, no personal data.
+/// Callers pass only values that are safe to log: no secrets, no personal data. As a second
+/// line of defence every message and value goes through ``PersonalDataMask``, so an ID-card or
+/// mobile number that slipped into a path or an error text is masked before it is written.
 public enum Log {
     /// Writes an info line.
     public static func info(_ message: String, _ fields: [String: String] = [:]) {
@@ -30,9 +32,9 @@ public enum Log {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var line = "{\"ts\":\(now.tv_sec).\(String(now.tv_nsec / 1_000_000 + 1000).dropFirst())"
-        line += ",\"level\":" + JSONText.quoted(level) + ",\"msg\":" + JSONText.quoted(message)
+        line += ",\"level\":" + JSONText.quoted(level) + ",\"msg\":" + JSONText.quoted(PersonalDataMask.mask(message))
         for key in fields.keys.sorted() {
-            line += "," + JSONText.quoted(key) + ":" + JSONText.quoted(fields[key] ?? "")
+            line += "," + JSONText.quoted(key) + ":" + JSONText.quoted(PersonalDataMask.mask(fields[key] ?? ""))
         }
         line += "}\n"
         // One write(2) per line so concurrent lines never interleave mid-line.

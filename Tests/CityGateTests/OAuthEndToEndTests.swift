@@ -488,6 +488,16 @@ struct CitizenCallTests {
         #expect(seen["X-Auth-Level"] == "real-name")
         #expect(seen["path"]?.contains(seen["X-Citizen-Subject"] ?? "-") == true, "{subject.id} in the path")
         #expect(seen["X-Acting-Agent"] == nil)
+        // The log has one access line per call and none of the sample citizen's personal data.
+        let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
+        for value in ["张三", "11010519491231002X", "13800138000", "330106199001011234", "西湖区文三路"] {
+            #expect(!log.contains(value), "\(value) in the gateway's log")
+        }
+        let access = log.split(separator: "\n").filter { $0.contains("\"msg\":\"access\"") }
+        let callLines = access.filter { $0.contains("\"path\":\"/v1/cities/330100/services/") }
+        #expect(callLines.count == calls.count)
+        #expect(callLines.contains { $0.contains("\"service\":\"permit.application\"") && $0.contains("\"operation\":\"apply\"") })
+        #expect(callLines.allSatisfy { $0.contains("\"partner\":\"webhooks-demo\"") && $0.contains("\"durationMs\"") })
         // Citizen-bound calls are in the audit trail.
         let audit = try OAuth.json(try Self.admin(environment, "GET", "/admin/audit"))
         let entries = try #require(audit["entries"] as? [[String: Any]])
