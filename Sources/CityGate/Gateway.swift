@@ -158,9 +158,9 @@ public final class Gateway: Sendable {
             configuration: publicHTTP,
             responder: AccessLog(
                 inner: Gateway.publicRouter(
-                health: health, active: active, tokens: tokens, audit: audit,
-                events: EventRoutes(
-                    active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
+                    health: health, active: active, tokens: tokens, audit: audit,
+                    events: EventRoutes(
+                        active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
                     metrics: metrics,
                     benchmarkRoute: configuration.benchmarkRoute), active: active),
             group: group)

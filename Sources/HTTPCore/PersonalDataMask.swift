@@ -37,7 +37,8 @@ public enum PersonalDataMask {
             } else if isolated && length == 11 && bytes[index] == UInt8(ascii: "1") && bytes[index + 1] >= 0x33 {
                 out += Array("[phone]".utf8)
                 changed = true
-            } else if isolated && length == 13 && bytes[index] == UInt8(ascii: "8") && bytes[index + 1] == UInt8(ascii: "6")
+            } else if isolated && length == 13 && bytes[index] == UInt8(ascii: "8")
+                && bytes[index + 1] == UInt8(ascii: "6")
                 && bytes[index + 2] == UInt8(ascii: "1") && bytes[index + 3] >= 0x33
             {
                 // The same number with China's country code (86…) written in front.

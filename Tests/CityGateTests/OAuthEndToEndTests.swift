@@ -496,13 +496,39 @@ struct CitizenCallTests {
         let access = log.split(separator: "\n").filter { $0.contains("\"msg\":\"access\"") }
         let callLines = access.filter { $0.contains("\"path\":\"/v1/cities/330100/services/") }
         #expect(callLines.count == calls.count)
-        #expect(callLines.contains { $0.contains("\"service\":\"permit.application\"") && $0.contains("\"operation\":\"apply\"") })
+        #expect(
+            callLines.contains {
+                $0.contains("\"service\":\"permit.application\"") && $0.contains("\"operation\":\"apply\"")
+            })
         #expect(callLines.allSatisfy { $0.contains("\"partner\":\"webhooks-demo\"") && $0.contains("\"durationMs\"") })
         // Citizen-bound calls are in the audit trail.
         let audit = try OAuth.json(try Self.admin(environment, "GET", "/admin/audit"))
         let entries = try #require(audit["entries"] as? [[String: Any]])
         #expect(entries.count == calls.count)
         #expect(entries.allSatisfy { $0["onBehalf"] as? Bool == false })
+    }
+
+    @Test
+    func traceContextReachesTheBackend() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        let token = try OAuth.citizenToken(environment)
+        var signed = try RequestSigner(partner: try environment.partner("webhooks-demo")).sign(
+            path: "/v1/cities/330100/services/social-security.account/balance", body: Array(#"{"year":2026}"#.utf8))
+        signed.headers.add(name: "Authorization", value: "Bearer \(token)")
+        signed.headers.add(name: "traceparent", value: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        signed.headers.add(name: "tracestate", value: "wechat=t61rcWkgMzE")
+        #expect(try environment.send(signed).statusCode == 200)
+        let continued = try #require(try Self.mockIdentities(environment).last)
+        let parent = try #require(continued["traceparent"])
+        #expect(parent.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "the partner's trace continues")
+        #expect(!parent.contains("00f067aa0ba902b7"), "with the gateway's own span")
+        #expect(continued["tracestate"] == "wechat=t61rcWkgMzE")
+        // No (or a malformed) traceparent: a new trace starts.
+        #expect(try OAuth.call(environment, input: #"{"year":2025}"#, token: token).statusCode == 200)
+        let fresh = try #require(try Self.mockIdentities(environment).last?["traceparent"])
+        #expect(TraceContext(traceparent: fresh) != nil)
+        #expect(!fresh.contains("4bf92f3577b34da6a3ce929d0e0e4736"))
     }
 
     @Test

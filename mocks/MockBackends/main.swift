@@ -48,7 +48,9 @@ final class IdentityRecorder: Sendable {
     private let seen = Mutex<[[String: String]]>([])
     func record(_ request: Request) {
         var entry: [String: String] = ["path": request.path]
-        for name in ["X-Citizen-Subject", "X-Auth-Level", "X-Acting-Agent", "X-Delegation-Id"] {
+        for name in [
+            "X-Citizen-Subject", "X-Auth-Level", "X-Acting-Agent", "X-Delegation-Id", "traceparent", "tracestate",
+        ] {
             if let value = request.headers[name] { entry[name] = value }
         }
         seen.withLock { list in

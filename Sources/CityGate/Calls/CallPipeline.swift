@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import HTTPClient
 import HTTPCore
@@ -112,7 +113,9 @@ public struct CallPipeline: Sendable {
                 }
                 var response = try await callBackend(
                     snapshot, city: city, service: service, operation: operation,
-                    TemplateContext(input: input, values: values), identity: token?.grant, context)
+                    TemplateContext(input: input, values: values), identity: token?.grant,
+                    incomingTrace: request.headers["traceparent"], incomingTraceState: request.headers["tracestate"],
+                    context)
                 RateLimitHeaders.add(limits, to: &response)
                 record(token, city: city, service: service, operation: operation, status: response.status.code, context)
                 return response
@@ -287,7 +290,8 @@ public struct CallPipeline: Sendable {
     private func callBackend(
         _ snapshot: ConfigurationSnapshot, city: CityConfiguration, service: ServiceManifest,
         operation: ServiceManifest.Operation,
-        _ templateContext: TemplateContext, identity: TokenGrant?, _ context: RequestContext
+        _ templateContext: TemplateContext, identity: TokenGrant?, incomingTrace: String?,
+        incomingTraceState: String?, _ context: RequestContext
     ) async throws -> Response {
         guard let backend = snapshot.backends["\(city.code)/\(service.backend)"] else {
             throw Self.problem(
@@ -301,6 +305,14 @@ public struct CallPipeline: Sendable {
                 "invalid-input", 422, "The input lacks a value the service needs (\(error.placeholder)).", context)
         }
         outbound.headers.add(name: "X-Request-Id", value: context.requestId)
+        // W3C Trace Context: the partner's trace continues (a child span is ours), else one starts.
+        let random = (try? SecureBytes.random(count: 24)) ?? Array(context.requestId.utf8)
+        let trace =
+            incomingTrace.flatMap(TraceContext.init(traceparent:)) ?? TraceContext(random: Array(random.prefix(16)))
+        outbound.headers.add(name: "traceparent", value: trace.child(spanId: Array(random.suffix(8))))
+        if incomingTrace.flatMap(TraceContext.init(traceparent:)) != nil, let state = incomingTraceState {
+            outbound.headers.add(name: "tracestate", value: state)
+        }
         if let identity {
             // The backend sees who the call is for (a salted hash) and, for an agent, both parties.
             outbound.headers.add(name: "X-Citizen-Subject", value: identity.subject)
