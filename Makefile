@@ -31,6 +31,8 @@ format:
 
 test: deps lint
 	@scripts/venv.sh
+	# Headless Chromium (and a CJK font) render the ops status page in the tests.
+	@scripts/install-deps.sh chromium fonts-wqy-zenhei
 	# The release build that `make run` and `make bench` use must compile too: Swift's optimizer
 	# has crashed on code the debug build accepted.
 	$(SWIFT) build -c release

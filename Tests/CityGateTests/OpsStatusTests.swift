@@ -89,3 +89,36 @@ extension OpsStatusTests {
         #expect(samples("citygate_inbox_events").count == 4)
     }
 }
+
+extension OpsStatusTests {
+    @Test
+    func statusPageRendersInARealBrowser() async throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        let client = try RawClient(port: environment.gateway.opsPort)
+        try client.send("GET /status HTTP/1.1\r\nHost: ops\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
+        let page = try client.readResponse()
+        #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+        for text in ["<meta name=\"viewport\"", "440300/halls", "traffic.violations", "paused", "Partner events"] {
+            #expect(page.text.contains(text), "\(text)")
+        }
+        #expect(!page.text.contains("<script"), "no scripts")
+        #expect(!page.text.contains("http://") && !page.text.contains("https://"), "no external assets")
+        // Headless Chromium (from Debian, installed by make test) renders it at a phone's size.
+        let screenshot = ExternalProcess.packageRoot.appendingPathComponent(".build/status-page.png").path
+        try? FileManager.default.removeItem(atPath: screenshot)
+        let browser = try await ExternalProcess.run(
+            "/usr/bin/timeout",
+            [
+                "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=412,915", "--screenshot=\(screenshot)",
+                "http://127.0.0.1:\(environment.gateway.opsPort)/status",
+            ])
+        #expect(browser.status == 0, "\(browser.standardError)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: screenshot)
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        #expect(size > 10_000, "a rendered page, not a blank one (\(size) bytes)")
+        let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    }
+}

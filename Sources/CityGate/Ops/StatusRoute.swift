@@ -2,7 +2,8 @@ import Foundation
 import HTTPCore
 import HTTPServer
 
-/// `GET /status` on the ops listener: what ops need at a glance, as JSON — the build, uptime,
+/// `GET /status` on the ops listener: what ops need at a glance, as JSON (or, for a browser, the
+/// same data as one HTML page, ``StatusPage``) — the build, uptime,
 /// the manifest set in force, each city's services, each backend's health (state, breaker, last
 /// success and failure with its reason, recent latency, calls in flight) and the event inbox
 /// (depth, oldest pending age, dead letters, deliveries in flight). No secrets, no personal data.
@@ -16,7 +17,15 @@ struct StatusRoute: Sendable {
     let startedAt: Double
 
     func mount(on router: inout Router) {
-        router.get("/status") { _, _ in .jsonObject(status(now: Date().timeIntervalSince1970)) }
+        router.get("/status") { request, _ in
+            let document = status(now: Date().timeIntervalSince1970)
+            // Browsers ask for HTML first; tools get JSON.
+            let accept = request.headers["accept"] ?? ""
+            guard accept.contains("text/html") else { return .jsonObject(document) }
+            return Response(
+                status: .ok, headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"],
+                body: Array(StatusPage.render(document).utf8))
+        }
     }
 
     func status(now: Double) -> [String: Any] {
