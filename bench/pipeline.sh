@@ -26,12 +26,18 @@ path, port = sys.argv[1], sys.argv[2]
 city = json.load(open(path))
 city["backends"]["halls"]["baseURL"] = f"http://127.0.0.1:{port}"
 city["backends"]["halls"]["maxConnections"] = 256
-# Limits far above the offered load: this measures the pipeline, not refusals.
-city["rateLimits"] = [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000}]
+# Limits far above the offered load: this measures the pipeline, not refusals. BENCH_LIMITS=off
+# removes them, so bench/limiter.sh can compare the pipeline with and without the limiter.
+import os
+limits = os.environ.get("BENCH_LIMITS", "on") != "off"
+city["rateLimits"] = [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000}] if limits else []
 json.dump(city, open(path, "w"))
 service_path = path.replace("cities/330100.json", "services/service-hall.queue.json")
 service = json.load(open(service_path))
-service["rateLimits"] = [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000}]
+service["rateLimits"] = (
+    [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000},
+     {"scope": "operation", "limit": 10000000, "period": "1s", "burst": 10000000},
+     {"scope": "ip", "limit": 10000000, "period": "1s", "burst": 10000000}] if limits else [])
 json.dump(service, open(service_path, "w"))
 PY
 gateway=$(free_port); ops=$(free_port); proxy=$(free_port)

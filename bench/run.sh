@@ -13,3 +13,6 @@ bench/pipeline.sh
 echo
 echo "== partner events: durable acceptance (group commit) vs one fsync per event, then delivery"
 bench/events.sh
+echo
+echo "== rate limiter: the pipeline with and without four limits per call"
+bench/limiter.sh

@@ -3,6 +3,7 @@ import HTTPClient
 import HTTPCore
 import HTTPServer
 import Store
+import Synchronization
 
 /// The running gateway: the public listener for partners and the ops listener for operators,
 /// sharing one event-loop group.
@@ -91,6 +92,15 @@ public final class Gateway: Sendable {
     let deliveries: DeliveryWorker
     /// Counters and histograms for `/metrics`.
     let metrics = Metrics()
+    /// Both servers, for the open-connections gauge (set once both exist).
+    private let listeners = ListenerRegistry()
+
+    /// The servers whose open connections `/metrics` reports.
+    final class ListenerRegistry: Sendable {
+        private let servers = Mutex<[HTTPServer]>([])
+        func set(_ list: [HTTPServer]) { servers.withLock { $0 = list } }
+        var openConnections: Int { servers.withLock { $0.reduce(0) { $0 + $1.openConnectionCount } } }
+    }
     /// The configuration snapshot in force.
     public let active: ActiveConfiguration
     /// Hot reload of the manifests (SIGHUP, POST /admin/reload).
@@ -168,8 +178,10 @@ public final class Gateway: Sendable {
             configuration: opsHTTP,
             responder: Gateway.opsRouter(
                 health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit,
-                inbox: inbox, deliveries: deliveries, metrics: metrics, clock: millisecondClock),
+                inbox: inbox, deliveries: deliveries, metrics: metrics, clock: millisecondClock,
+                openConnections: { [listeners] in listeners.openConnections }),
             group: group)
+        listeners.set([publicServer, opsServer])
     }
 
     /// Binds both listeners and starts backend health probes. Returns the bound addresses.
@@ -231,7 +243,8 @@ public final class Gateway: Sendable {
 
     static func opsRouter(
         health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: Inbox,
-        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64
+        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64,
+        openConnections: @escaping @Sendable () -> Int
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
@@ -244,9 +257,13 @@ public final class Gateway: Sendable {
             inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock
         ).mount(on: &router)
         StatusRoute(
-            active: admin.active, inbox: inbox, deliveries: deliveries, startedAt: Date().timeIntervalSince1970
+            active: admin.active, inbox: inbox, deliveries: deliveries, metrics: metrics,
+            startedAt: Date().timeIntervalSince1970
         ).mount(on: &router)
-        MetricsRoute(metrics: metrics, active: admin.active, inbox: inbox, deliveries: deliveries).mount(on: &router)
+        MetricsRoute(
+            metrics: metrics, active: admin.active, inbox: inbox, deliveries: deliveries,
+            openConnections: openConnections
+        ).mount(on: &router)
         return router
     }
 }

@@ -43,6 +43,7 @@ struct OpsStatusTests {
         let events = try #require(status["events"] as? [String: Any])
         #expect(events["workersRunning"] as? Bool == true)
         #expect(events["pending"] as? Int == 0)
+        #expect(status["rateLimitRefusals"] as? [String: Double] != nil)
         let text = try Self.ops(environment, "/status").text
         for secret in ["webhooks-demo.secret", "whsec_", "BEGIN"] { #expect(!text.contains(secret)) }
     }
@@ -87,6 +88,7 @@ extension OpsStatusTests {
         #expect(samples("process_resident_memory_bytes").first?["value"] as? Double ?? 0 > 1_000_000)
         #expect(samples("citygate_backend_breaker_state").count >= 5)
         #expect(samples("citygate_inbox_events").count == 4)
+        #expect(samples("citygate_open_connections").first?["value"] as? Double ?? 0 >= 1, "this scrape's own")
     }
 }
 

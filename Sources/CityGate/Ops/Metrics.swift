@@ -63,6 +63,19 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// One label's values of a counter, summed over its other labels (for `/status`).
+    func totals(_ name: String, by label: String) -> [String: Double] {
+        let series = state.withLock { $0.counters[name] ?? [:] }
+        var totals: [String: Double] = [:]
+        for (labels, value) in series {
+            guard let range = labels.range(of: "\(label)=\"") else { continue }
+            let rest = labels[range.upperBound...]
+            guard let end = rest.firstIndex(of: "\"") else { continue }
+            totals[String(rest[..<end]), default: 0] += value
+        }
+        return totals
+    }
+
     /// The registry's series plus `gauges` (name → (help, [(labels, value)])), rendered.
     func render(gauges: [(name: String, help: String, samples: [(labels: String, value: Double)])]) -> String {
         let (counters, histograms) = state.withLock { ($0.counters, $0.histograms) }

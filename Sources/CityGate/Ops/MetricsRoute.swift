@@ -8,12 +8,14 @@ import HTTPServer
 
 /// `GET /metrics` on the ops listener: the registry's counters and histograms, plus gauges read
 /// at scrape time — breaker state and health per backend, the inbox by state, the oldest pending
-/// event's age, deliveries in flight, process memory and open file descriptors.
+/// event's age, deliveries in flight, open connections, process memory and open file descriptors.
 struct MetricsRoute: Sendable {
     let metrics: Metrics
     let active: ActiveConfiguration
     let inbox: Inbox
     let deliveries: DeliveryWorker
+    /// Open connections on the public and ops listeners.
+    let openConnections: @Sendable () -> Int
 
     func mount(on router: inout Router) {
         router.get("/metrics") { _, _ in
@@ -57,6 +59,10 @@ struct MetricsRoute: Sendable {
             (
                 "process_open_fds", "Open file descriptors (sockets, the store, the inbox).",
                 [("", Self.openDescriptors())]
+            ),
+            (
+                "citygate_open_connections", "Open client connections on both listeners.",
+                [("", Double(openConnections()))]
             ),
         ])
     }

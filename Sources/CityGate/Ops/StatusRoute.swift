@@ -6,7 +6,8 @@ import HTTPServer
 /// same data as one HTML page, ``StatusPage``) — the build, uptime,
 /// the manifest set in force, each city's services, each backend's health (state, breaker, last
 /// success and failure with its reason, recent latency, calls in flight) and the event inbox
-/// (depth, oldest pending age, dead letters, deliveries in flight). No secrets, no personal data.
+/// (depth, oldest pending age, dead letters, deliveries in flight), and rate-limit refusals by
+/// scope since start. No secrets, no personal data.
 struct StatusRoute: Sendable {
     /// The version reported by `/status`.
     static let version = "0.3.0"
@@ -14,6 +15,7 @@ struct StatusRoute: Sendable {
     let active: ActiveConfiguration
     let inbox: Inbox
     let deliveries: DeliveryWorker
+    let metrics: Metrics
     let startedAt: Double
 
     func mount(on router: inout Router) {
@@ -68,6 +70,7 @@ struct StatusRoute: Sendable {
             "service": "citygate", "version": Self.version, "uptimeSeconds": max(0, now - startedAt),
             "manifests": ["sha256": manifests.contentHash, "loadedAt": manifests.loadedAt],
             "cities": cities, "backends": backends, "events": events,
+            "rateLimitRefusals": metrics.totals("citygate_rate_limit_refusals_total", by: "scope"),
         ]
     }
 }
