@@ -68,19 +68,9 @@ enum StatusPage {
         return html
     }
 
+    /// HTML text and attribute escaping: the same five characters as XML.
     static func escape(_ value: Any?) -> String {
         guard let value else { return "" }
-        var out = ""
-        for character in "\(value)" {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        return BackendRequestBuilder.xmlEscape("\(value)")
     }
 }
