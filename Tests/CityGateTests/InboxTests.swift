@@ -99,3 +99,24 @@ struct InboxTests {
         }
     }
 }
+
+/// Revocations outlive the process: a new store on the same file knows them.
+struct TokenStoreTests {
+    @Test
+    func revocationsSurviveARestartAndExpire() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).db").path
+        do {
+            let store = try TokenStore(database: try Database(path: path, durability: .normal), now: 1_000)
+            try store.revoke(kind: "jti", id: "at_1", until: 2_000)
+            try store.revoke(kind: "family", id: "fam_1", until: 5_000)
+        }
+        let reopened = try TokenStore(database: try Database(path: path, durability: .normal), now: 1_500)
+        #expect(reopened.isRevoked(jti: "at_1"))
+        #expect(reopened.isRevoked(family: "fam_1"))
+        #expect(!reopened.isRevoked(jti: "at_2"))
+        // Past their expiry they are not loaded (the tokens they named have expired anyway).
+        let later = try TokenStore(database: try Database(path: path, durability: .normal), now: 3_000)
+        #expect(!later.isRevoked(jti: "at_1"))
+        #expect(later.isRevoked(family: "fam_1"))
+    }
+}

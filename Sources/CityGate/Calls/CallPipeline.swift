@@ -307,10 +307,10 @@ public struct CallPipeline: Sendable {
         outbound.headers.add(name: "X-Request-Id", value: context.requestId)
         // W3C Trace Context: the partner's trace continues (a child span is ours), else one starts.
         let random = (try? SecureBytes.random(count: 24)) ?? Array(context.requestId.utf8)
-        let trace =
-            incomingTrace.flatMap(TraceContext.init(traceparent:)) ?? TraceContext(random: Array(random.prefix(16)))
+        let continued = incomingTrace.flatMap(TraceContext.init(traceparent:))
+        let trace = continued ?? TraceContext(random: Array(random.prefix(16)))
         outbound.headers.add(name: "traceparent", value: trace.child(spanId: Array(random.suffix(8))))
-        if incomingTrace.flatMap(TraceContext.init(traceparent:)) != nil, let state = incomingTraceState {
+        if continued != nil, let state = incomingTraceState {
             outbound.headers.add(name: "tracestate", value: state)
         }
         if let identity {
