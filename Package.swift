@@ -53,7 +53,8 @@ let package = Package(
         ),
         .target(
             name: "HTTPClient",
-            dependencies: ["HTTPCore", "CCurl"],
+            // The client runs on HTTPServer's event loops (see docs/architecture.md).
+            dependencies: ["HTTPCore", "HTTPServer", "CCurl"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -88,7 +89,7 @@ let package = Package(
         // `make bench` only: drives concurrent requests through HTTPClient.
         .executableTarget(
             name: "ClientBench",
-            dependencies: ["HTTPClient", "HTTPCore"],
+            dependencies: ["HTTPClient", "HTTPCore", "HTTPServer"],
             path: "bench/ClientBench",
             swiftSettings: swiftSettings
         ),

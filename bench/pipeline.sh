@@ -66,7 +66,14 @@ field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['$2'])
 echo "$concurrency in flight, ${duration}s per run (or until $per_round pre-signed calls are used), $rounds interleaved rounds"
 for round in $(seq 1 "$rounds"); do
     sign
+    # BENCH_PROFILE=1: perf profile of the gateway during the first round (.build/pipeline-gateway.perf).
+    if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
+        perf record -g -o .build/pipeline-gateway.perf -p "$(pgrep -f "citygate serve --listen 127.0.0.1:$gateway")" \
+            >/dev/null 2>&1 &
+        profiler=$!
+    fi
     result=$(run "$gateway"); echo "round $round gateway: $result"
+    if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; profiler=; fi
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/gateway"
     result=$(run "$proxy"); echo "round $round nginx:   $result"
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/nginx"

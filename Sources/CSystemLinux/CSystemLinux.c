@@ -55,3 +55,13 @@ int citygate_stream_socket(int family) {
 long citygate_random_bytes(void *buffer, size_t length) {
     return (long)getrandom(buffer, length, 0);
 }
+
+static __thread void *citygate_thread_loop = NULL;
+
+void *citygate_current_loop(void) {
+    return citygate_thread_loop;
+}
+
+void citygate_set_current_loop(void *loop) {
+    citygate_thread_loop = loop;
+}

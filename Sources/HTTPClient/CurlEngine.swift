@@ -1,42 +1,71 @@
 import CCurl
-import Foundation
+import HTTPServer
 import Synchronization
 
-/// One libcurl multi handle, owned by one thread.
-///
-/// ```
-///  callers ──submit(.add / .cancel / .stop)──► command queue ──curl_multi_wakeup──┐
-///                                                                                  ▼
-///  engine thread: drain commands ─► curl_multi_perform ─► info_read(DONE) ─► finish ─► curl_multi_poll
-/// ```
-///
-/// libcurl requires every call on a multi handle (and its easy handles) to come from one thread;
-/// `curl_multi_wakeup` is the one thread-safe exception and is how other threads get its
-/// attention. Finished transfers are found through CURLOPT_PRIVATE.
-final class CurlEngine: @unchecked Sendable {
-    // @unchecked: `multi` and `active` are used only on the engine thread; `commands` is a Mutex.
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-    enum Command {
-        case add(CurlTransfer)
-        case cancel(CurlTransfer)
-        case stop
-    }
+/// One libcurl multi handle, driven by one event loop through `curl_multi_socket_action`.
+///
+/// ```
+///  caller on the loop ──add──────────────────────────────► curl_multi_add_handle
+///  caller elsewhere ───loop.schedule { add } ─────────────►        │ timer callback (0 ms)
+///                                                                   ▼
+///  loop turn: socket ready ─► socket_action(fd, bits) ─┐   timer due ─► socket_action(TIMEOUT)
+///                                                       ▼
+///           info_read(DONE) ─► finish ─► continuation resumed (on this loop for callers here)
+///  libcurl ─socket callback─► loop.watch / unwatch        ─timer callback─► dueAt
+/// ```
+///
+/// libcurl requires every call on a multi handle (and its easy handles) to come from one
+/// thread; here that is the loop's, which is also where request handlers run, so a backend call
+/// made by a handler involves no thread hand-off at all. Only the sockets libcurl names as ready
+/// are driven (no `poll` over every transfer, no read that would return EAGAIN). Finished
+/// transfers are found through CURLOPT_PRIVATE.
+final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
+    // @unchecked: every mutable member is used only on `loop`'s thread; other threads reach the
+    // engine only through `loop.schedule`.
 
     /// curl_global_init runs once, before any thread uses libcurl (it is not thread-safe).
     private static let globalInit: CURLcode = curl_global_init(3)  // CURL_GLOBAL_ALL (SSL | WIN32)
 
+    /// The loop that drives this engine.
+    let loop: EventLoop
     private let multi: UnsafeMutableRawPointer
     private let configuration: HTTPClient.Configuration
-    private let commands = Mutex<[Command]>([])
     private var active: [UInt64: CurlTransfer] = [:]
     /// Easy handles of finished transfers, reset and kept for reuse: creating one per request
     /// costs far more than `curl_easy_reset`, which keeps the DNS and TLS session caches.
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private static let maxIdleHandles = 256
-    private let stopped = DispatchSemaphore(value: 0)
-    private let inFlight = Atomic<Int>(0)
+    private let inFlight: Atomic<Int>
+    private var stopped = false
+    /// libcurl's timer, in the loop's clock.
+    private(set) var dueAt: UInt64?
+    /// What each socket is registered for in the loop's epoll set (absent: not registered).
+    private var watched: [Int32: Interest] = [:]
+    /// Connection sockets this engine opened (CURLOPT_OPENSOCKETFUNCTION) and so sees closed.
+    private var owned: Set<Int32> = []
 
-    init(configuration: HTTPClient.Configuration) throws(CurlError) {
+    /// A socket's registration. `parked`: libcurl stopped asking about it (an idle connection
+    /// back in its cache) but it stays registered, because the next request on the connection
+    /// usually asks for the same interest again: two `epoll_ctl` calls per request saved.
+    /// Only sockets in `owned` are parked: their close goes through `socketClosing`, so a parked
+    /// registration never outlives its descriptor.
+    private struct Interest: Equatable {
+        var readable: Bool
+        var writable: Bool
+        var parked = false
+    }
+
+    /// Creates the multi handle on the caller's thread (no other thread uses it yet) and attaches
+    /// the engine to `loop`. `connectionsPerHost` and `totalConnections` are this engine's share
+    /// of the client's limits.
+    init(
+        loop: EventLoop, configuration: HTTPClient.Configuration, connectionsPerHost: Int, totalConnections: Int,
+        cachedConnections: Int
+    ) throws(CurlError) {
         let initCode = CurlEngine.globalInit
         guard initCode == CURLE_OK else {
             throw CurlError(kind: .other, code: Int(initCode.rawValue), message: "curl_global_init failed")
@@ -45,104 +74,54 @@ final class CurlEngine: @unchecked Sendable {
             throw CurlError(kind: .other, message: "curl_multi_init failed")
         }
         let settings: [(CURLMoption, Int)] = [
-            (CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost),
-            (CURLMOPT_MAX_TOTAL_CONNECTIONS, configuration.maxTotalConnections),
-            (CURLMOPT_MAXCONNECTS, configuration.maxCachedConnections),
+            (CURLMOPT_MAX_HOST_CONNECTIONS, connectionsPerHost),
+            (CURLMOPT_MAX_TOTAL_CONNECTIONS, totalConnections),
+            (CURLMOPT_MAXCONNECTS, cachedConnections),
             (CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX),
         ]
-        for (option, value) in settings {
-            let code = citygate_multi_setopt_long(multi, option, value)
-            guard code == CURLM_OK else {
-                curl_multi_cleanup(multi)
-                throw CurlError(
-                    kind: .other, code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code)))
-            }
+        var codes = settings.map { citygate_multi_setopt_long(multi, $0.0, $0.1) }
+        codes.append(citygate_multi_setopt_socket_callback(multi, curlSocketCallback))
+        codes.append(citygate_multi_setopt_timer_callback(multi, curlTimerCallback))
+        if let failed = codes.first(where: { $0 != CURLM_OK }) {
+            curl_multi_cleanup(multi)
+            throw CurlError(
+                kind: .other, code: Int(failed.rawValue), message: String(cString: curl_multi_strerror(failed)))
         }
+        self.loop = loop
         self.multi = multi
         self.configuration = configuration
-        let thread = Thread { [self] in run() }
-        thread.name = "citygate-curl"
-        thread.start()
+        self.inFlight = Atomic(0)
+        // The callbacks find the engine through these pointers, unretained: the client keeps
+        // every engine alive until `stop` has cleaned the multi handle up.
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        let pointerCodes = [
+            citygate_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, user),
+            citygate_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, user),
+        ]
+        if let failed = pointerCodes.first(where: { $0 != CURLM_OK }) {
+            curl_multi_cleanup(multi)
+            throw CurlError(
+                kind: .other, code: Int(failed.rawValue), message: String(cString: curl_multi_strerror(failed)))
+        }
+        loop.schedule { [self] in loop.addTimer(self) }
     }
 
     /// Transfers added and not yet finished.
     var inFlightCount: Int { inFlight.load(ordering: .relaxed) }
 
-    func submit(_ command: Command) {
-        let wasEmpty = commands.withLock { queue in
-            let wasEmpty = queue.isEmpty
-            queue.append(command)
-            return wasEmpty
+    // MARK: Loop-thread entry points
+
+    /// Starts a transfer. Loop thread only, never from inside a libcurl callback.
+    func add(_ transfer: CurlTransfer) {
+        if stopped {
+            transfer.finish(.failure(CurlError(kind: .cancelled, message: "client shut down")))
+            return
         }
-        // One wake-up per batch: a non-empty queue means a wake-up is already on its way.
-        // Thread-safe by libcurl's contract; a failure only means the handle is being cleaned up.
-        if wasEmpty { _ = curl_multi_wakeup(multi) }
-    }
-
-    /// Stops the thread; transfers still running fail with `.cancelled`. Waits for the thread.
-    func stop() {
-        submit(.stop)
-        stopped.wait()
-    }
-
-    private func run() {
-        var running: Int32 = 0
-        var queued: Int32 = 0
-        while true {
-            let batch = commands.withLock { queue -> [Command] in
-                let batch = queue
-                queue.removeAll(keepingCapacity: true)
-                return batch
-            }
-            for command in batch {
-                switch command {
-                case .add(let transfer): add(transfer)
-                case .cancel(let transfer): remove(transfer, finishingWith: .failure(Self.cancelledError))
-                case .stop:
-                    for transfer in Array(active.values) {
-                        remove(
-                            transfer, finishingWith: .failure(CurlError(kind: .cancelled, message: "client shut down")))
-                    }
-                    curl_multi_cleanup(multi)
-                    for handle in idleHandles { curl_easy_cleanup(handle) }
-                    idleHandles.removeAll()
-                    stopped.signal()
-                    return
-                }
-            }
-            _ = curl_multi_perform(multi, &running)
-            while let message = curl_multi_info_read(multi, &queued) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
-                var user: UnsafeMutableRawPointer?
-                guard citygate_easy_getinfo_private(easy, &user) == CURLE_OK, let user else { continue }
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
-                let code = citygate_message_result(message)
-                remove(transfer, finishingWith: transfer.result(for: code))
-            }
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
-        }
-    }
-
-    /// Resets a handle (dropping every option, including pointers into the finished transfer)
-    /// and keeps it for the next transfer.
-    private func recycle(_ easy: UnsafeMutableRawPointer) {
-        curl_easy_reset(easy)
-        if idleHandles.count < CurlEngine.maxIdleHandles {
-            idleHandles.append(easy)
-        } else {
-            curl_easy_cleanup(easy)
-        }
-    }
-
-    static let cancelledError = CurlError(kind: .cancelled, message: "the caller cancelled the request")
-
-    private func add(_ transfer: CurlTransfer) {
-        inFlight.add(1, ordering: .relaxed)
         if transfer.cancelled.load(ordering: .acquiring) {
-            inFlight.subtract(1, ordering: .relaxed)
             transfer.finish(.failure(Self.cancelledError))
             return
         }
+        inFlight.add(1, ordering: .relaxed)
         let user = Unmanaged.passRetained(transfer)
         do {
             guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
@@ -150,6 +129,7 @@ final class CurlEngine: @unchecked Sendable {
             }
             transfer.easy = easy
             try transfer.prepare(configuration: configuration, user: user.toOpaque())
+            try watchSockets(of: easy)
             let code = curl_multi_add_handle(multi, easy)
             guard code == CURLM_OK else {
                 throw CurlError(
@@ -167,6 +147,150 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// Removes a transfer at its caller's request (a no-op if it already finished).
+    func cancel(_ transfer: CurlTransfer) {
+        remove(transfer, finishingWith: .failure(Self.cancelledError))
+    }
+
+    /// Fails every running transfer and releases libcurl's handles. Loop thread only.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        for transfer in Array(active.values) {
+            remove(transfer, finishingWith: .failure(CurlError(kind: .cancelled, message: "client shut down")))
+        }
+        loop.removeTimer(self)
+        dueAt = nil
+        curl_multi_cleanup(multi)
+        loop.unwatchAll(by: self)
+        for handle in idleHandles { curl_easy_cleanup(handle) }
+        idleHandles.removeAll()
+    }
+
+    /// A socket libcurl asked about is ready.
+    func descriptorReady(_ fd: Int32, events: DescriptorEvents) {
+        guard !stopped else { return }
+        if watched[fd]?.parked == true {
+            // An idle connection stirred (the backend closed it, most likely): stop watching;
+            // libcurl finds it dead when it next looks and asks again if it reuses it.
+            loop.unwatch(fd)
+            watched[fd] = nil
+            return
+        }
+        var bits: Int32 = 0
+        if events.readable { bits |= citygate_cselect_in }
+        if events.writable { bits |= citygate_cselect_out }
+        if events.failed { bits |= citygate_cselect_err }
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(multi, fd, bits, &running)
+        collectFinished()
+    }
+
+    /// libcurl's timer expired.
+    func fire() {
+        guard !stopped else { return }
+        // One-shot: libcurl sets the next deadline through the timer callback if it wants one.
+        dueAt = nil
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(multi, citygate_socket_timeout, 0, &running)
+        collectFinished()
+    }
+
+    // MARK: libcurl callbacks (loop thread, inside socket_action / add_handle)
+
+    /// CURLMOPT_SOCKETFUNCTION: what libcurl wants to hear about `fd`.
+    func socketChanged(_ fd: Int32, what: Int32) {
+        if what == citygate_poll_remove {
+            if owned.contains(fd), watched[fd] != nil {
+                watched[fd]?.parked = true
+            } else {
+                // Not ours to see closed (the resolver's socket pair): forget it now.
+                loop.unwatch(fd)
+                watched[fd] = nil
+            }
+            return
+        }
+        let wanted = Interest(
+            readable: what == citygate_poll_in || what == citygate_poll_inout,
+            writable: what == citygate_poll_out || what == citygate_poll_inout)
+        if var current = watched[fd], current.readable == wanted.readable, current.writable == wanted.writable {
+            current.parked = false
+            watched[fd] = current
+            return
+        }
+        let error = loop.watch(fd, readable: wanted.readable, writable: wanted.writable, by: self)
+        if error != 0 {
+            // Not watched means never driven; the transfer's own timeout then ends it.
+            Log.error("epoll_ctl for a backend socket failed", ["errno": "\(error)"])
+            watched[fd] = nil
+            return
+        }
+        watched[fd] = wanted
+    }
+
+    /// CURLOPT_OPENSOCKETFUNCTION: opens a connection socket the way libcurl would, noting it.
+    func socketOpening(_ address: UnsafeMutablePointer<curl_sockaddr>) -> Int32 {
+        let fd = citygate_open_socket(address)
+        if fd >= 0 { owned.insert(fd) }
+        return fd
+    }
+
+    /// CURLOPT_CLOSESOCKETFUNCTION: unregisters a connection socket, then closes it (in this
+    /// order: once closed, its number may be reused at once).
+    func socketClosing(_ fd: Int32) -> Int32 {
+        if watched.removeValue(forKey: fd) != nil { loop.unwatch(fd) }
+        owned.remove(fd)
+        return Glibc.close(fd)
+    }
+
+    /// CURLMOPT_TIMERFUNCTION: libcurl's single timer moved (-1 deletes it).
+    func timerChanged(milliseconds: Int) {
+        dueAt = milliseconds < 0 ? nil : EventLoop.monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
+    }
+
+    // MARK: Internals
+
+    static let cancelledError = CurlError(kind: .cancelled, message: "the caller cancelled the request")
+
+    /// Routes the opening and closing of the handle's connection sockets through this engine.
+    /// A connection keeps the callbacks of the handle that opened it, across handle resets.
+    private func watchSockets(of easy: UnsafeMutableRawPointer) throws(CurlError) {
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        let codes = [
+            citygate_easy_setopt_open_socket(easy, curlOpenSocketCallback),
+            citygate_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, user),
+            citygate_easy_setopt_close_socket(easy, curlCloseSocketCallback),
+            citygate_easy_setopt_pointer(easy, CURLOPT_CLOSESOCKETDATA, user),
+        ]
+        if let failed = codes.first(where: { $0 != CURLE_OK }) {
+            throw CurlError(
+                kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
+        }
+    }
+
+    private func collectFinished() {
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            var user: UnsafeMutableRawPointer?
+            guard citygate_easy_getinfo_private(easy, &user) == CURLE_OK, let user else { continue }
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+            let code = citygate_message_result(message)
+            remove(transfer, finishingWith: transfer.result(for: code))
+        }
+    }
+
+    /// Resets a handle (dropping every option, including pointers into the finished transfer)
+    /// and keeps it for the next transfer.
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        if idleHandles.count < CurlEngine.maxIdleHandles {
+            idleHandles.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
+    }
+
     /// Removes a registered transfer (a no-op if it already finished) and resumes its caller.
     private func remove(_ transfer: CurlTransfer, finishingWith result: Result<ClientResponse, CurlError>) {
         guard active.removeValue(forKey: transfer.id) != nil else { return }
@@ -179,4 +303,37 @@ final class CurlEngine: @unchecked Sendable {
         transfer.finish(result)
         Unmanaged.passUnretained(transfer).release()
     }
+}
+
+/// CURLMOPT_SOCKETFUNCTION trampoline.
+private func curlSocketCallback(
+    _ easy: UnsafeMutableRawPointer?, _ fd: curl_socket_t, _ what: Int32, _ user: UnsafeMutableRawPointer?,
+    _ socketUser: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let user else { return -1 }
+    Unmanaged<CurlEngine>.fromOpaque(user).takeUnretainedValue().socketChanged(fd, what: what)
+    return 0
+}
+
+/// CURLMOPT_TIMERFUNCTION trampoline.
+private func curlTimerCallback(_ multi: UnsafeMutableRawPointer?, _ milliseconds: Int, _ user: UnsafeMutableRawPointer?)
+    -> Int32
+{
+    guard let user else { return -1 }
+    Unmanaged<CurlEngine>.fromOpaque(user).takeUnretainedValue().timerChanged(milliseconds: milliseconds)
+    return 0
+}
+
+/// CURLOPT_OPENSOCKETFUNCTION trampoline.
+private func curlOpenSocketCallback(
+    _ user: UnsafeMutableRawPointer?, _ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>?
+) -> curl_socket_t {
+    guard let user, let address else { return -1 }
+    return Unmanaged<CurlEngine>.fromOpaque(user).takeUnretainedValue().socketOpening(address)
+}
+
+/// CURLOPT_CLOSESOCKETFUNCTION trampoline.
+private func curlCloseSocketCallback(_ user: UnsafeMutableRawPointer?, _ fd: curl_socket_t) -> Int32 {
+    guard let user else { return Glibc.close(fd) }
+    return Unmanaged<CurlEngine>.fromOpaque(user).takeUnretainedValue().socketClosing(fd)
 }

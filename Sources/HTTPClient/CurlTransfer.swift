@@ -5,10 +5,10 @@ import Synchronization
 /// One transfer: an easy handle, its request, what has arrived so far, and the continuation of
 /// the task waiting for it.
 ///
-/// Created on the caller's task, then handed to the engine thread, which alone touches it until
-/// it is finished (exactly once: done, cancelled, or engine stopped).
+/// Created on the caller's task, then handed to its engine's loop thread, which alone touches it
+/// until it is finished (exactly once: done, cancelled, or engine stopped).
 final class CurlTransfer: @unchecked Sendable {
-    // @unchecked: after `CurlEngine.submit` only the engine thread reads or writes the mutable
+    // @unchecked: after `CurlEngine.add` only the engine's loop thread reads or writes the mutable
     // state; `cancelled` is atomic because `onCancel` sets it from the cancelling thread.
 
     let id: UInt64
@@ -16,7 +16,9 @@ final class CurlTransfer: @unchecked Sendable {
     let deadline: ContinuousClock.Instant
     let maxResponseBytes: Int
     let cancelled = Atomic<Bool>(false)
-    var continuation: CheckedContinuation<Result<ClientResponse, CurlError>, Never>?
+    /// Unsafe rather than checked: the engine resumes it exactly once (see `finish`), and the
+    /// checked variant costs an allocation per request on the hot path.
+    var continuation: UnsafeContinuation<Result<ClientResponse, CurlError>, Never>?
 
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
@@ -68,6 +70,10 @@ final class CurlTransfer: @unchecked Sendable {
         // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
         string(CURLOPT_PROTOCOLS_STR, "http,https")
         long(CURLOPT_NOSIGNAL, 1)
+        // No proxy unless configured: citizens' data must not leave through a proxy because
+        // an environment variable names one (and libcurl then skips reading the environment
+        // for every request).
+        string(CURLOPT_PROXY, "")
         long(CURLOPT_FOLLOWLOCATION, 0)
         long(CURLOPT_TIMEOUT_MS, remaining.milliseconds)
         long(CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeout, remaining).milliseconds)

@@ -8,8 +8,8 @@
 public enum PersonalDataMask {
     /// `text` with every ID number replaced by `[id-number]` and every mobile number by `[phone]`.
     public static func mask(_ text: String) -> String {
+        guard text.utf8.count >= 11, hasLongDigitRun(text) else { return text }
         let bytes = Array(text.utf8)
-        guard bytes.count >= 11 else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = 0
@@ -50,6 +50,21 @@ public enum PersonalDataMask {
             index = end
         }
         return changed ? String(decoding: out, as: UTF8.self) : text
+    }
+
+    /// Whether `text` has 11 or more digits in a row, the shortest run `mask` can replace; most
+    /// log values have none and are returned without copying.
+    private static func hasLongDigitRun(_ text: String) -> Bool {
+        var run = 0
+        for byte in text.utf8 {
+            if isDigit(byte) {
+                run += 1
+                if run >= 11 { return true }
+            } else {
+                run = 0
+            }
+        }
+        return false
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }

@@ -31,6 +31,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     static let wakeToken: UInt64 = 0
     static let firstConnectionID: UInt64 = 1 << 32
+    /// Tokens of watched descriptors: this bit plus the descriptor (connection ids never reach it).
+    static let descriptorTokenBit: UInt64 = 1 << 62
     static let sweepInterval: UInt64 = 250_000_000
 
     /// The loop's position in its group.
@@ -50,6 +52,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var date = HTTPDate()
     var requestIds: RequestIdGenerator
     var now: UInt64 = 0
+    /// Descriptors other parts of the process watch on this loop (libcurl's sockets).
+    var descriptorWatchers: [Int32: any DescriptorWatcher] = [:]
+    /// Deadlines other parts of the process keep on this loop (libcurl's timer).
+    var timers: [any LoopTimer] = []
 
     init(index: Int) throws(SocketError) {
         self.index = index
@@ -85,6 +91,18 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Runs a job of a task that prefers this loop (TaskExecutor).
     public func enqueue(_ job: consuming ExecutorJob) {
         submit(.job(UnownedJob(job)))
+    }
+
+    /// The loop whose thread is the caller's, if any.
+    public static var current: EventLoop? {
+        guard let pointer = citygate_current_loop() else { return nil }
+        return Unmanaged<EventLoop>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Runs `body` on the loop thread on its next turn, even when called from the loop thread
+    /// (so it never runs inside a callback the caller is in the middle of).
+    public func schedule(_ body: @escaping @Sendable () -> Void) {
+        submit(.closure(body))
     }
 
     /// Runs `body` on the loop thread: now if already there, otherwise on its next turn.
@@ -127,12 +145,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The loop body; returns when stopped.
     func runLoop() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
+        citygate_set_current_loop(Unmanaged.passUnretained(self).toOpaque())
+        defer { citygate_set_current_loop(nil) }
         var events = [citygate_epoll_event](repeating: citygate_epoll_event(), count: 512)
         now = EventLoop.monotonicNow()
         var nextSweep = now + EventLoop.sweepInterval
         while !stopRequested.load(ordering: .acquiring) {
             let pending = queue.withLock { !$0.isEmpty }
-            let timeout: Int32 = pending ? 0 : Int32((nextSweep > now ? nextSweep - now : 0) / 1_000_000) + 1
+            let wakeAt = min(nextSweep, nextTimerDeadline())
+            let timeout: Int32 = pending || wakeAt <= now ? 0 : Int32((wakeAt - now) / 1_000_000) + 1
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 citygate_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
             }
@@ -148,10 +169,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                     _ = Glibc.read(wakeFD, &counter, 8)
                 case ..<EventLoop.firstConnectionID:
                     if let core = listeners[event.data] { acceptConnections(core) }
+                case EventLoop.descriptorTokenBit...:
+                    let fd = Int32(truncatingIfNeeded: event.data & ~EventLoop.descriptorTokenBit)
+                    descriptorWatchers[fd]?.descriptorReady(fd, events: DescriptorEvents(epoll: event.events))
                 default:
                     if let connection = connections[event.data] { handle(event.events, on: connection) }
                 }
             }
+            fireDueTimers()
             runQueuedWork()
             if now >= nextSweep {
                 expireDeadlines()
@@ -161,6 +186,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         runQueuedWork()
     }
 
+    /// Runs queued jobs and closures, and timers they make due (libcurl asks for an immediate
+    /// timeout when a transfer is added), in up to eight rounds.
     private func runQueuedWork() {
         let executor = asUnownedTaskExecutor()
         for _ in 0..<8 {
@@ -169,7 +196,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 return spareQueue
             }
             spareQueue = []
-            if batch.isEmpty { return }
+            if batch.isEmpty {
+                if fireDueTimers() { continue }
+                return
+            }
             for work in batch {
                 switch work {
                 case .job(let job): job.runSynchronously(on: executor)

@@ -31,17 +31,26 @@ public enum Log {
     static func write(level: String, _ message: String, _ fields: [String: String]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var line = "{\"ts\":\(now.tv_sec).\(String(now.tv_nsec / 1_000_000 + 1000).dropFirst())"
-        line += ",\"level\":" + JSONText.quoted(level) + ",\"msg\":" + JSONText.quoted(PersonalDataMask.mask(message))
+        // Built as bytes: an access line per request makes this part of every call's cost.
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        line.append(contentsOf: "{\"ts\":\(now.tv_sec).".utf8)
+        line.append(contentsOf: String(now.tv_nsec / 1_000_000 + 1000).utf8.dropFirst())
+        line.append(contentsOf: ",\"level\":".utf8)
+        appendQuoted(level, to: &line)
+        line.append(contentsOf: ",\"msg\":".utf8)
+        appendQuoted(PersonalDataMask.mask(message), to: &line)
         for key in fields.keys.sorted() {
-            line += "," + JSONText.quoted(key) + ":" + JSONText.quoted(PersonalDataMask.mask(fields[key] ?? ""))
+            line.append(UInt8(ascii: ","))
+            appendQuoted(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            appendQuoted(PersonalDataMask.mask(fields[key] ?? ""), to: &line)
         }
-        line += "}\n"
+        line.append(contentsOf: "}\n".utf8)
         // One write(2) per line so concurrent lines never interleave mid-line.
-        var bytes = Array(line.utf8)
         var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { buffer -> Int in
+        while offset < line.count {
+            let written = line.withUnsafeBytes { buffer -> Int in
                 guard let base = buffer.baseAddress else { return 0 }
                 return Glibc.write(1, base + offset, buffer.count - offset)
             }
@@ -49,5 +58,17 @@ public enum Log {
             if written <= 0 { return }
             offset += written
         }
+    }
+
+    /// A JSON string literal; values without quotes, backslashes, controls or U+2028/9 (nearly
+    /// all) are copied as they are.
+    private static func appendQuoted(_ value: String, to line: inout [UInt8]) {
+        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
+            line.append(contentsOf: JSONText.quoted(value).utf8)
+            return
+        }
+        line.append(0x22)
+        line.append(contentsOf: value.utf8)
+        line.append(0x22)
     }
 }

@@ -30,7 +30,11 @@ public final class Database: Sendable {
     public let path: String
 
     /// Opens (creating if needed) the database at `path`, in WAL mode.
-    public init(path: String, durability: Durability = .full) throws(SQLiteError) {
+    /// - Parameter exclusive: hold the file lock for the life of the connection
+    ///   (`locking_mode=EXCLUSIVE`): no `fcntl` lock round trip and no shared-memory index per
+    ///   transaction, and a second process on the same file fails instead of sharing it. For
+    ///   files only this process uses.
+    public init(path: String, durability: Durability = .full, exclusive: Bool = false) throws(SQLiteError) {
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
@@ -42,6 +46,8 @@ public final class Database: Sendable {
         sqlite3_extended_result_codes(handle, 1)
         self.path = path
         self.state = Mutex(Connection(handle: handle))
+        // Before WAL is entered, so the WAL index lives in heap memory rather than a -shm file.
+        if exclusive { try execute("PRAGMA locking_mode=EXCLUSIVE") }
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=\(durability.rawValue)")
         try execute("PRAGMA busy_timeout=5000")

@@ -98,3 +98,24 @@ struct ReplayStoreTests {
         }
     }
 }
+
+/// `locking_mode=EXCLUSIVE` (gateway.db): a second user of the file fails instead of sharing it.
+@Suite struct ExclusiveDatabaseTests {
+    @Test
+    func aSecondConnectionToAnExclusiveFileIsRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "citygate-exclusive-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("gateway.db").path
+        let first = try Database(path: path, durability: .normal, exclusive: true)
+        try first.execute("CREATE TABLE t (x INTEGER)")
+        try first.execute("INSERT INTO t VALUES (1)")
+        // The second open fails within its busy timeout (5 s) because the first holds the lock.
+        #expect(throws: SQLiteError.self) {
+            let second = try Database(path: path, durability: .normal, exclusive: true)
+            try second.execute("INSERT INTO t VALUES (2)")
+        }
+        try first.execute("INSERT INTO t VALUES (3)")
+    }
+}

@@ -1,5 +1,5 @@
 // citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]
-// Drives CONCURRENCY requests in flight through HTTPClient for SECONDS and prints one JSON line:
+// Drives CONCURRENCY requests in flight through HTTPClient, on one event loop, for SECONDS and prints one JSON line:
 // requests/s, p50/p99 latency (ms), and the process's CPU time per request (µs). `make bench`
 // compares it with wrk at the same concurrency against the same backend.
 // With --requests FILE (one JSON request per line: method, path, query, headers, body in base64,
@@ -8,6 +8,7 @@
 import Foundation
 import HTTPClient
 import HTTPCore
+import HTTPServer
 import Synchronization
 
 #if canImport(Glibc)
@@ -53,7 +54,11 @@ if arguments.count == 6, let text = try? String(contentsOfFile: arguments[5], en
     }
 }
 let queue = RequestQueue(requests: prepared)
-let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: concurrency, version: .http1))
+// One event loop drives both libcurl and the tasks that call it, as in the gateway, where a
+// request handler's backend call runs on the loop of its connection.
+let loops = try EventLoopGroup(threadCount: 1)
+let loop = loops.loops[0]
+let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: concurrency, version: .http1), loops: loops)
 
 func cpuSeconds() -> Double {
     var usage = rusage()
@@ -70,7 +75,7 @@ let start = ContinuousClock.now
 let end = start + .milliseconds(Int(seconds * 1000))
 let (count, failures, latencies) = await withTaskGroup(of: (Int, Int, [Double]).self) { group in
     for _ in 0..<concurrency {
-        group.addTask {
+        group.addTask(executorPreference: loop) {
             var count = 0
             var failures = 0
             var latencies: [Double] = []
@@ -118,3 +123,4 @@ print(
             "{\"requestsPerSecond\":%.0f,\"failures\":%d,\"p50ms\":%.3f,\"p99ms\":%.3f,\"cpuMicrosecondsPerRequest\":%.1f}",
         Double(count) / wall, failures, percentile(0.5), percentile(0.99), cpu / Double(max(count, 1)) * 1e6))
 client.shutdown()
+loops.shutdown()

@@ -41,6 +41,10 @@ int citygate_accept(int fd);
 /// socket(AF_INET or AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0).
 int citygate_stream_socket(int family);
 
+/// The event loop running on the calling thread (a thread-local; NULL on other threads).
+void *citygate_current_loop(void);
+/// Sets the calling thread's event loop (NULL to clear).
+void citygate_set_current_loop(void *loop);
 /// getrandom(2) without flags: fills `length` bytes from the kernel CSPRNG; returns bytes written.
 long citygate_random_bytes(void *buffer, size_t length);
 

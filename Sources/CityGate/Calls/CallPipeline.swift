@@ -273,10 +273,7 @@ public struct CallPipeline: Sendable {
                     detail: "The input breaks \(violations.count) rule(s) of operation \(operation.name).",
                     requestId: context.requestId)
                 let list = violations.map { ["path": $0.path, "message": $0.message] }
-                let data =
-                    (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes]))
-                    ?? Data("[]".utf8)
-                problem.jsonExtensions["errors"] = String(decoding: data, as: UTF8.self)
+                problem.jsonExtensions["errors"] = JSONWriter.text(list) ?? "[]"
                 throw Stop(response: .problem(problem))
             }
         }

@@ -47,8 +47,7 @@ public enum BackendRequestBuilder {
                 for (name, value) in template.body {
                     object[name] = try TemplateRenderer.render(value, context, required: false)
                 }
-                body = Array(
-                    (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+                body = JSONWriter.encode(object) ?? Array("{}".utf8)
                 headers.replaceOrAdd(name: "Content-Type", value: "application/json")
             case .form?:
                 var pairs: [(String, String)] = []

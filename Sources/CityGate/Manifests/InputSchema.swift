@@ -31,6 +31,8 @@ public final class InputSchema: Sendable {
     let items: InputSchema?
     let enumeration: [String]?
     let pattern: String?
+    /// `pattern`, compiled once when the manifest loads (not on every call).
+    let expression: NSRegularExpression?
     let minLength: Int?
     let maxLength: Int?
     let minimum: Double?
@@ -58,6 +60,7 @@ public final class InputSchema: Sendable {
         self.items = items
         self.enumeration = enumeration
         self.pattern = pattern
+        self.expression = pattern.flatMap { try? NSRegularExpression(pattern: $0) }
         self.minLength = minLength
         self.maxLength = maxLength
         self.minimum = minimum
@@ -131,7 +134,9 @@ public final class InputSchema: Sendable {
         if let maxLength, length > maxLength {
             violations.append(Violation(path: path, message: "must be at most \(maxLength) characters"))
         }
-        if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+        if let pattern, let expression,
+            expression.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) == nil
+        {
             violations.append(Violation(path: path, message: "must match the pattern \(pattern)"))
         }
         if let format, !format.accepts(text) {

@@ -47,11 +47,11 @@ public enum ResponseMapper {
         var output: [String: Any] = [:]
         for (name, path) in mapping.fields { output[name] = value(at: path, in: document) ?? NSNull() }
         for (name, constant) in mapping.constants { output[name] = constant }
-        guard let data = try? JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]) else {
+        guard let text = JSONWriter.text(output) else {
             return .problem(
                 slug: "backend-bad-response", status: 502, detail: "The mapped answer is not representable as JSON.")
         }
-        return .body(String(decoding: data, as: UTF8.self))
+        return .body(text)
     }
 
     /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).

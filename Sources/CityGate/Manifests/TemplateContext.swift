@@ -105,10 +105,7 @@ enum TemplateRenderer {
         case let string as String: return string
         case let number as NSNumber: return InputSchema.canonicalText(number)
         default:
-            guard JSONSerialization.isValidJSONObject(value),
-                let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
-            else { return "" }
-            return String(decoding: data, as: UTF8.self)
+            return JSONWriter.text(value) ?? ""
         }
     }
 }
