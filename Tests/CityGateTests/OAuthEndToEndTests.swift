@@ -508,6 +508,73 @@ struct CitizenCallTests {
         #expect(entries.allSatisfy { $0["onBehalf"] as? Bool == false })
     }
 
+    /// Every operation of every sample service, in every city that offers it, called by a partner
+    /// whose every part is someone else's code: authlib for the token exchange, pyjwt for the
+    /// citizen assertion, the standardwebhooks library for each call's signature.
+    @Test
+    func pythonPartnerCallsEverySampleServiceInEveryCity() async throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        // (city, service, operation, input, a field the mapped answer must have, or the status expected)
+        let calls: [(String, String, String, String, String)] = [
+            ("330100", "social-security.account", "balance", #"{"year":2026}"#, "balance"),
+            ("330100", "traffic.violations", "lookup", #"{"plate":"A12345","engineTail":"123456"}"#, "violations"),
+            (
+                "330100", "household.appointment", "book",
+                #"{"station":"西湖派出所","date":"2026-12-08","phone":"13800138000"}"#, "appointmentId"
+            ),
+            (
+                "330100", "permit.application", "apply",
+                #"{"applicant":{"name":"张三","idNumber":"11010519491231002X","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
+                "caseNumber"
+            ),
+            ("330100", "permit.application", "progress", #"{"caseNumber":"330100-2026-000042"}"#, "stage"),
+            ("330100", "service-hall.queue", "status", #"{"hall":"west-lake"}"#, "waiting"),
+            ("440300", "social-security.account", "balance", #"{"year":2026}"#, "balance"),
+            // The test environment keeps Shenzhen's halls backend down: a clear 502 naming it.
+            ("440300", "service-hall.queue", "status", #"{"hall":"futian"}"#, "502"),
+            // Paused in Shenzhen: the notice, not a backend call.
+            ("440300", "traffic.violations", "lookup", #"{"plate":"B12345","engineTail":"123456"}"#, "503"),
+        ]
+        for city in ["330100", "440300"] {
+            let mine = calls.filter { $0.0 == city }
+            let result = try await Interop.run(
+                [
+                    "op": "every-service", "port": Int(environment.gateway.publicPort), "city": city,
+                    "client_id": "webhooks-demo-app",
+                    "client_secret": try OAuthEndToEndTests.key("webhooks-demo-client.secret"),
+                    "assertion_secret": try OAuthEndToEndTests.key("webhooks-demo-assertion.secret"),
+                    "assertion_kid": "2026-11-hs",
+                    "partner": "webhooks-demo", "partner_secret": try OAuthEndToEndTests.key("webhooks-demo.secret"),
+                    "citizen": "330106199001011234",
+                    "scope": "social-security.read traffic.read household.write permit.write permit.read halls.read",
+                    "calls": mine.map { ["path": "/v1/cities/\($0.0)/services/\($0.1)/\($0.2)", "body": $0.3] },
+                ], script: "oauth.py")
+            let answers = try #require(result["calls"] as? [[String: Any]], "\(result)")
+            #expect(answers.count == mine.count)
+            for (call, answer) in zip(mine, answers) {
+                let label = "\(call.0) \(call.1)/\(call.2): \(answer)"
+                let status = answer["status"] as? Int
+                let body = Data((answer["body"] as? String ?? "").utf8)
+                let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+                if call.4 == "503" {
+                    #expect(status == 503, "\(label)")
+                    #expect(object["noticeEn"] as? String == "Upgrading; back on 1 December.", "\(label)")
+                } else if call.4 == "502" {
+                    #expect(status == 502, "\(label)")
+                    #expect(object["backend"] as? String == "halls", "\(label)")
+                } else {
+                    #expect(status == 200, "\(label)")
+                    #expect(object[call.4] != nil, "\(label)")
+                }
+            }
+        }
+        // The backends saw each call made for the citizen under the salted pseudonym only.
+        let seen = try Self.mockIdentities(environment)
+        #expect(!seen.isEmpty)
+        #expect(seen.allSatisfy { $0["X-Citizen-Subject"]?.hasPrefix("c_") == true })
+    }
+
     @Test
     func traceContextReachesTheBackend() throws {
         let environment = try Environment()

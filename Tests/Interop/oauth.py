@@ -132,4 +132,16 @@ if command["op"] == "flow":
                                          '{"year":2026}', fresh["access_token"])
     answer(**results)
 
+if command["op"] == "every-service":
+    # A partner app doing what it does for a citizen: one token exchange with authlib (assertion
+    # from pyjwt), then every call signed by the standardwebhooks library, sent with http.client.
+    session = OAuth2Session(command["client_id"], command["client_secret"], token_endpoint_auth_method="client_secret_basic")
+    citizen = session.fetch_token(token_url, grant_type=EXCHANGE, subject_token=assertion(command["citizen"], city=command["city"]),
+                                  subject_token_type=JWT_TYPE, scope=command["scope"])
+    calls = []
+    for call in command["calls"]:
+        result = signed_call(call["path"], call["body"], citizen["access_token"])
+        calls.append({"path": call["path"], "status": result["status"], "body": result["body"]})
+    answer(scope=citizen.get("scope"), calls=calls)
+
 answer(error="unknown op")
