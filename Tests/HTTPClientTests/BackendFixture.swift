@@ -18,7 +18,8 @@ final class BackendFixture: Sendable {
         func count(_ path: String) -> Int { counts.withLock { $0[path] ?? 0 } }
     }
 
-    init() throws {
+    /// - Parameter idleTimeout: how long the backend keeps an idle keep-alive connection open.
+    init(idleTimeout: Duration = .seconds(60)) throws {
         group = try EventLoopGroup(threadCount: 2)
         let hits = Hits()
         self.hits = hits
@@ -63,7 +64,8 @@ final class BackendFixture: Sendable {
             Response(status: .ok, headers: Headers([("X-Order", "1"), ("X-Order", "2"), ("X-Other", "3")]), body: [])
         }
         server = HTTPServer(
-            configuration: HTTPServer.Configuration(address: SocketAddress(host: "127.0.0.1", port: 0)),
+            configuration: HTTPServer.Configuration(
+                address: SocketAddress(host: "127.0.0.1", port: 0), idleTimeout: idleTimeout),
             responder: router, group: group)
         port = try server.start().port
     }

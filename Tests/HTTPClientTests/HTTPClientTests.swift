@@ -240,6 +240,47 @@ struct HTTPClientTests {
         await backend.stop()
     }
 
+    /// Pooled connections stay registered with the loop while idle (docs/architecture.md). When
+    /// the backend closes them, the loop must neither spin on their end-of-stream (it is
+    /// level-triggered) nor hand a dead one to the next request.
+    @Test
+    func idleConnectionsClosedByTheBackendAreDroppedWithoutSpinning() async throws {
+        let backend = try BackendFixture(idleTimeout: .milliseconds(300))
+        let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: 8))
+        let url = backend.baseURL + "/ok"
+        func burst() async -> Int {
+            await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        (try? await client.execute(ClientRequest(url: url), deadline: .now + .seconds(5)))?.status ?? 0
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 == 200 ? 1 : 0) }
+            }
+        }
+        #expect(await burst() == 8)
+        #expect(try socketsConnected(toPort: backend.port) > 0)
+        // The backend closes every idle connection within ~0.55 s (300 ms + its 250 ms sweep).
+        let cpuBefore = Self.processCPUSeconds()
+        try await Task.sleep(for: .milliseconds(1500))
+        let cpuWhileIdle = Self.processCPUSeconds() - cpuBefore
+        #expect(cpuWhileIdle < 0.5, "the process burned \(cpuWhileIdle) s of CPU while idle")
+        // libcurl finds the dead ones when it next looks, closes them and connects anew.
+        for _ in 0..<3 {
+            #expect(await burst() == 8)
+        }
+        #expect(try socketsConnected(toPort: backend.port) <= 8)
+        client.shutdown()
+        await backend.stop()
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     @Test
     func unsupportedSchemeIsRefused() async throws {
         do {
