@@ -27,7 +27,7 @@ enum JSONWriter {
     private static func write(_ value: Any, into out: inout [UInt8]) -> Bool {
         switch value {
         case let string as String:
-            writeString(string, into: &out)
+            JSONText.appendQuoted(string, to: &out)
         case let number as NSNumber where type(of: value) is NSNumber.Type:
             return writeNumber(number, into: &out)
         case let flag as Bool:
@@ -46,7 +46,7 @@ enum JSONWriter {
             for key in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(key, into: &out)
+                JSONText.appendQuoted(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 guard let member = object[key], write(member, into: &out) else { return false }
             }
@@ -93,24 +93,5 @@ enum JSONWriter {
             out.append(contentsOf: "\(double)".utf8)
         }
         return true
-    }
-
-    /// A JSON string literal (RFC 8259 §7), escaping controls and U+2028/U+2029.
-    private static func writeString(_ string: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var needsEscaping = false
-        for byte in string.utf8
-        where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 {
-            needsEscaping = true
-            break
-        }
-        if needsEscaping {
-            // Rare: the quoted form without its quotes.
-            let quoted = JSONText.quoted(string).utf8
-            out.append(contentsOf: quoted.dropFirst().dropLast())
-        } else {
-            out.append(contentsOf: string.utf8)
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

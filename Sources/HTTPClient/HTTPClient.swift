@@ -73,8 +73,7 @@ public final class HTTPClient: Sendable {
         let transfer = CurlTransfer(
             id: nextID.add(1, ordering: .relaxed).oldValue, request: request, deadline: deadline,
             maxResponseBytes: configuration.maxResponseBytes)
-        let engine = chooseEngine()
-        let onLoop = engine.loop === EventLoop.current
+        let (engine, onLoop) = chooseEngine()
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 transfer.continuation = continuation
@@ -92,13 +91,14 @@ public final class HTTPClient: Sendable {
         return try result.get()
     }
 
-    /// The engine of the caller's loop, or the next one in turn for callers on no loop of ours.
-    private func chooseEngine() -> CurlEngine {
+    /// The engine of the caller's loop (`onLoop`), or the next one in turn for callers on no
+    /// loop of ours.
+    private func chooseEngine() -> (engine: CurlEngine, onLoop: Bool) {
         if let current = EventLoop.current, current.index < engines.count, engines[current.index].loop === current {
-            return engines[current.index]
+            return (engines[current.index], true)
         }
         let turn = nextEngine.add(1, ordering: .relaxed).oldValue
-        return engines[turn % engines.count]
+        return (engines[turn % engines.count], false)
     }
 
     /// Fails requests still running with `.cancelled` and releases libcurl; waits for it.

@@ -25,6 +25,19 @@ public enum JSONText {
         return out
     }
 
+    /// Appends `value` as a JSON string literal to `bytes`. Values without quotes, backslashes,
+    /// controls or U+2028/U+2029 (nearly all) are copied without building an escaped copy.
+    public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        // 0xE2 leads the UTF-8 of U+2028/U+2029 (and of other characters: then `quoted` decides).
+        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
+            bytes.append(contentsOf: quoted(value).utf8)
+            return
+        }
+        bytes.append(0x22)
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(0x22)
+    }
+
     private static func hex4(_ value: UInt32) -> String {
         let digits = Array("0123456789abcdef")
         var text = ""

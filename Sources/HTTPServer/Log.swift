@@ -37,14 +37,14 @@ public enum Log {
         line.append(contentsOf: "{\"ts\":\(now.tv_sec).".utf8)
         line.append(contentsOf: String(now.tv_nsec / 1_000_000 + 1000).utf8.dropFirst())
         line.append(contentsOf: ",\"level\":".utf8)
-        appendQuoted(level, to: &line)
+        JSONText.appendQuoted(level, to: &line)
         line.append(contentsOf: ",\"msg\":".utf8)
-        appendQuoted(PersonalDataMask.mask(message), to: &line)
+        JSONText.appendQuoted(PersonalDataMask.mask(message), to: &line)
         for key in fields.keys.sorted() {
             line.append(UInt8(ascii: ","))
-            appendQuoted(key, to: &line)
+            JSONText.appendQuoted(key, to: &line)
             line.append(UInt8(ascii: ":"))
-            appendQuoted(PersonalDataMask.mask(fields[key] ?? ""), to: &line)
+            JSONText.appendQuoted(PersonalDataMask.mask(fields[key] ?? ""), to: &line)
         }
         line.append(contentsOf: "}\n".utf8)
         // One write(2) per line so concurrent lines never interleave mid-line.
@@ -58,17 +58,5 @@ public enum Log {
             if written <= 0 { return }
             offset += written
         }
-    }
-
-    /// A JSON string literal; values without quotes, backslashes, controls or U+2028/9 (nearly
-    /// all) are copied as they are.
-    private static func appendQuoted(_ value: String, to line: inout [UInt8]) {
-        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
-            line.append(contentsOf: JSONText.quoted(value).utf8)
-            return
-        }
-        line.append(0x22)
-        line.append(contentsOf: value.utf8)
-        line.append(0x22)
     }
 }

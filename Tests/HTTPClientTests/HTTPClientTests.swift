@@ -274,6 +274,25 @@ struct HTTPClientTests {
         await backend.stop()
     }
 
+    /// A proxy named only by the environment is not used: citizens' data leaves only through
+    /// what the configuration names. (The suite runs serially, so the variable is this test's.)
+    @Test
+    func proxyEnvironmentVariablesAreIgnored() async throws {
+        let backend = try BackendFixture()
+        let client = try HTTPClient()
+        // Port 1 on loopback refuses connections: a request sent through this proxy would fail.
+        setenv("http_proxy", "http://127.0.0.1:1", 1)
+        setenv("no_proxy", "", 1)
+        defer {
+            unsetenv("http_proxy")
+            unsetenv("no_proxy")
+        }
+        let response = try await client.execute(ClientRequest(url: backend.baseURL + "/ok"), deadline: soon())
+        #expect(response.status == 200)
+        client.shutdown()
+        await backend.stop()
+    }
+
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
