@@ -33,3 +33,9 @@ start_mocks() {
 
 # mock_port WORK NAME: the port of one mock backend.
 mock_port() { python3 -c "import json; print(json.load(open('$1/mocks.json'))['mockBackends']['$2'])"; }
+
+# cpu_ticks PID...: user + system CPU of the processes so far, in clock ticks (/proc/PID/stat).
+cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+
+# ticks_per_request TICKS REQUESTS: CPU microseconds per request.
+ticks_per_request() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0) ? (t * 1e6 / hz / n) : 0 }'; }

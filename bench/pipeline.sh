@@ -13,7 +13,7 @@ duration=${BENCH_DURATION:-8}
 concurrency=${BENCH_PIPELINE_CONCURRENCY:-64}
 per_round=${BENCH_PIPELINE_REQUESTS:-250000}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; cp "$work/gateway.log" /tmp/gw.log; rm -rf "$work"' EXIT
 
 swift build -c release >/dev/null
 bin=.build/release
@@ -57,6 +57,9 @@ start_nginx "$work" "upstream halls { server 127.0.0.1:$halls; keepalive 64; }
         }
     }"
 sleep 1
+gateway_pid=$(pgrep -f "citygate serve --listen 127.0.0.1:$gateway")
+mocks_pid=$(pgrep -f "citygate-mock-backends --base-port 0" | head -1)
+nginx_pids="$(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"
 
 sign() { $bin/citygate sign --partner webhooks-demo --manifests "$work/manifests" --path "$route" \
     --body '{"hall":"west-lake"}' --format json --count "$per_round" >"$work/requests.jsonl"; }
@@ -68,14 +71,24 @@ for round in $(seq 1 "$rounds"); do
     sign
     # BENCH_PROFILE=1: perf profile of the gateway during the first round (.build/pipeline-gateway.perf).
     if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
-        perf record -g -o .build/pipeline-gateway.perf -p "$(pgrep -f "citygate serve --listen 127.0.0.1:$gateway")" \
+        # BENCH_PROFILE=dwarf: full stacks (DWARF unwinding; libc and libcurl keep no frame pointers).
+        callgraph=-g; [ "$BENCH_PROFILE" = dwarf ] && callgraph="-F 700 --call-graph dwarf,16384"
+        perf record $callgraph -o .build/pipeline-gateway.perf -p "$gateway_pid" \
             >/dev/null 2>&1 &
         profiler=$!
     fi
+    before=$(cpu_ticks "$gateway_pid"); backend_before=$(cpu_ticks "$mocks_pid")
     result=$(run "$gateway"); echo "round $round gateway: $result"
+    served=$(field "$result" requests)
+    echo "round $round CPU per call: gateway $(ticks_per_request $(($(cpu_ticks "$gateway_pid") - before)) "$served") µs," \
+        "mock backend $(ticks_per_request $(($(cpu_ticks "$mocks_pid") - backend_before)) "$served") µs"
     if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; profiler=; fi
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/gateway"
+    before=$(cpu_ticks $nginx_pids); backend_before=$(cpu_ticks "$mocks_pid")
     result=$(run "$proxy"); echo "round $round nginx:   $result"
+    served=$(field "$result" requests)
+    echo "round $round CPU per call: nginx $(ticks_per_request $(($(cpu_ticks $nginx_pids) - before)) "$served") µs," \
+        "mock backend $(ticks_per_request $(($(cpu_ticks "$mocks_pid") - backend_before)) "$served") µs"
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/nginx"
 done
 g_rps=$(cut -d' ' -f1 "$work/gateway" | median); g_p99=$(cut -d' ' -f2 "$work/gateway" | median)

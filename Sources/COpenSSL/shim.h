@@ -3,6 +3,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/encoder.h>
@@ -35,6 +36,38 @@ static inline EVP_PKEY *citygate_ed25519_generate(void) {
 /// BIO_get_mem_data is a macro over BIO_ctrl.
 static inline long citygate_bio_mem_data(BIO *bio, char **data) {
     return BIO_get_mem_data(bio, data);
+}
+
+/// An HMAC context with its digest chosen and no key: a template to copy per message, so the
+/// MAC and digest are looked up in the provider once, not on every call (EVP_Q_mac fetches both
+/// each time; measured at 2 % of a partner call). NULL on failure.
+static inline EVP_MAC_CTX *citygate_hmac_template(const char *digest) {
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) return NULL;
+    EVP_MAC_CTX *context = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (context == NULL) return NULL;
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_CTX_set_params(context, params) != 1) {
+        EVP_MAC_CTX_free(context);
+        return NULL;
+    }
+    return context;
+}
+
+/// HMAC of `data` under `key` with a copy of `template`. Returns 1 on success.
+static inline int citygate_hmac(const EVP_MAC_CTX *template, const unsigned char *key, size_t key_length,
+                                const unsigned char *data, size_t data_length, unsigned char *output,
+                                size_t output_size, size_t *output_length) {
+    EVP_MAC_CTX *context = EVP_MAC_CTX_dup(template);
+    if (context == NULL) return 0;
+    int ok = EVP_MAC_init(context, key, key_length, NULL) == 1 && EVP_MAC_update(context, data, data_length) == 1 &&
+             EVP_MAC_final(context, output, output_length, output_size) == 1;
+    EVP_MAC_CTX_free(context);
+    return ok;
 }
 
 #endif

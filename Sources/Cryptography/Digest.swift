@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// One-shot message digests and HMACs (OpenSSL 3 `EVP_Q_digest` / `EVP_Q_mac`).
+/// One-shot message digests and HMACs (OpenSSL 3 EVP, with the algorithms fetched once).
 public enum Digest: String, Sendable, CaseIterable {
     case sha1 = "SHA1"
     case sha256 = "SHA256"
@@ -17,17 +17,23 @@ public enum Digest: String, Sendable, CaseIterable {
 
     /// The digest of `data`.
     public func hash(_ data: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+        guard let algorithm = Self.algorithms.digests[self] ?? nil else {
+            throw CryptoError("digest \(rawValue) unavailable")
+        }
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length = 0
+        var length: UInt32 = 0
         let ok = Array(data).withUnsafeBytes { input in
-            EVP_Q_digest(nil, rawValue, nil, input.baseAddress, input.count, &output, &length)
+            EVP_Digest(input.baseAddress, input.count, &output, &length, algorithm, nil)
         }
         try check(ok, "digest \(rawValue)")
-        return Array(output.prefix(length))
+        return Array(output.prefix(Int(length)))
     }
 
     /// The HMAC of `data` under `key` (RFC 2104).
     public func hmac(key: some Collection<UInt8>, data: some Collection<UInt8>) throws(CryptoError) -> [UInt8] {
+        guard let template = Self.algorithms.hmacTemplates[self] ?? nil else {
+            throw CryptoError("HMAC-\(rawValue) unavailable")
+        }
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length = 0
         let keyLength = key.count
@@ -35,17 +41,37 @@ public enum Digest: String, Sendable, CaseIterable {
         // and say the length is 0.
         let keyBytes = keyLength == 0 ? [0] : Array(key)
         let dataBytes = Array(data)
-        let result = keyBytes.withUnsafeBytes { keyBuffer in
+        let ok = keyBytes.withUnsafeBytes { keyBuffer in
             dataBytes.withUnsafeBytes { dataBuffer in
-                EVP_Q_mac(
-                    nil, "HMAC", nil, rawValue, nil, keyBuffer.baseAddress, keyLength,
+                citygate_hmac(
+                    template, keyBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), keyLength,
                     dataBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), dataBuffer.count, &output,
-                    output.count,
-                    &length)
+                    output.count, &length)
             }
         }
-        guard result != nil else { throw CryptoError("HMAC-\(rawValue)") }
+        guard ok == 1 else { throw CryptoError("HMAC-\(rawValue)") }
         return Array(output.prefix(length))
+    }
+
+    /// Digests and HMAC templates fetched from the provider once for the process.
+    private static let algorithms = FetchedAlgorithms()
+}
+
+/// OpenSSL algorithm objects shared by every thread. They are read-only once fetched (each HMAC
+/// copies its template), and live as long as the process.
+private final class FetchedAlgorithms: @unchecked Sendable {
+    let digests: [Digest: OpaquePointer?]
+    let hmacTemplates: [Digest: OpaquePointer?]
+
+    init() {
+        var digests: [Digest: OpaquePointer?] = [:]
+        var templates: [Digest: OpaquePointer?] = [:]
+        for digest in Digest.allCases {
+            digests[digest] = EVP_MD_fetch(nil, digest.rawValue, nil)
+            templates[digest] = citygate_hmac_template(digest.rawValue)
+        }
+        self.digests = digests
+        self.hmacTemplates = templates
     }
 }
 

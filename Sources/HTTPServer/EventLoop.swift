@@ -56,6 +56,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var descriptorWatchers: [Int32: any DescriptorWatcher] = [:]
     /// Deadlines other parts of the process keep on this loop (libcurl's timer).
     var timers: [any LoopTimer] = []
+    /// Work held back until this turn's queue has run (batched writes: log lines, replay records).
+    var endOfTurn: [() -> Void] = []
+    /// Log lines of this turn, written together at its end.
+    var logBuffer: [UInt8] = []
 
     init(index: Int) throws(SocketError) {
         self.index = index
@@ -151,7 +155,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         now = EventLoop.monotonicNow()
         var nextSweep = now + EventLoop.sweepInterval
         while !stopRequested.load(ordering: .acquiring) {
-            let pending = queue.withLock { !$0.isEmpty }
+            let pending = !endOfTurn.isEmpty || queue.withLock { !$0.isEmpty }
             let wakeAt = min(nextSweep, nextTimerDeadline())
             let timeout: Int32 = pending || wakeAt <= now ? 0 : Int32((wakeAt - now) / 1_000_000) + 1
             let count = events.withUnsafeMutableBufferPointer { buffer in
@@ -184,10 +188,22 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
         }
         runQueuedWork()
+        let held = endOfTurn
+        endOfTurn = []
+        for body in held { body() }
+    }
+
+    /// Runs `body` on the loop thread once the work queued for this turn has run, before the loop
+    /// waits for events again: the place to write what the turn's requests produced in one go
+    /// (one `write` for many log lines, one commit for many replay records). Loop thread only.
+    public func atEndOfTurn(_ body: @escaping () -> Void) {
+        precondition(inLoopThread, "EventLoop.atEndOfTurn called off the loop thread")
+        endOfTurn.append(body)
     }
 
     /// Runs queued jobs and closures, and timers they make due (libcurl asks for an immediate
-    /// timeout when a transfer is added), in up to eight rounds.
+    /// timeout when a transfer is added), then the end-of-turn work they left, in up to eight
+    /// rounds.
     private func runQueuedWork() {
         let executor = asUnownedTaskExecutor()
         for _ in 0..<8 {
@@ -198,7 +214,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             spareQueue = []
             if batch.isEmpty {
                 if fireDueTimers() { continue }
-                return
+                guard !endOfTurn.isEmpty else { return }
+                let held = endOfTurn
+                endOfTurn = []
+                for body in held { body() }
+                // What they resumed runs in the next round.
+                continue
             }
             for work in batch {
                 switch work {

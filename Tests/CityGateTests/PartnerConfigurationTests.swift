@@ -150,7 +150,7 @@ struct PartnerConfigurationTests {
 /// refuse the replay — also after a restart.
 struct SignAndVerifyTests {
     @Test(arguments: PartnerConfigurationTests.samplePartners)
-    func signedRequestVerifiesOnceAndIsThenAReplay(id: String) throws {
+    func signedRequestVerifiesOnceAndIsThenAReplay(id: String) async throws {
         let partner = try PartnerConfigurationTests.loadSample(id)
         let body =
             id == "alipay-city"
@@ -161,19 +161,19 @@ struct SignAndVerifyTests {
         let path = try ReplayStoreTests.temporaryDatabasePath()
         let authenticator = PartnerAuthenticator(
             partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
-        guard case .fresh(let verified) = try authenticator.authenticate(request, now: now) else {
+        guard case .fresh(let verified) = try await authenticator.authenticate(request, now: now) else {
             Issue.record("the first delivery must be fresh")
             return
         }
         #expect(verified.keyId == partner.keys[0].id)
         if id != "alipay-city" && id != "wechat-city" { #expect(verified.payload == Array(body.utf8)) }
-        guard case .duplicate = try authenticator.authenticate(request, now: now + 1) else {
+        guard case .duplicate = try await authenticator.authenticate(request, now: now + 1) else {
             Issue.record("the same request again must be a duplicate")
             return
         }
         let restarted = PartnerAuthenticator(
             partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
-        guard case .duplicate = try restarted.authenticate(request, now: now + 2) else {
+        guard case .duplicate = try await restarted.authenticate(request, now: now + 2) else {
             Issue.record("a replay after a restart must still be a duplicate")
             return
         }
@@ -182,7 +182,7 @@ struct SignAndVerifyTests {
     /// When the replay store cannot record, the request is refused as a storage failure (503 at
     /// the route) and never accepted unrecorded.
     @Test
-    func storeThatCannotRecordRefusesInsteadOfAccepting() throws {
+    func storeThatCannotRecordRefusesInsteadOfAccepting() async throws {
         let partner = try PartnerConfigurationTests.loadSample("webhooks-demo")
         let path = try ReplayStoreTests.temporaryDatabasePath()
         let authenticator = PartnerAuthenticator(
@@ -192,7 +192,7 @@ struct SignAndVerifyTests {
         let now = Int64(Date().timeIntervalSince1970)
         let request = try RequestSigner(partner: partner).sign(body: Array("{}".utf8), now: now)
         do {
-            _ = try authenticator.authenticate(request, now: now)
+            _ = try await authenticator.authenticate(request, now: now)
             Issue.record("a request that cannot be recorded must not be accepted")
         } catch {
             guard case .storage = error else {
@@ -203,7 +203,7 @@ struct SignAndVerifyTests {
     }
 
     @Test
-    func replayLifetimeCoversTheWholeWindow() throws {
+    func replayLifetimeCoversTheWholeWindow() async throws {
         let partner = try PartnerConfigurationTests.loadSample("webhooks-demo")
         let authenticator = PartnerAuthenticator(
             partner: partner,
@@ -212,11 +212,11 @@ struct SignAndVerifyTests {
         // Signed 300 s in the future (accepted), replayed 600 s later (still inside its window).
         let now = Int64(Date().timeIntervalSince1970)
         let request = try RequestSigner(partner: partner).sign(body: Array("{}".utf8), now: now + 300)
-        guard case .fresh = try authenticator.authenticate(request, now: now) else {
+        guard case .fresh = try await authenticator.authenticate(request, now: now) else {
             Issue.record("fresh expected")
             return
         }
-        guard case .duplicate = try authenticator.authenticate(request, now: now + 600) else {
+        guard case .duplicate = try await authenticator.authenticate(request, now: now + 600) else {
             Issue.record("duplicate expected")
             return
         }

@@ -1,4 +1,5 @@
 import CityGate
+import HTTPServer
 import Foundation
 import Store
 import Testing
@@ -117,5 +118,70 @@ struct ReplayStoreTests {
             try second.execute("INSERT INTO t VALUES (2)")
         }
         try first.execute("INSERT INTO t VALUES (3)")
+    }
+}
+
+/// `ReplayStore.record` on an event loop: the records of one loop turn share one commit.
+@Suite struct BatchedReplayTests {
+    /// Runs `count` records on `loop`, all started in the same turn; returns each outcome.
+    static func recordTogether(
+        _ store: ReplayStore, on loop: EventLoop, keys: [String], now: Int64
+    ) async -> [Result<Bool, SQLiteError>] {
+        await withTaskGroup(of: (Int, Result<Bool, SQLiteError>).self) { group in
+            for (index, key) in keys.enumerated() {
+                group.addTask(executorPreference: loop) {
+                    do throws(SQLiteError) {
+                        return (index, .success(try await store.record(scope: "p", key: key, now: now, lifetime: 600)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var results = [Result<Bool, SQLiteError>?](repeating: nil, count: keys.count)
+            for await (index, result) in group { results[index] = result }
+            return results.compactMap { $0 }
+        }
+    }
+
+    @Test
+    func duplicatesInOneTurnAdmitExactlyOneAndEveryRecordIsDurable() async throws {
+        let group = try EventLoopGroup(threadCount: 1)
+        defer { group.shutdown() }
+        let path = try ReplayStoreTests.temporaryDatabasePath()
+        let store = try ReplayStore(database: try Database(path: path))
+        let keys = (0..<40).map { "k\($0 % 20)" }  // every key twice
+        let results = await Self.recordTogether(store, on: group.loops[0], keys: keys, now: 1000)
+        let admitted = results.filter { (try? $0.get()) == true }.count
+        #expect(results.count == 40)
+        #expect(admitted == 20, "each of the 20 keys is admitted once")
+        // Committed, not only remembered: a fresh store on the same file refuses every key.
+        let reopened = try ReplayStore(database: try Database(path: path))
+        for index in 0..<20 {
+            #expect(try !reopened.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))
+        }
+    }
+
+    @Test
+    func aFailedCommitFailsEveryWaiterAndForgetsTheirClaims() async throws {
+        let group = try EventLoopGroup(threadCount: 1)
+        defer { group.shutdown() }
+        let path = try ReplayStoreTests.temporaryDatabasePath()
+        let database = try Database(path: path)
+        let store = try ReplayStore(database: database)
+        try database.execute("ALTER TABLE replay RENAME TO replay_away")
+        let failed = await Self.recordTogether(store, on: group.loops[0], keys: ["a", "b", "c"], now: 1000)
+        #expect(failed.count == 3)
+        #expect(failed.allSatisfy { if case .failure = $0 { true } else { false } }, "no record accepted unstored")
+        // Once the store works again the same requests are first uses, not replays.
+        try database.execute("ALTER TABLE replay_away RENAME TO replay")
+        let retried = await Self.recordTogether(store, on: group.loops[0], keys: ["a", "b", "c"], now: 1001)
+        #expect(retried.map { try? $0.get() } == [true, true, true])
+    }
+
+    @Test
+    func offTheLoopItRecordsAtOnce() async throws {
+        let store = try ReplayStore(database: try Database(path: try ReplayStoreTests.temporaryDatabasePath()))
+        #expect(try await store.record(scope: "p", key: "x", now: 1000, lifetime: 600))
+        #expect(try await !store.record(scope: "p", key: "x", now: 1001, lifetime: 600))
     }
 }

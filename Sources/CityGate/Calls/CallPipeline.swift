@@ -89,7 +89,7 @@ public struct CallPipeline: Sendable {
     {
         do {
             let (city, service, operation) = try resolve(snapshot, context)
-            let verified = try authenticatePartner(snapshot, request, city: city, context)
+            let verified = try await authenticatePartner(snapshot, request, city: city, context)
             let token = try authenticateBearer(
                 request, partnerId: verified.partnerId, city: city, service: service, operation: operation, context)
             do {
@@ -169,7 +169,7 @@ public struct CallPipeline: Sendable {
     // 2
     private func authenticatePartner(
         _ snapshot: ConfigurationSnapshot, _ request: Request, city: CityConfiguration, _ context: RequestContext
-    ) throws -> Verified {
+    ) async throws -> Verified {
         guard let partnerId = request.headers["x-partner-id"], !partnerId.isEmpty else {
             throw Self.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
         }
@@ -182,7 +182,7 @@ public struct CallPipeline: Sendable {
         }
         let outcome: PartnerAuthenticator.Outcome
         do {
-            outcome = try authenticator.authenticate(SignedRequest(request), now: clock())
+            outcome = try await authenticator.authenticate(SignedRequest(request), now: clock())
         } catch .verification(let failure) {
             metrics?.increment(
                 "citygate_verification_failures_total", ["partner": partnerId, "reason": failure.reason.rawValue])

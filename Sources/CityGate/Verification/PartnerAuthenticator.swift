@@ -4,7 +4,7 @@ import Store
 /// accepted twice.
 ///
 /// ```
-///   SignedRequest ─► scheme verifier (pure) ─► ReplayStore.recordFirstUse(partner, replayKey)
+///   SignedRequest ─► scheme verifier (pure) ─► ReplayStore.record(partner, replayKey)
 ///                                                 ├► first use  ─► .fresh
 ///                                                 └► seen       ─► .duplicate
 /// ```
@@ -48,8 +48,8 @@ public struct PartnerAuthenticator: Sendable {
         self.replayStore = replayStore
     }
 
-    /// Verifies and records `request`.
-    public func authenticate(_ request: SignedRequest, now: Int64) throws(Failure) -> Outcome {
+    /// Verifies and records `request` (on an event loop, in the loop turn's replay commit).
+    public func authenticate(_ request: SignedRequest, now: Int64) async throws(Failure) -> Outcome {
         let verified: VerifiedRequest
         do {
             verified = try verifier.verify(request, now: now)
@@ -57,7 +57,7 @@ public struct PartnerAuthenticator: Sendable {
             throw .verification(error)
         }
         do {
-            let first = try replayStore.recordFirstUse(
+            let first = try await replayStore.record(
                 scope: partner.id, key: verified.replayKey, now: now, lifetime: replayLifetime)
             return first ? .fresh(verified) : .duplicate(verified)
         } catch {
