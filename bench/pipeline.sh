@@ -13,7 +13,7 @@ duration=${BENCH_DURATION:-8}
 concurrency=${BENCH_PIPELINE_CONCURRENCY:-64}
 per_round=${BENCH_PIPELINE_REQUESTS:-250000}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; cp "$work/gateway.log" /tmp/gw.log; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
 
 swift build -c release >/dev/null
 bin=.build/release

@@ -29,6 +29,8 @@ public final class Gateway: Sendable {
         public var manifestsDirectory: String
         /// Where the SQLite store lives (created if missing).
         public var dataDirectory: String
+        /// How often expired replay records, revocations and refresh tokens are deleted.
+        public var housekeepingInterval: Duration
 
         /// Creates a configuration with the documented defaults.
         public init(
@@ -38,8 +40,10 @@ public final class Gateway: Sendable {
             benchmarkRoute: Bool = false,
             http: HTTPServer.Configuration = HTTPServer.Configuration(),
             manifestsDirectory: String = "manifests",
-            dataDirectory: String = "data"
+            dataDirectory: String = "data",
+            housekeepingInterval: Duration = .seconds(60)
         ) {
+            self.housekeepingInterval = housekeepingInterval
             self.manifestsDirectory = manifestsDirectory
             self.dataDirectory = dataDirectory
             self.publicAddress = publicAddress
@@ -90,6 +94,8 @@ public final class Gateway: Sendable {
     /// The durable event inbox and its delivery workers.
     let inbox: Inbox
     let deliveries: DeliveryWorker
+    /// Deletes what has expired from gateway.db.
+    let housekeeping: Housekeeping
     /// Counters and histograms for `/metrics`.
     let metrics = Metrics()
     /// Both servers, for the open-connections gauge (set once both exist).
@@ -170,6 +176,15 @@ public final class Gateway: Sendable {
             material: material)
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
+        housekeeping = Housekeeping(
+            interval: configuration.housekeepingInterval,
+            jobs: [
+                Housekeeping.Job(name: "replay records") { [replayStore] now in try replayStore.purgeExpired(now: now)
+                },
+                Housekeeping.Job(name: "tokens and revocations") { [tokenStore] now in
+                    try tokenStore.purgeExpired(now: now)
+                },
+            ])
         let worker = deliveries
         health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
         var publicHTTP = configuration.http
@@ -200,6 +215,7 @@ public final class Gateway: Sendable {
     public func start() throws(SocketError) -> (publicAddress: SocketAddress, opsAddress: SocketAddress) {
         active.snapshot.startProbing()
         deliveries.start()
+        housekeeping.start()
         let publicAddress = try publicServer.start()
         tokens.setBoundAddress("\(publicAddress.host):\(publicAddress.port)")
         let opsAddress: SocketAddress
@@ -222,6 +238,7 @@ public final class Gateway: Sendable {
         _ = await (publicDone, opsDone)
         active.snapshot.stopProbing()
         deliveries.stop()
+        housekeeping.stop()
         inbox.stop()
         client.shutdown()
         group.shutdown()

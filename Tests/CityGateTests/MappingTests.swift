@@ -153,3 +153,15 @@ struct MappingTests {
         if case .body(let text) = outcome { #expect(!text.contains("root:")) }
     }
 }
+
+/// Which content types make the response mapper read XML.
+@Suite struct ResponseContentTypeTests {
+    @Test(arguments: [
+        ("text/xml", true), ("application/soap+xml; charset=utf-8", true), ("TEXT/XML", true),
+        ("application/XmL", true), ("application/json", false), ("", false), ("xm", false),
+        ("application/x-www-form-urlencoded", false), ("xml", true),
+    ])
+    func xmlIsNamed(contentType: String, expected: Bool) {
+        #expect(ResponseMapper.namesXML(contentType) == expected)
+    }
+}

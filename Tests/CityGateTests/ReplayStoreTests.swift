@@ -1,6 +1,6 @@
 import CityGate
-import HTTPServer
 import Foundation
+import HTTPServer
 import Store
 import Testing
 

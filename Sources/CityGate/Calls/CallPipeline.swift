@@ -40,6 +40,9 @@ public struct CallPipeline: Sendable {
         self.clock = clock
     }
 
+    /// Trace and span ids for backend calls.
+    static let traceRandom = RandomPool()
+
     /// A problem answer ending the chain.
     struct Stop: Error {
         let response: Response
@@ -303,7 +306,7 @@ public struct CallPipeline: Sendable {
         }
         outbound.headers.add(name: "X-Request-Id", value: context.requestId)
         // W3C Trace Context: the partner's trace continues (a child span is ours), else one starts.
-        let random = (try? SecureBytes.random(count: 24)) ?? Array(context.requestId.utf8)
+        let random = (try? Self.traceRandom.next(24)) ?? Array(context.requestId.utf8)
         let continued = incomingTrace.flatMap(TraceContext.init(traceparent:))
         let trace = continued ?? TraceContext(random: Array(random.prefix(16)))
         outbound.headers.add(name: "traceparent", value: trace.child(spanId: Array(random.suffix(8))))

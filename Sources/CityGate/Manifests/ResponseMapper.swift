@@ -56,13 +56,27 @@ public enum ResponseMapper {
 
     /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).
     static func decode(_ response: ClientResponse) -> Any? {
-        let contentType = (response.headers["content-type"] ?? "").lowercased()
         let first = response.body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
-        if contentType.contains("xml") || first == UInt8(ascii: "<") {
+        if first == UInt8(ascii: "<") || Self.namesXML(response.headers["content-type"] ?? "") {
             return XMLDocumentReader.read(Data(response.body))
         }
         if response.body.isEmpty { return [String: Any]() }
         return try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+    }
+
+    /// Whether a content type mentions xml (`text/xml`, `application/soap+xml`), in any case.
+    /// Bytes, not `String.contains`, which goes through NSString on every call.
+    public static func namesXML(_ contentType: String) -> Bool {
+        let bytes = Array(contentType.utf8)
+        guard bytes.count >= 3 else { return false }
+        for start in 0...(bytes.count - 3) {
+            if bytes[start] | 0x20 == UInt8(ascii: "x"), bytes[start + 1] | 0x20 == UInt8(ascii: "m"),
+                bytes[start + 2] | 0x20 == UInt8(ascii: "l")
+            {
+                return true
+            }
+        }
+        return false
     }
 
     /// Evaluates `$.a.b[0]` (validated at load time) over decoded JSON.

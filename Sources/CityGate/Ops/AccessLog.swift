@@ -17,29 +17,44 @@ struct AccessLog: Responder {
         if request.path == "/bench/fixed" { return response }
         let elapsed = ContinuousClock.now - started
         let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        var fields: [String: String] = [
-            "requestId": context.requestId, "method": request.method, "path": request.path,
-            "status": "\(response.status.code)", "durationMs": Self.milliseconds(microseconds),
-            "requestBytes": "\(request.body.count)", "responseBytes": "\(response.body.count)",
-        ]
         let manifests = active.snapshot.manifests
-        if let partner = request.headers["x-partner-id"], manifests.partners[partner] != nil {
-            fields["partner"] = partner
-        }
+        var partner = ""
+        if let named = request.headers["x-partner-id"], manifests.partners[named] != nil { partner = named }
+        var city = ""
+        var service = ""
+        var operation = ""
         // /v1/cities/{city}/services/{service}/{operation} and /v1/partners/{partner}/events
-        let segments = request.path.split(separator: "/").map(String.init)
-        if segments.count >= 3, segments[0] == "v1", segments[1] == "cities", manifests.cities[segments[2]] != nil {
-            fields["city"] = segments[2]
-            if segments.count >= 5, manifests.services[segments[4]] != nil {
-                fields["service"] = segments[4]
-                if segments.count >= 6, manifests.services[segments[4]]?.operations[segments[5]] != nil {
-                    fields["operation"] = segments[5]
+        let segments = request.path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 6)
+        if segments.count >= 3, segments[0].elementsEqual("v1".utf8) {
+            let third = String(decoding: segments[2], as: UTF8.self)
+            if segments[1].elementsEqual("cities".utf8), manifests.cities[third] != nil {
+                city = third
+                if segments.count >= 5 {
+                    let named = String(decoding: segments[4], as: UTF8.self)
+                    if let found = manifests.services[named] {
+                        service = named
+                        if segments.count >= 6 {
+                            let operationName = String(decoding: segments[5], as: UTF8.self)
+                            if found.operations[operationName] != nil { operation = operationName }
+                        }
+                    }
                 }
+            } else if segments.count == 4, segments[1].elementsEqual("partners".utf8),
+                manifests.partners[third] != nil
+            {
+                partner = third
             }
-        } else if segments.count == 4, segments[1] == "partners", manifests.partners[segments[2]] != nil {
-            fields["partner"] = segments[2]
         }
-        Log.info("access", fields)
+        // Keys in alphabetical order, as every other log line has them.
+        Log.info(
+            "access",
+            ordered: [
+                "city": city, "durationMs": Self.milliseconds(microseconds), "method": request.method,
+                "operation": operation, "partner": partner, "path": request.path,
+                "requestBytes": String(request.body.count), "requestId": context.requestId,
+                "responseBytes": String(response.body.count), "service": service,
+                "status": String(response.status.code),
+            ])
         return response
     }
 

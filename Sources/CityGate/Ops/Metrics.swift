@@ -14,6 +14,12 @@ public final class Metrics: Sendable {
         var counts = [Int](repeating: 0, count: Metrics.buckets.count)
         var count = 0
         var sum = 0.0
+
+        mutating func record(_ seconds: Double) {
+            for (index, bound) in Metrics.buckets.enumerated() where seconds <= bound { counts[index] += 1 }
+            count += 1
+            sum += seconds
+        }
     }
 
     private struct State {
@@ -37,7 +43,17 @@ public final class Metrics: Sendable {
     public init() {}
 
     static func labels(_ pairs: KeyValuePairs<String, String>) -> String {
-        pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
+        // Appended into one string: this runs a few times on every call.
+        var text = ""
+        text.reserveCapacity(128)
+        for (key, value) in pairs {
+            if !text.isEmpty { text.append(",") }
+            text.append(key)
+            text.append("=\"")
+            text.append(escape(value))
+            text.append("\"")
+        }
+        return text
     }
 
     static func escape(_ value: String) -> String {
@@ -56,13 +72,8 @@ public final class Metrics: Sendable {
     /// Records one observation of a histogram.
     func observe(_ name: String, _ labels: KeyValuePairs<String, String>, seconds: Double) {
         let key = Self.labels(labels)
-        state.withLock { state in
-            var histogram = state.histograms[name]?[key] ?? Histogram()
-            for (index, bound) in Self.buckets.enumerated() where seconds <= bound { histogram.counts[index] += 1 }
-            histogram.count += 1
-            histogram.sum += seconds
-            state.histograms[name, default: [:]][key] = histogram
-        }
+        // In place: a copy taken out and written back would copy the bucket array every time.
+        state.withLock { $0.histograms[name, default: [:]][key, default: Histogram()].record(seconds) }
     }
 
     /// One label's values of a counter, summed over its other labels (for `/status`).

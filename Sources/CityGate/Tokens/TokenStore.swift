@@ -119,12 +119,13 @@ public final class TokenStore: Sendable {
     /// Whether a refresh family (and every access token issued from it) is revoked.
     func isRevoked(family: String) -> Bool { revoked.withLock { $0["family:" + family] != nil } }
 
-    /// Drops revocations and refresh tokens past their expiry.
-    func purgeExpired(now: Int64) throws(SQLiteError) {
+    /// Drops revocations and refresh tokens past their expiry; returns how many rows went.
+    @discardableResult
+    func purgeExpired(now: Int64) throws(SQLiteError) -> Int {
         revoked.withLock { entries in entries = entries.filter { $0.value > now } }
-        try database.withConnection { session throws(SQLiteError) in
+        return try database.withConnection { session throws(SQLiteError) in
             try session.run("DELETE FROM revocation WHERE expires_at <= ?1", [.integer(now)])
-            try session.run("DELETE FROM refresh_token WHERE expires_at <= ?1", [.integer(now)])
+                + session.run("DELETE FROM refresh_token WHERE expires_at <= ?1", [.integer(now)])
         }
     }
 }

@@ -119,12 +119,22 @@ public final class ReplayStore: Sendable {
             [.text(scope), .text(key), .integer(expiresAt), .integer(now)]) == 1
     }
 
-    /// Deletes expired rows; returns how many.
+    /// Deletes expired rows, `chunk` at a time with the connection released in between (so
+    /// the loops' replay commits are never held up behind one long delete); returns how many.
     @discardableResult
-    public func purgeExpired(now: Int64) throws(SQLiteError) -> Int {
+    public func purgeExpired(now: Int64, chunk: Int = 2_000) throws(SQLiteError) -> Int {
         memory.withLock { entries in entries = entries.filter { $0.value > now } }
-        return try database.withConnection { session throws(SQLiteError) in
-            try session.run("DELETE FROM replay WHERE expires_at <= ?1", [.integer(now)])
+        var total = 0
+        while true {
+            let deleted = try database.withConnection { session throws(SQLiteError) in
+                try session.run(
+                    """
+                    DELETE FROM replay WHERE (scope, key) IN
+                    (SELECT scope, key FROM replay WHERE expires_at <= ?1 LIMIT ?2)
+                    """, [.integer(now), .integer(Int64(max(1, chunk)))])
+            }
+            total += deleted
+            if deleted < max(1, chunk) { return total }
         }
     }
 
@@ -141,11 +151,13 @@ public final class ReplayStore: Sendable {
     }
 
     private func remember(_ key: String, until expiresAt: Int64, now: Int64) {
-        memory.withLock { entries in Self.store(key, until: expiresAt, now: now, in: &entries, capacity: memoryCapacity) }
+        memory.withLock { entries in Self.store(key, until: expiresAt, now: now, in: &entries, capacity: memoryCapacity)
+        }
     }
 
     private static func store(
-        _ key: String, until expiresAt: Int64, now: Int64, in entries: inout [String: Int64], capacity memoryCapacity: Int
+        _ key: String, until expiresAt: Int64, now: Int64, in entries: inout [String: Int64],
+        capacity memoryCapacity: Int
     ) {
         if entries.count >= memoryCapacity {
             entries = entries.filter { $0.value > now }
@@ -159,4 +171,3 @@ public final class ReplayStore: Sendable {
         entries[key] = expiresAt
     }
 }
-
