@@ -34,13 +34,7 @@ public final class Database: Sendable {
     ///   (`locking_mode=EXCLUSIVE`): no `fcntl` lock round trip and no shared-memory index per
     ///   transaction, and a second process on the same file fails instead of sharing it. For
     ///   files only this process uses.
-    /// - Parameter checkpointPages: WAL pages written before an automatic checkpoint
-    ///   (`wal_autocheckpoint`; SQLite's default is 1,000). A file taking many small transactions
-    ///   on random keys rewrites the same pages often: a longer WAL lets those rewrites coalesce
-    ///   into one checkpoint write each.
-    public init(
-        path: String, durability: Durability = .full, exclusive: Bool = false, checkpointPages: Int? = nil
-    ) throws(SQLiteError) {
+    public init(path: String, durability: Durability = .full, exclusive: Bool = false) throws(SQLiteError) {
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
@@ -58,7 +52,6 @@ public final class Database: Sendable {
         try execute("PRAGMA synchronous=\(durability.rawValue)")
         try execute("PRAGMA busy_timeout=5000")
         try execute("PRAGMA foreign_keys=ON")
-        if let checkpointPages { try execute("PRAGMA wal_autocheckpoint=\(max(1, checkpointPages))") }
     }
 
     /// Runs SQL without results (several statements allowed).
