@@ -188,9 +188,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
         }
         runQueuedWork()
-        let held = endOfTurn
-        endOfTurn = []
-        for body in held { body() }
+        // What is still held (log lines, and lines those write) goes out before the thread ends.
+        for _ in 0..<8 where !endOfTurn.isEmpty {
+            let held = endOfTurn
+            endOfTurn = []
+            for body in held { body() }
+        }
     }
 
     /// Runs `body` on the loop thread once the work queued for this turn has run, before the loop
