@@ -72,5 +72,17 @@ public enum GatewaySchema {
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID
         """,
+        // 4: the replay log. Short-window replay records are decided in memory (ReplayWindow)
+        //    and appended here, in arrival order, to be read back at start; `replay` keeps the
+        //    long-lived ones and any past the window's capacity.
+        """
+        CREATE TABLE replay_log (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX replay_log_expiry ON replay_log (expires_at)
+        """,
     ])
 }

@@ -27,7 +27,9 @@ import Testing
         func rows() throws -> Int {
             Int(
                 try observer.withConnection { session throws(SQLiteError) in
-                    try session.query("SELECT count(*) FROM replay") { $0.integer(0) }.first ?? -1
+                    try session.query("SELECT (SELECT count(*) FROM replay) + (SELECT count(*) FROM replay_log)") {
+                        $0.integer(0)
+                    }.first ?? -1
                 })
         }
         #expect(try rows() == 1)

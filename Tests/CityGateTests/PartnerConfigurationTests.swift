@@ -188,7 +188,7 @@ struct SignAndVerifyTests {
         let authenticator = PartnerAuthenticator(
             partner: partner, replayStore: try ReplayStore(database: try Database(path: path)))
         // Break the store from outside, as a failed disk would.
-        try Database(path: path).execute("DROP TABLE replay")
+        try Database(path: path).execute("DROP TABLE replay; DROP TABLE replay_log")
         let now = Int64(Date().timeIntervalSince1970)
         let request = try RequestSigner(partner: partner).sign(body: Array("{}".utf8), now: now)
         do {

@@ -41,13 +41,53 @@ struct ReplayStoreTests {
             #expect(try store.recordFirstUse(scope: "p", key: "survives", now: 1000, lifetime: 600))
         }
         let reopened = try ReplayStore(database: try Database(path: path))
-        #expect(reopened.memoryCount == 0, "nothing in memory: the answer must come from disk")
+        #expect(reopened.memoryCount == 0, "nothing in the front: the answer comes from what was on disk")
+        #expect(reopened.windowCount == 1, "the log was read back into the window")
         #expect(try !reopened.recordFirstUse(scope: "p", key: "survives", now: 1100, lifetime: 600))
+    }
+
+    /// Past the window's capacity records go to the B-tree table: every one is still refused
+    /// when replayed, before and after a restart (when what does not fit is copied over).
+    @Test
+    func overflowingTheWindowNeverLetsAReplayThrough() throws {
+        let path = try Self.temporaryDatabasePath()
+        do {
+            let store = try ReplayStore(database: try Database(path: path), windowCapacity: 8)
+            for index in 0..<30 {
+                #expect(try store.recordFirstUse(scope: "p", key: "k\(index)", now: 1000, lifetime: 600))
+            }
+            #expect(store.windowCount == 8)
+            for index in 0..<30 {
+                #expect(try !store.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))
+            }
+        }
+        let reopened = try ReplayStore(database: try Database(path: path), windowCapacity: 4)
+        #expect(reopened.windowCount == 4)
+        for index in 0..<30 {
+            #expect(try !reopened.recordFirstUse(scope: "p", key: "k\(index)", now: 1002, lifetime: 600))
+        }
+    }
+
+    /// Records meant to last longer than an hour (Alipay's 48 h) stay out of memory.
+    @Test
+    func longLifetimesUseTheTable() throws {
+        let path = try Self.temporaryDatabasePath()
+        let store = try ReplayStore(database: try Database(path: path))
+        #expect(try store.recordFirstUse(scope: "alipay", key: "notify-1", now: 1000, lifetime: 48 * 3600))
+        #expect(store.windowCount == 0)
+        #expect(try !store.recordFirstUse(scope: "alipay", key: "notify-1", now: 90_000, lifetime: 48 * 3600))
+        let reopened = try ReplayStore(database: try Database(path: path))
+        #expect(try !reopened.recordFirstUse(scope: "alipay", key: "notify-1", now: 90_001, lifetime: 48 * 3600))
+        // Once its 48 hours are over the id is new again.
+        let later = try ReplayStore(database: try Database(path: path))
+        #expect(try later.recordFirstUse(scope: "alipay", key: "notify-1", now: 1000 + 48 * 3600, lifetime: 60))
     }
 
     @Test
     func boundedMemoryFrontNeverLetsAReplayThrough() throws {
-        let store = try ReplayStore(database: try Database(path: try Self.temporaryDatabasePath()), memoryCapacity: 16)
+        // A one-record window: the rest take the table path, whose memory front is bounded.
+        let store = try ReplayStore(
+            database: try Database(path: try Self.temporaryDatabasePath()), memoryCapacity: 16, windowCapacity: 1)
         for index in 0..<200 {
             #expect(try store.recordFirstUse(scope: "p", key: "k\(index)", now: 1000, lifetime: 600))
         }
@@ -161,6 +201,23 @@ struct ReplayStoreTests {
         }
     }
 
+    /// A small window: one turn's records take both routes (log append and B-tree upsert).
+    @Test
+    func bothRoutesInOneTurnAdmitEachKeyOnce() async throws {
+        let group = try EventLoopGroup(threadCount: 1)
+        defer { group.shutdown() }
+        let path = try ReplayStoreTests.temporaryDatabasePath()
+        let store = try ReplayStore(database: try Database(path: path), windowCapacity: 5)
+        let keys = (0..<40).map { "k\($0 % 20)" }
+        let results = await Self.recordTogether(store, on: group.loops[0], keys: keys, now: 1000)
+        #expect(results.filter { (try? $0.get()) == true }.count == 20)
+        #expect(store.windowCount == 5)
+        let reopened = try ReplayStore(database: try Database(path: path))
+        for index in 0..<20 {
+            #expect(try !reopened.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))
+        }
+    }
+
     @Test
     func aFailedCommitFailsEveryWaiterAndForgetsTheirClaims() async throws {
         let group = try EventLoopGroup(threadCount: 1)
@@ -168,12 +225,12 @@ struct ReplayStoreTests {
         let path = try ReplayStoreTests.temporaryDatabasePath()
         let database = try Database(path: path)
         let store = try ReplayStore(database: database)
-        try database.execute("ALTER TABLE replay RENAME TO replay_away")
+        try database.execute("ALTER TABLE replay RENAME TO replay_away; ALTER TABLE replay_log RENAME TO log_away")
         let failed = await Self.recordTogether(store, on: group.loops[0], keys: ["a", "b", "c"], now: 1000)
         #expect(failed.count == 3)
         #expect(failed.allSatisfy { if case .failure = $0 { true } else { false } }, "no record accepted unstored")
         // Once the store works again the same requests are first uses, not replays.
-        try database.execute("ALTER TABLE replay_away RENAME TO replay")
+        try database.execute("ALTER TABLE replay_away RENAME TO replay; ALTER TABLE log_away RENAME TO replay_log")
         let retried = await Self.recordTogether(store, on: group.loops[0], keys: ["a", "b", "c"], now: 1001)
         #expect(retried.map { try? $0.get() } == [true, true, true])
     }
