@@ -19,6 +19,12 @@ enum JSONWriter {
         return out
     }
 
+    /// Appends the encoding of `value` to `out`; false (with `out` partly written) if it holds
+    /// something JSON cannot represent.
+    static func append(_ value: Any, to out: inout [UInt8]) -> Bool {
+        write(value, into: &out)
+    }
+
     /// `encode` as a String.
     static func text(_ value: Any) -> String? {
         encode(value).map { String(decoding: $0, as: UTF8.self) }

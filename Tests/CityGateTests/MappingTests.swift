@@ -1,8 +1,9 @@
-import CityGate
 import Foundation
 import HTTPClient
 import HTTPCore
 import Testing
+
+@testable import CityGate
 
 /// Backend request building (JSON, form, XML) and response mapping, with the sample operations.
 struct MappingTests {
@@ -163,5 +164,47 @@ struct MappingTests {
     ])
     func xmlIsNamed(contentType: String, expected: Bool) {
         #expect(ResponseMapper.namesXML(contentType) == expected)
+    }
+}
+
+/// Response mappings compiled for the call path: path steps and member order.
+@Suite struct ResponsePlanTests {
+    @Test(arguments: [
+        ("$.data.amount", [ResponsePlan.Step.member("data"), .member("amount")]),
+        ("$.items[0].id", [.member("items"), .index(0), .member("id")]),
+        ("$[2]", [.index(2)]),
+        ("$", []),
+        ("$.a[x]", [.member("a"), .index(-1)]),
+        ("$.a]", [.member("a]")]),
+        ("$?", [.index(-1)]),
+    ])
+    func pathsSplitIntoSteps(path: String, steps: [ResponsePlan.Step]) {
+        #expect(ResponsePlan.steps(of: path) == steps)
+    }
+
+    @Test
+    func membersAreSortedByBytesAndConstantsWinOverFieldsOfTheSameName() throws {
+        let plan = ResponsePlan(
+            fields: [("b", "$.b"), ("a", "$.a"), ("Z", "$.z"), ("same", "$.x")],
+            constants: [("same", "constant")])
+        let keys = plan.members.map { String(decoding: $0.prefix, as: UTF8.self) }
+        #expect(keys == ["\"Z\":", "\"a\":", "\"b\":", "\"same\":"])
+        guard case .constant("constant") = try #require(plan.members.last).source else {
+            Issue.record("the constant must win")
+            return
+        }
+    }
+
+    @Test
+    func mappingTheSameDocumentMatchesAGeneralEncoder() throws {
+        let document: [String: Any] = ["data": ["amount": 12.5, "items": [["id": "x1"]]], "ok": true]
+        let mapping = ResponseMapping(
+            fields: [("amount", "$.data.amount"), ("first", "$.data.items[0].id"), ("missing", "$.nope")],
+            constants: [("currency", "CNY")], errors: [:])
+        let body = try JSONSerialization.data(withJSONObject: document)
+        let outcome = ResponseMapper.map(
+            ClientResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body)),
+            with: mapping, backend: "b")
+        #expect(outcome == .body("{\"amount\":12.5,\"currency\":\"CNY\",\"first\":\"x1\",\"missing\":null}"))
     }
 }

@@ -44,14 +44,24 @@ public enum ResponseMapper {
                 slug: "backend-bad-response", status: 502,
                 detail: "Backend '\(backend)' answered with a body the gateway cannot read.")
         }
-        var output: [String: Any] = [:]
-        for (name, path) in mapping.fields { output[name] = value(at: path, in: document) ?? NSNull() }
-        for (name, constant) in mapping.constants { output[name] = constant }
-        guard let text = JSONWriter.text(output) else {
-            return .problem(
-                slug: "backend-bad-response", status: 502, detail: "The mapped answer is not representable as JSON.")
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(256)
+        for (position, member) in mapping.plan.members.enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: member.prefix)
+            switch member.source {
+            case .constant(let text):
+                JSONText.appendQuoted(text, to: &out)
+            case .path(let steps):
+                guard JSONWriter.append(ResponsePlan.value(at: steps, in: document) ?? NSNull(), to: &out) else {
+                    return .problem(
+                        slug: "backend-bad-response", status: 502,
+                        detail: "The mapped answer is not representable as JSON.")
+                }
+            }
         }
-        return .body(text)
+        out.append(UInt8(ascii: "}"))
+        return .body(String(decoding: out, as: UTF8.self))
     }
 
     /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).
@@ -81,24 +91,7 @@ public enum ResponseMapper {
 
     /// Evaluates `$.a.b[0]` (validated at load time) over decoded JSON.
     static func value(at path: String, in document: Any) -> Any? {
-        var current: Any? = document
-        var rest = Substring(path.dropFirst())
-        while !rest.isEmpty, let value = current {
-            if rest.hasPrefix(".") {
-                rest = rest.dropFirst()
-                let name = rest.prefix { $0 != "." && $0 != "[" }
-                rest = rest.dropFirst(name.count)
-                current = (value as? [String: Any])?[String(name)]
-            } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-                let index = Int(rest[rest.index(after: rest.startIndex)..<close]) ?? -1
-                rest = rest[rest.index(after: close)...]
-                guard let array = value as? [Any], array.indices.contains(index) else { return nil }
-                current = array[index]
-            } else {
-                return nil
-            }
-        }
-        return current
+        ResponsePlan.value(at: ResponsePlan.steps(of: path), in: document)
     }
 }
 

@@ -98,16 +98,23 @@ public struct BackendRequestTemplate: Sendable {
 /// How a backend answer becomes the partner's answer.
 public struct ResponseMapping: Sendable {
     /// Output field → source path in the backend's JSON (`$.data.amount`).
-    public var fields: [(String, String)]
+    public var fields: [(String, String)] {
+        didSet { plan = ResponsePlan(fields: fields, constants: constants) }
+    }
     /// Output field → constant text.
-    public var constants: [(String, String)]
+    public var constants: [(String, String)] {
+        didSet { plan = ResponsePlan(fields: fields, constants: constants) }
+    }
     /// Backend status code → problem slug.
     public var errors: [Int: String]
+    /// The two lists above compiled for the call path.
+    private(set) var plan: ResponsePlan
 
     /// Creates a mapping.
     public init(fields: [(String, String)], constants: [(String, String)], errors: [Int: String]) {
         self.fields = fields
         self.constants = constants
         self.errors = errors
+        self.plan = ResponsePlan(fields: fields, constants: constants)
     }
 }

@@ -1,0 +1,80 @@
+import HTTPCore
+
+/// A response mapping compiled for the call path: output members in the order they are written
+/// (keys sorted by their UTF-8 bytes, as ``JSONWriter`` sorts), each key already quoted, each
+/// source path already split into steps. Built when the mapping changes (at load), so a call
+/// builds no dictionary, sorts nothing and parses no path.
+struct ResponsePlan: Sendable {
+    /// One step of a source path.
+    enum Step: Sendable, Equatable {
+        case member(String)
+        case index(Int)
+    }
+
+    /// Where an output member's value comes from.
+    enum Source: Sendable {
+        case path([Step])
+        case constant(String)
+    }
+
+    /// One output member: `"name":` as bytes, and its source.
+    struct Member: Sendable {
+        let prefix: [UInt8]
+        let source: Source
+    }
+
+    let members: [Member]
+
+    init(fields: [(String, String)], constants: [(String, String)]) {
+        var sources: [String: Source] = [:]
+        for (name, path) in fields { sources[name] = .path(Self.steps(of: path)) }
+        // A constant wins over a field of the same name (it is written last in the manifest's model).
+        for (name, text) in constants { sources[name] = .constant(text) }
+        members = sources.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap { name in
+            guard let source = sources[name] else { return nil }
+            var prefix: [UInt8] = []
+            JSONText.appendQuoted(name, to: &prefix)
+            prefix.append(UInt8(ascii: ":"))
+            return Member(prefix: prefix, source: source)
+        }
+    }
+
+    /// `$.a.b[0]` as `[.member("a"), .member("b"), .index(0)]`. A remainder that is not of that
+    /// shape becomes a step no document has (paths are validated at load, so only a bug gets here).
+    static func steps(of path: String) -> [Step] {
+        var steps: [Step] = []
+        var rest = Substring(path.dropFirst())
+        while !rest.isEmpty {
+            if rest.hasPrefix(".") {
+                rest = rest.dropFirst()
+                let name = rest.prefix { $0 != "." && $0 != "[" }
+                rest = rest.dropFirst(name.count)
+                steps.append(.member(String(name)))
+            } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                steps.append(.index(Int(rest[rest.index(after: rest.startIndex)..<close]) ?? -1))
+                rest = rest[rest.index(after: close)...]
+            } else {
+                // Not a path: a step no document has, so the value is absent.
+                steps.append(.index(-1))
+                break
+            }
+        }
+        return steps
+    }
+
+    /// The value at `steps` in a decoded document, if present.
+    static func value(at steps: [Step], in document: Any) -> Any? {
+        var current: Any = document
+        for step in steps {
+            switch step {
+            case .member(let name):
+                guard let object = current as? [String: Any], let next = object[name] else { return nil }
+                current = next
+            case .index(let index):
+                guard let array = current as? [Any], array.indices.contains(index) else { return nil }
+                current = array[index]
+            }
+        }
+        return current
+    }
+}
