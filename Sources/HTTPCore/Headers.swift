@@ -60,6 +60,8 @@ public struct Headers: Sendable, Equatable {
 
     /// Compares two field names ASCII case-insensitively (field names are tokens, so ASCII).
     public static func equalNames(_ lhs: String, _ rhs: String) -> Bool {
+        // Most names a lookup meets differ in length: answer those without a byte loop.
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
         var left = lhs.utf8.makeIterator()
         var right = rhs.utf8.makeIterator()
         while true {
