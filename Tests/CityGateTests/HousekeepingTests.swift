@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 @testable import CityGate
@@ -50,5 +51,35 @@ import Testing
             remaining = try rows()
         }
         #expect(remaining == 0, "the expired record left gateway.db")
+    }
+}
+
+/// The running gateway cleans gateway.db: expired rows written before it started are gone
+/// after its first housekeeping round, live ones stay.
+@Suite struct GatewayHousekeepingTests {
+    @Test
+    func theFirstRoundAtStartDeletesExpiredRowsAndKeepsLiveOnes() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("citygate-data-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let path = data.appendingPathComponent("gateway.db").path
+        let now = Int64(Date().timeIntervalSince1970)
+        do {
+            let store = try ReplayStore(database: try Database(path: path))
+            _ = try store.recordFirstUse(scope: "p", key: "old-window", now: 1000, lifetime: 600)
+            _ = try store.recordFirstUse(scope: "p", key: "old-table", now: 1000, lifetime: 48 * 3600)
+            _ = try store.recordFirstUse(scope: "p", key: "live", now: now, lifetime: 600)
+        }
+        let gateway = try GatewayProcess.start(data: data.path)
+        let purged = await eventually {
+            gateway.output().contains("\"msg\":\"housekeeping\"") && gateway.output().contains("\"removed\":\"2\"")
+        }
+        gateway.terminate()
+        #expect(gateway.waitForExit() == 0)
+        #expect(purged, "the first round logs the two expired rows it removed")
+        let database = try Database(path: path)
+        let left = try database.withConnection { session throws(SQLiteError) in
+            try session.query("SELECT key FROM replay_log UNION ALL SELECT key FROM replay") { $0.text(0) ?? "" }
+        }
+        #expect(left == ["live"])
     }
 }
