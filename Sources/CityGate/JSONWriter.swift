@@ -15,14 +15,8 @@ enum JSONWriter {
     static func encode(_ value: Any) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        guard write(value, into: &out) else { return nil }
+        guard append(value, to: &out) else { return nil }
         return out
-    }
-
-    /// Appends the encoding of `value` to `out`; false (with `out` partly written) if it holds
-    /// something JSON cannot represent.
-    static func append(_ value: Any, to out: inout [UInt8]) -> Bool {
-        write(value, into: &out)
     }
 
     /// `encode` as a String.
@@ -30,7 +24,9 @@ enum JSONWriter {
         encode(value).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    private static func write(_ value: Any, into out: inout [UInt8]) -> Bool {
+    /// Appends the encoding of `value` to `out`; false (with `out` partly written) if it holds
+    /// something JSON cannot represent.
+    static func append(_ value: Any, to out: inout [UInt8]) -> Bool {
         switch value {
         case let string as String:
             JSONText.appendQuoted(string, to: &out)
@@ -54,14 +50,14 @@ enum JSONWriter {
                 first = false
                 JSONText.appendQuoted(key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                guard let member = object[key], write(member, into: &out) else { return false }
+                guard let member = object[key], append(member, to: &out) else { return false }
             }
             out.append(UInt8(ascii: "}"))
         case let array as [Any]:
             out.append(UInt8(ascii: "["))
             for (index, element) in array.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                guard write(element, into: &out) else { return false }
+                guard append(element, to: &out) else { return false }
             }
             out.append(UInt8(ascii: "]"))
         case is NSNull:

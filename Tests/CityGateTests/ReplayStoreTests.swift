@@ -183,35 +183,21 @@ struct ReplayStoreTests {
         }
     }
 
-    @Test
-    func duplicatesInOneTurnAdmitExactlyOneAndEveryRecordIsDurable() async throws {
+    /// Every key twice in one turn: each admitted once and committed, whether the records go to
+    /// the window and its log (the default capacity) or, past a window of 5, to the B-tree table
+    /// too (one turn taking both routes).
+    @Test(arguments: [(2_000_000, 20), (5, 5)])
+    func duplicatesInOneTurnAdmitEachKeyOnceAndEveryRecordIsDurable(windowCapacity: Int, held: Int) async throws {
         let group = try EventLoopGroup(threadCount: 1)
         defer { group.shutdown() }
         let path = try ReplayStoreTests.temporaryDatabasePath()
-        let store = try ReplayStore(database: try Database(path: path))
-        let keys = (0..<40).map { "k\($0 % 20)" }  // every key twice
-        let results = await Self.recordTogether(store, on: group.loops[0], keys: keys, now: 1000)
-        let admitted = results.filter { (try? $0.get()) == true }.count
-        #expect(results.count == 40)
-        #expect(admitted == 20, "each of the 20 keys is admitted once")
-        // Committed, not only remembered: a fresh store on the same file refuses every key.
-        let reopened = try ReplayStore(database: try Database(path: path))
-        for index in 0..<20 {
-            #expect(try !reopened.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))
-        }
-    }
-
-    /// A small window: one turn's records take both routes (log append and B-tree upsert).
-    @Test
-    func bothRoutesInOneTurnAdmitEachKeyOnce() async throws {
-        let group = try EventLoopGroup(threadCount: 1)
-        defer { group.shutdown() }
-        let path = try ReplayStoreTests.temporaryDatabasePath()
-        let store = try ReplayStore(database: try Database(path: path), windowCapacity: 5)
+        let store = try ReplayStore(database: try Database(path: path), windowCapacity: windowCapacity)
         let keys = (0..<40).map { "k\($0 % 20)" }
         let results = await Self.recordTogether(store, on: group.loops[0], keys: keys, now: 1000)
-        #expect(results.filter { (try? $0.get()) == true }.count == 20)
-        #expect(store.windowCount == 5)
+        #expect(results.count == 40)
+        #expect(results.filter { (try? $0.get()) == true }.count == 20, "each of the 20 keys is admitted once")
+        #expect(store.windowCount == held)
+        // Committed, not only remembered: a fresh store on the same file refuses every key.
         let reopened = try ReplayStore(database: try Database(path: path))
         for index in 0..<20 {
             #expect(try !reopened.recordFirstUse(scope: "p", key: "k\(index)", now: 1001, lifetime: 600))

@@ -30,8 +30,7 @@ struct ResponsePlan: Sendable {
         for (name, path) in fields { sources[name] = .path(Self.steps(of: path)) }
         // A constant wins over a field of the same name (it is written last in the manifest's model).
         for (name, text) in constants { sources[name] = .constant(text) }
-        members = sources.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap { name in
-            guard let source = sources[name] else { return nil }
+        members = sources.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { name, source in
             var prefix: [UInt8] = []
             JSONText.appendQuoted(name, to: &prefix)
             prefix.append(UInt8(ascii: ":"))
