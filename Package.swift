@@ -74,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CityGateCLI",
-            dependencies: ["CityGate", "HTTPServer"],
+            dependencies: ["CityGate", "HTTPServer", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.

@@ -1,6 +1,9 @@
 #include "CSystemLinux.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stddef.h>
 
 int citygate_epoll_create(void) {
@@ -64,4 +67,51 @@ void *citygate_current_loop(void) {
 
 void citygate_set_current_loop(void *loop) {
     citygate_thread_loop = loop;
+}
+
+/* Write ends of the signal pipes, by signal number; -1 until installed. */
+static int citygate_signal_write_ends[NSIG];
+static int citygate_signal_read_ends[NSIG];
+static int citygate_signal_tables_ready = 0;
+
+static void citygate_signal_handler(int signal_number) {
+    int saved = errno; /* write(2) is async-signal-safe; errno must survive the handler */
+    unsigned char byte = (unsigned char)signal_number;
+    if (signal_number > 0 && signal_number < NSIG && citygate_signal_write_ends[signal_number] >= 0) {
+        (void)write(citygate_signal_write_ends[signal_number], &byte, 1);
+    }
+    errno = saved;
+}
+
+int citygate_signal_pipe(int signal_number) {
+    if (signal_number <= 0 || signal_number >= NSIG) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!citygate_signal_tables_ready) {
+        for (int index = 0; index < NSIG; index++) {
+            citygate_signal_write_ends[index] = -1;
+            citygate_signal_read_ends[index] = -1;
+        }
+        citygate_signal_tables_ready = 1;
+    }
+    if (citygate_signal_read_ends[signal_number] >= 0) return citygate_signal_read_ends[signal_number];
+    int ends[2];
+    /* Non-blocking write end: a burst of signals with nobody reading must not block the handler. */
+    if (pipe2(ends, O_CLOEXEC) != 0) return -1;
+    if (fcntl(ends[1], F_SETFL, O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(ends[0]);
+        close(ends[1]);
+        errno = saved;
+        return -1;
+    }
+    citygate_signal_write_ends[signal_number] = ends[1];
+    citygate_signal_read_ends[signal_number] = ends[0];
+    struct sigaction action;
+    action.sa_handler = citygate_signal_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(signal_number, &action, NULL) != 0) return -1;
+    return ends[0];
 }

@@ -1,41 +1,58 @@
-import Dispatch
+import CSystemLinux
+import Foundation
+import HTTPServer
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Turns process signals into something `await`-able, through Dispatch signal sources (a signal
-/// handler itself may do almost nothing safely).
-final class SignalWatcher: @unchecked Sendable {
-    // @unchecked: `sources` is written once in init and only kept alive afterwards; the stream
-    // and the flag are thread-safe themselves.
+/// Turns process signals into something `await`-able. A C handler writes each signal to a pipe
+/// (a signal handler itself may do almost nothing safely) and a thread of the watcher reads it.
+///
+/// Why not Dispatch signal sources: they register asynchronously, and until they have, the signal
+/// is ignored (SIG_IGN) and dropped. Under load a SIGINT sent right after start-up was lost that
+/// way and the gateway never drained (a test waited 20 minutes for it). The handler here is
+/// installed before `init` returns.
+final class SignalWatcher: Sendable {
     private final class Flag: Sendable {
         let isSet = Atomic<Bool>(false)
     }
 
     private let stream: AsyncStream<Int32>
-    private let sources: [any DispatchSourceSignal]
     private let exitOnSignal = Flag()
 
     init(signals: [Int32]) {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         self.stream = stream
-        let queue = DispatchQueue(label: "citygate.signals")
-        let flag = exitOnSignal
-        var sources: [any DispatchSourceSignal] = []
+        var descriptors: [pollfd] = []
         for signalNumber in signals {
-            // The default action would end the process before the source sees the signal.
-            _ = signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                if flag.isSet.load(ordering: .acquiring) { exit(1) }
-                continuation.yield(signalNumber)
+            let fd = citygate_signal_pipe(signalNumber)
+            guard fd >= 0 else {
+                // Only an invalid number or no descriptors left; the gateway still runs, and a
+                // second chance would not fare better.
+                Log.error("signal handler not installed", ["signal": "\(signalNumber)", "errno": "\(errno)"])
+                continue
             }
-            source.resume()
-            sources.append(source)
+            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
-        self.sources = sources
+        let flag = exitOnSignal
+        let watched = descriptors
+        let thread = Thread {
+            var descriptors = watched
+            while !descriptors.isEmpty {
+                let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
+                if ready < 0 && errno != EINTR { return }
+                for index in descriptors.indices where descriptors[index].revents != 0 {
+                    var byte: UInt8 = 0
+                    guard read(descriptors[index].fd, &byte, 1) == 1 else { continue }
+                    if flag.isSet.load(ordering: .acquiring) { exit(1) }
+                    continuation.yield(Int32(byte))
+                }
+            }
+        }
+        thread.name = "citygate-signals"
+        thread.start()
     }
 
     /// Waits for the first signal.

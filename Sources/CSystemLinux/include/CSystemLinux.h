@@ -45,6 +45,11 @@ int citygate_stream_socket(int family);
 void *citygate_current_loop(void);
 /// Sets the calling thread's event loop (NULL to clear).
 void citygate_set_current_loop(void *loop);
+/// Catches `signal_number` with a handler that writes one byte to a pipe of its own, and returns
+/// the pipe's read end (the same one on later calls), or -1 with errno set. The handler is
+/// installed before this returns, so no signal after it can be lost: a Dispatch signal source
+/// registers asynchronously and, until it has, an ignored signal is simply dropped.
+int citygate_signal_pipe(int signal_number);
 /// getrandom(2) without flags: fills `length` bytes from the kernel CSPRNG; returns bytes written.
 long citygate_random_bytes(void *buffer, size_t length);
 
