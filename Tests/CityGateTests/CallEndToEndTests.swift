@@ -169,6 +169,33 @@ struct CallEndToEndTests {
         #expect(try slug(try environment.send(signed)) == "unknown-partner")
     }
 
+    /// Bodies that are not JSON (or name a member twice, so the schema and the backend request
+    /// could read different values): 400 naming the byte and the rule, never echoing the body.
+    @Test
+    func malformedBodiesAnswer400NamingWhereAndWhy() throws {
+        let environment = try Environment()
+        defer { environment.stop() }
+        let cases: [(String, String, Int, String)] = [
+            ("unterminated", #"{"hall":"west-lake""#, 400, "at byte 19: unexpected end of the text inside an object"),
+            ("duplicate", #"{"hall":"west-lake","hall":"futian"}"#, 400, "at byte 20: a member name appears twice"),
+            ("trailing comma", #"{"hall":"west-lake",}"#, 400, "at byte 20: expected a member name in double quotes"),
+            ("not an object", #"["west-lake"]"#, 422, ""),
+            ("whitespace only", "  \n", 422, ""),
+        ]
+        for (name, body, status, detail) in cases {
+            let response = try environment.call("webhooks-demo", "service-hall.queue", "status", input: body)
+            #expect(response.statusCode == status, "\(name)")
+            #expect(response.header("Content-Type") == "application/problem+json", "\(name)")
+            let problem = try Self.json(response)
+            #expect(problem["requestId"] as? String != nil, "\(name)")
+            if status == 400 {
+                #expect(problem["type"] as? String == "tag:citygate,2026:problem:invalid-json", "\(name)")
+                #expect((problem["detail"] as? String ?? "").contains(detail), "\(name): \(problem)")
+            }
+            #expect(!response.text.contains("west-lake") && !response.text.contains("futian"), "\(name)")
+        }
+    }
+
     @Test
     func rateLimitsAnswer429WithTheIETFFields() throws {
         let environment = try Environment(extraEdits: [

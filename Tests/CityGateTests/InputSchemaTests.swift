@@ -52,8 +52,8 @@ struct InputSchemaTests {
         try InputSchema.compile(json: json).get()
     }
 
-    static func value(_ json: String) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+    static func value(_ json: String) throws -> JSONValue {
+        try JSONReader.parse(Array(json.utf8))
     }
 
     static let balance = """

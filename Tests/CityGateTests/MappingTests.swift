@@ -13,7 +13,7 @@ struct MappingTests {
     }
 
     static func context(_ input: String, subject: String = "sub-7f3a") throws -> TemplateContext {
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(input.utf8)) as? [String: Any])
+        let object = try #require(try JSONReader.parse(Array(input.utf8)).objectValue)
         return TemplateContext(input: object, values: ["city": ["code": "330100"], "subject": ["id": subject]])
     }
 

@@ -254,19 +254,18 @@ public struct CallPipeline: Sendable {
         return decision
     }
 
-    // 5
+    // 5 — the body is read straight from bytes (strict RFC 8259, a member named twice refused:
+    // the schema must check exactly what the backend request is built from).
     private func validateInput(_ payload: [UInt8], _ operation: ServiceManifest.Operation, _ context: RequestContext)
-        throws -> [String: Any]
+        throws -> [String: JSONValue]
     {
-        let trimmed = payload.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        let value: Any
-        if trimmed.isEmpty {
-            value = [String: Any]()
+        let value: JSONValue
+        if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            value = .object([:])
         } else {
-            guard let parsed = try? JSONSerialization.jsonObject(with: Data(trimmed), options: []) else {
-                throw Self.problem("invalid-json", 400, "The request body must be a JSON object.", context)
+            do { value = try JSONReader.parse(payload) } catch {
+                throw Self.problem("invalid-json", 400, "The request body is not JSON (\(error)).", context)
             }
-            value = parsed
         }
         if let schema = operation.input {
             let violations = schema.validate(value)
@@ -275,12 +274,13 @@ public struct CallPipeline: Sendable {
                     slug: "invalid-input", title: "Unprocessable Content", status: 422,
                     detail: "The input breaks \(violations.count) rule(s) of operation \(operation.name).",
                     requestId: context.requestId)
-                let list = violations.map { ["path": $0.path, "message": $0.message] }
-                problem.jsonExtensions["errors"] = JSONWriter.text(list) ?? "[]"
+                let list = JSONValue.array(
+                    violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+                problem.jsonExtensions["errors"] = String(decoding: JSONWriter.encode(list), as: UTF8.self)
                 throw Stop(response: .problem(problem))
             }
         }
-        guard let object = value as? [String: Any] else {
+        guard case .object(let object) = value else {
             throw Self.problem("invalid-json", 400, "The request body must be a JSON object.", context)
         }
         return object

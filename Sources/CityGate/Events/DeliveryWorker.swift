@@ -229,7 +229,7 @@ public final class DeliveryWorker: Sendable {
         guard let backend = snapshot.backends["\(city)/\(service.backend)"] else {
             return .retry(reason: "city \(city) has no backend \(service.backend)", retryAfterMilliseconds: nil)
         }
-        let fields = (try? JSONSerialization.jsonObject(with: Data(event.payload))) as? [String: Any] ?? [:]
+        let fields = (try? JSONReader.parse(event.payload, rejectDuplicateNames: false))?.objectValue ?? [:]
         let context = TemplateContext(
             input: fields,
             values: [

@@ -146,7 +146,9 @@ struct EventBinding: Sendable, Equatable {
                     })
                 else { continue }
                 let ordering = service.eventOrdering[key].flatMap { path in
-                    ResponseMapper.value(at: path, in: event.fields).map { "\(partner.id)|\(serviceId)|\($0)" }
+                    JSONValue(foundation: event.fields).flatMap { ResponseMapper.value(at: path, in: $0) }.map {
+                        "\(partner.id)|\(serviceId)|\($0.text)"
+                    }
                 }
                 return EventBinding(city: city, service: serviceId, operation: operation, orderingKey: ordering)
             }

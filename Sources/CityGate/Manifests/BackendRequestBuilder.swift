@@ -25,7 +25,7 @@ public enum BackendRequestBuilder {
             var query: [(String, String)] = []
             for (name, value) in template.query {
                 if let rendered = try TemplateRenderer.render(value, context, required: false) {
-                    query.append((name, TemplateRenderer.text(of: rendered)))
+                    query.append((name, rendered.text))
                 }
             }
             if !query.isEmpty {
@@ -43,17 +43,17 @@ public enum BackendRequestBuilder {
             var body: [UInt8] = []
             switch template.bodyFormat {
             case .json?:
-                var object: [String: Any] = [:]
+                var object: [String: JSONValue] = [:]
                 for (name, value) in template.body {
                     object[name] = try TemplateRenderer.render(value, context, required: false)
                 }
-                body = JSONWriter.encode(object) ?? Array("{}".utf8)
+                body = JSONWriter.encode(.object(object))
                 headers.replaceOrAdd(name: "Content-Type", value: "application/json")
             case .form?:
                 var pairs: [(String, String)] = []
                 for (name, value) in template.body {
                     if let rendered = try TemplateRenderer.render(value, context, required: false) {
-                        pairs.append((name, TemplateRenderer.text(of: rendered)))
+                        pairs.append((name, rendered.text))
                     }
                 }
                 body = Array(FormEncoding.encode(pairs).utf8)

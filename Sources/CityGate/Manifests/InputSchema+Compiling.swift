@@ -49,12 +49,14 @@ extension InputSchema {
         var enumeration: [String]?
         if let raw = object["enum"] {
             if let list = raw as? [Any], !list.isEmpty {
-                enumeration = list.map(InputSchema.canonicalText)
+                enumeration = list.map { JSONValue(foundation: $0).map(InputSchema.canonicalText) ?? "" }
             } else {
                 reader.report("\(path).enum", "must be a non-empty list")
             }
         }
-        if let constant = object["const"] { enumeration = [InputSchema.canonicalText(constant)] }
+        if let constant = object["const"] {
+            enumeration = [JSONValue(foundation: constant).map(InputSchema.canonicalText) ?? ""]
+        }
         let pattern = reader.string(object, "pattern", at: path, required: false)
         if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
             reader.report("\(path).pattern", "is not a valid regular expression")

@@ -70,14 +70,14 @@ public final class InputSchema: Sendable {
         self.format = format
     }
 
-    /// Validates a decoded JSON value (from `JSONSerialization`); empty when valid.
-    public func validate(_ value: Any) -> [Violation] {
+    /// Validates a decoded JSON value; empty when valid.
+    public func validate(_ value: JSONValue) -> [Violation] {
         var violations: [Violation] = []
         check(value, at: "$", into: &violations)
         return violations
     }
 
-    private func check(_ value: Any, at path: String, into violations: inout [Violation]) {
+    private func check(_ value: JSONValue, at path: String, into violations: inout [Violation]) {
         let actual = InputSchema.type(of: value)
         if let types, !types.contains(actual), !(actual == .integer && types.contains(.number)) {
             violations.append(
@@ -88,13 +88,15 @@ public final class InputSchema: Sendable {
             violations.append(Violation(path: path, message: "must be one of \(enumeration.joined(separator: ", "))"))
         }
         switch value {
-        case let text as String:
+        case .string(let text):
             checkString(text, at: path, into: &violations)
-        case let object as [String: Any]:
+        case .object(let object):
             for name in required where object[name] == nil {
                 violations.append(Violation(path: "\(path).\(name)", message: "is required"))
             }
-            for name in object.keys.sorted() {
+            // One member needs no sort (nearly every call's nested objects, and many bodies).
+            let names = object.count > 1 ? object.keys.sorted() : Array(object.keys)
+            for name in names {
                 guard let nested = object[name] else { continue }
                 if let schema = properties[name] {
                     schema.check(nested, at: "\(path).\(name)", into: &violations)
@@ -102,7 +104,7 @@ public final class InputSchema: Sendable {
                     violations.append(Violation(path: "\(path).\(name)", message: "is not allowed"))
                 }
             }
-        case let array as [Any]:
+        case .array(let array):
             if let minItems, array.count < minItems {
                 violations.append(Violation(path: path, message: "must have at least \(minItems) items"))
             }
@@ -114,14 +116,15 @@ public final class InputSchema: Sendable {
                     items.check(element, at: "\(path)[\(index)]", into: &violations)
                 }
             }
-        case let number as NSNumber where actual == .integer || actual == .number:
-            if let minimum, number.doubleValue < minimum {
+        case .number:
+            guard minimum != nil || maximum != nil, let number = value.doubleValue else { break }
+            if let minimum, number < minimum {
                 violations.append(Violation(path: path, message: "must be at least \(InputSchema.format(minimum))"))
             }
-            if let maximum, number.doubleValue > maximum {
+            if let maximum, number > maximum {
                 violations.append(Violation(path: path, message: "must be at most \(InputSchema.format(maximum))"))
             }
-        default:
+        case .bool, .null:
             break
         }
     }
@@ -144,33 +147,28 @@ public final class InputSchema: Sendable {
         }
     }
 
-    static func type(of value: Any) -> ValueType {
+    static func type(of value: JSONValue) -> ValueType {
         switch value {
-        case is String: return .string
-        case is [String: Any]: return .object
-        case is [Any]: return .array
-        case is NSNull: return .null
-        case let number as NSNumber:
-            let kind = String(cString: number.objCType)
-            if kind == "c" { return .boolean }
-            if kind == "d" || kind == "f" {
-                return number.doubleValue.rounded() == number.doubleValue && abs(number.doubleValue) < 9e15
-                    ? .integer : .number
-            }
-            return .integer
-        default: return .null
+        case .string: return .string
+        case .object: return .object
+        case .array: return .array
+        case .null: return .null
+        case .bool: return .boolean
+        case .number: return value.isIntegral ? .integer : .number
         }
     }
 
-    /// A value as compared against `enum` entries (written as JSON scalars in the manifest).
-    static func canonicalText(_ value: Any) -> String {
-        switch type(of: value) {
-        case .string: return value as? String ?? ""
-        case .boolean: return (value as? NSNumber)?.boolValue == true ? "true" : "false"
-        case .integer: return "\((value as? NSNumber)?.int64Value ?? 0)"
-        case .number: return "\((value as? NSNumber)?.doubleValue ?? 0)"
+    /// A value as compared against `enum` entries (written as JSON scalars in the manifest):
+    /// integral numbers without a fraction (`1.0` is `1`).
+    static func canonicalText(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let text): return text
+        case .bool(let flag): return flag ? "true" : "false"
         case .null: return "null"
-        default: return ""
+        case .number:
+            let double = value.doubleValue ?? 0
+            return value.isIntegral ? "\(Int64(double))" : "\(double)"
+        case .array, .object: return ""
         }
     }
 

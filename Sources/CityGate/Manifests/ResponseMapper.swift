@@ -53,11 +53,7 @@ public enum ResponseMapper {
             case .constant(let text):
                 JSONText.appendQuoted(text, to: &out)
             case .path(let steps):
-                guard JSONWriter.append(ResponsePlan.value(at: steps, in: document) ?? NSNull(), to: &out) else {
-                    return .problem(
-                        slug: "backend-bad-response", status: 502,
-                        detail: "The mapped answer is not representable as JSON.")
-                }
+                JSONWriter.append(ResponsePlan.value(at: steps, in: document) ?? .null, to: &out)
             }
         }
         out.append(UInt8(ascii: "}"))
@@ -65,13 +61,15 @@ public enum ResponseMapper {
     }
 
     /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).
-    static func decode(_ response: ClientResponse) -> Any? {
+    /// A backend naming a member twice is read as JSONSerialization reads it (the last wins):
+    /// the partner only ever sees the mapped answer, so no two readers can disagree about it.
+    static func decode(_ response: ClientResponse) -> JSONValue? {
         let first = response.body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
         if first == UInt8(ascii: "<") || Self.namesXML(response.headers["content-type"] ?? "") {
-            return XMLDocumentReader.read(Data(response.body))
+            return XMLDocumentReader.read(Data(response.body)).flatMap { JSONValue(foundation: $0) }
         }
-        if response.body.isEmpty { return [String: Any]() }
-        return try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+        if response.body.isEmpty { return .object([:]) }
+        return try? JSONReader.parse(response.body, rejectDuplicateNames: false)
     }
 
     /// Whether a content type mentions xml (`text/xml`, `application/soap+xml`), in any case.
@@ -90,7 +88,7 @@ public enum ResponseMapper {
     }
 
     /// Evaluates `$.a.b[0]` (validated at load time) over decoded JSON.
-    static func value(at path: String, in document: Any) -> Any? {
+    static func value(at path: String, in document: JSONValue) -> JSONValue? {
         ResponsePlan.value(at: ResponsePlan.steps(of: path), in: document)
     }
 }

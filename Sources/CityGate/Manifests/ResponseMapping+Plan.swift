@@ -62,16 +62,16 @@ struct ResponsePlan: Sendable {
     }
 
     /// The value at `steps` in a decoded document, if present.
-    static func value(at steps: [Step], in document: Any) -> Any? {
-        var current: Any = document
+    static func value(at steps: [Step], in document: JSONValue) -> JSONValue? {
+        var current = document
         for step in steps {
             switch step {
             case .member(let name):
-                guard let object = current as? [String: Any], let next = object[name] else { return nil }
+                guard case .object(let members) = current, let next = members[name] else { return nil }
                 current = next
             case .index(let index):
-                guard let array = current as? [Any], array.indices.contains(index) else { return nil }
-                current = array[index]
+                guard case .array(let elements) = current, elements.indices.contains(index) else { return nil }
+                current = elements[index]
             }
         }
         return current

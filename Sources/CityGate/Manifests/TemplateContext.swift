@@ -1,32 +1,37 @@
-import Foundation
-
 /// The values a template's placeholders draw from: `{input.…}`, `{path.…}`, `{city.…}`,
 /// `{subject.…}`, `{partner.…}`, `{request.…}`.
-public struct TemplateContext: @unchecked Sendable {
-    // @unchecked: `input` holds JSONSerialization values (immutable Foundation objects).
-
+public struct TemplateContext: Sendable {
     /// The validated input (decoded JSON object).
-    public var input: [String: Any]
+    public var input: [String: JSONValue]
     /// Everything else, by source then name (`city` → `code` → `330100`).
     public var values: [String: [String: String]]
 
     /// Creates a context.
-    public init(input: [String: Any], values: [String: [String: String]] = [:]) {
+    public init(input: [String: JSONValue], values: [String: [String: String]] = [:]) {
         self.input = input
         self.values = values
     }
 
-    /// The value a placeholder refers to: a string for scalars, or the JSON value itself for
-    /// objects and arrays (so a whole object can be passed through into a JSON body).
-    func lookup(_ reference: Substring) -> Any? {
-        let parts = reference.split(separator: ".").map(String.init)
-        guard parts.count >= 2 else { return nil }
-        if parts[0] == "input" {
-            var current: Any? = input
-            for part in parts.dropFirst() { current = (current as? [String: Any])?[part] }
+    /// The value a placeholder refers to: the JSON value itself for `input` (a number stays a
+    /// number, an object can be passed through into a JSON body), a string for the others.
+    func lookup(_ reference: Substring) -> JSONValue? {
+        guard let dot = reference.firstIndex(of: ".") else { return nil }
+        let source = reference[..<dot]
+        var rest = reference[reference.index(after: dot)...]
+        guard !rest.isEmpty else { return nil }
+        if source == "input" {
+            var current = JSONValue.object(input)
+            while !rest.isEmpty {
+                let name = rest.prefix { $0 != "." }
+                rest = rest.dropFirst(name.count)
+                if rest.first == "." { rest = rest.dropFirst() }
+                guard case .object(let members) = current, let next = members[String(name)] else { return nil }
+                current = next
+            }
             return current
         }
-        return values[parts[0]]?[parts[1]]
+        let name = rest.prefix { $0 != "." }
+        return values[String(source)]?[String(name)].map(JSONValue.string)
     }
 }
 
@@ -41,7 +46,7 @@ enum TemplateRenderer {
     /// A template that is exactly one placeholder yields that value unchanged (a number stays a
     /// number in JSON); otherwise the placeholders are replaced by their text.
     static func render(_ template: String, _ context: TemplateContext, required: Bool = true) throws(MissingValue)
-        -> Any?
+        -> JSONValue?
     {
         if template.hasPrefix("{"), template.hasSuffix("}"), template.dropFirst().firstIndex(of: "{") == nil {
             let reference = template.dropFirst().dropLast()
@@ -51,7 +56,7 @@ enum TemplateRenderer {
             }
             return value
         }
-        return try renderText(template, context)
+        return .string(try renderText(template, context))
     }
 
     /// One piece of a template.
@@ -94,18 +99,9 @@ enum TemplateRenderer {
                 output += text
             case .placeholder(let reference):
                 guard let value = context.lookup(reference) else { throw MissingValue(placeholder: String(reference)) }
-                output += escape(text(of: value))
+                output += escape(value.text)
             }
         }
         return output
-    }
-
-    static func text(of value: Any) -> String {
-        switch value {
-        case let string as String: return string
-        case let number as NSNumber: return InputSchema.canonicalText(number)
-        default:
-            return JSONWriter.text(value) ?? ""
-        }
     }
 }
