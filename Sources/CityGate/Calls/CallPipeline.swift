@@ -58,40 +58,43 @@ public struct CallPipeline: Sendable {
                     requestId: context.requestId, extensions: extra)))
     }
 
+    /// The metric labels of one call: configured names only, "unknown" for anything else (so
+    /// a caller cannot create series). Filled in as the chain resolves each name.
+    struct Labels {
+        var city = "unknown"
+        var service = "unknown"
+        var operation = "unknown"
+        var partner = "unknown"
+    }
+
     func handle(_ request: Request, context: RequestContext) async -> Response {
         let snapshot = active.snapshot
         let started = ContinuousClock.now
-        let response = await run(request, snapshot, context)
+        var labels = Labels()
+        let response = await run(request, snapshot, context, &labels)
         if let metrics {
-            // Labels only from configuration: unknown names become "unknown" (bounded series).
-            let manifests = snapshot.manifests
-            let code = context.pathParameters["city"] ?? ""
-            let serviceId = context.pathParameters["service"] ?? ""
-            let operationName = context.pathParameters["operation"] ?? ""
-            let partnerId = request.headers["x-partner-id"] ?? ""
-            let city = manifests.cities[code] != nil ? code : "unknown"
-            let service = manifests.services[serviceId] != nil ? serviceId : "unknown"
-            let operation = manifests.services[serviceId]?.operations[operationName] != nil ? operationName : "unknown"
-            let partner = snapshot.authenticators[partnerId] != nil ? partnerId : "unknown"
             metrics.increment(
                 "citygate_requests_total",
                 [
-                    "city": city, "service": service, "operation": operation, "partner": partner,
-                    "status": "\(response.status.code)",
+                    "city": labels.city, "service": labels.service, "operation": labels.operation,
+                    "partner": labels.partner, "status": String(response.status.code),
                 ])
             let elapsed = ContinuousClock.now - started
             metrics.observe(
-                "citygate_request_duration_seconds", ["city": city, "service": service],
+                "citygate_request_duration_seconds", ["city": labels.city, "service": labels.service],
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         return response
     }
 
-    private func run(_ request: Request, _ snapshot: ConfigurationSnapshot, _ context: RequestContext) async
-        -> Response
-    {
+    private func run(
+        _ request: Request, _ snapshot: ConfigurationSnapshot, _ context: RequestContext, _ labels: inout Labels
+    ) async -> Response {
         do {
-            let (city, service, operation) = try resolve(snapshot, context)
+            let (city, service, operation) = try resolve(snapshot, context, &labels)
+            if let partnerId = request.headers["x-partner-id"], snapshot.authenticators[partnerId] != nil {
+                labels.partner = partnerId
+            }
             let verified = try await authenticatePartner(snapshot, request, city: city, context)
             let token = try authenticateBearer(
                 request, partnerId: verified.partnerId, city: city, service: service, operation: operation, context)
@@ -139,23 +142,26 @@ public struct CallPipeline: Sendable {
     }
 
     // 1
-    private func resolve(_ snapshot: ConfigurationSnapshot, _ context: RequestContext) throws -> (
-        CityConfiguration, ServiceManifest, ServiceManifest.Operation
-    ) {
+    private func resolve(_ snapshot: ConfigurationSnapshot, _ context: RequestContext, _ labels: inout Labels) throws
+        -> (CityConfiguration, ServiceManifest, ServiceManifest.Operation)
+    {
         let code = context.pathParameters["city"] ?? ""
         let serviceId = context.pathParameters["service"] ?? ""
         let operationName = context.pathParameters["operation"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
             throw Self.problem("unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context)
         }
+        labels.city = code
         guard let entry = city.services[serviceId], let service = snapshot.manifests.services[serviceId] else {
             throw Self.problem(
                 "unknown-service", 404, "City \(code) offers no service \(serviceId.prefix(64)).", context)
         }
+        labels.service = serviceId
         guard let operation = service.operations[operationName], !operation.eventOnly else {
             throw Self.problem(
                 "unknown-operation", 404, "Service \(serviceId) has no operation \(operationName.prefix(64)).", context)
         }
+        labels.operation = operationName
         if !entry.enabled || !service.enabled {
             let zh = entry.disabledNoticeZh ?? service.disabledNoticeZh ?? "该服务暂停办理。"
             let en = entry.disabledNoticeEn ?? service.disabledNoticeEn ?? "This service is paused."

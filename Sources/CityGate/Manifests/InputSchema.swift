@@ -31,7 +31,9 @@ public final class InputSchema: Sendable {
     let items: InputSchema?
     let enumeration: [String]?
     let pattern: String?
-    /// `pattern`, compiled once when the manifest loads (not on every call).
+    /// `pattern` in the common anchored shape, matched without a regex engine.
+    let anchored: AnchoredPattern?
+    /// Any other `pattern`, compiled once when the manifest loads (not on every call).
     let expression: NSRegularExpression?
     let minLength: Int?
     let maxLength: Int?
@@ -60,7 +62,9 @@ public final class InputSchema: Sendable {
         self.items = items
         self.enumeration = enumeration
         self.pattern = pattern
-        self.expression = pattern.flatMap { try? NSRegularExpression(pattern: $0) }
+        let anchored = pattern.flatMap(AnchoredPattern.init)
+        self.anchored = anchored
+        self.expression = anchored != nil ? nil : pattern.flatMap { try? NSRegularExpression(pattern: $0) }
         self.minLength = minLength
         self.maxLength = maxLength
         self.minimum = minimum
@@ -137,10 +141,14 @@ public final class InputSchema: Sendable {
         if let maxLength, length > maxLength {
             violations.append(Violation(path: path, message: "must be at most \(maxLength) characters"))
         }
-        if let pattern, let expression,
-            expression.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) == nil
-        {
-            violations.append(Violation(path: path, message: "must match the pattern \(pattern)"))
+        if let pattern {
+            let matched =
+                if let anchored {
+                    anchored.matches(text)
+                } else {
+                    expression?.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) != nil
+                }
+            if !matched { violations.append(Violation(path: path, message: "must match the pattern \(pattern)")) }
         }
         if let format, !format.accepts(text) {
             violations.append(Violation(path: path, message: format.requirement))

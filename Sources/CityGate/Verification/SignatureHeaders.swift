@@ -14,12 +14,17 @@ public enum SignatureHeaders {
     /// Splits `webhook-signature` (space-separated `v1,<base64>` tokens, several during key
     /// rotation). Tokens without a comma are malformed; nil when nothing well-formed remains.
     public static func standardWebhooks(_ header: String) -> [VersionedSignature]? {
+        // On the UTF-8 bytes: the header is ASCII when well-formed, and Character splitting costs
+        // a grapheme-break check per byte.
         var tokens: [VersionedSignature] = []
-        for token in header.split(separator: " ", omittingEmptySubsequences: true) {
-            guard let comma = token.firstIndex(of: ","), comma != token.startIndex else { continue }
+        for token in header.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true) {
+            guard let comma = token.firstIndex(of: UInt8(ascii: ",")), comma != token.startIndex else { continue }
             let signature = token[token.index(after: comma)...]
             guard !signature.isEmpty else { continue }
-            tokens.append(VersionedSignature(version: String(token[..<comma]), signature: String(signature)))
+            tokens.append(
+                VersionedSignature(
+                    version: String(decoding: token[..<comma], as: UTF8.self),
+                    signature: String(decoding: signature, as: UTF8.self)))
         }
         return tokens.isEmpty ? nil : tokens
     }
