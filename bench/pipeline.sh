@@ -73,8 +73,22 @@ for round in $(seq 1 "$rounds"); do
     if [ -n "${BENCH_PROFILE:-}" ] && [ "$round" = 1 ]; then
         # BENCH_PROFILE=dwarf: full stacks (DWARF unwinding; libc and libcurl keep no frame pointers).
         callgraph=-g; [ "$BENCH_PROFILE" = dwarf ] && callgraph="-F 700 --call-graph dwarf,16384"
-        perf record $callgraph -o .build/pipeline-gateway.perf -p "$gateway_pid" \
+        # BENCH_PROFILE_EVENT: sample that event instead of CPU time (e.g. a uprobe on swift_allocObject).
+        perf record $callgraph ${BENCH_PROFILE_EVENT:+-e "$BENCH_PROFILE_EVENT"} -o .build/pipeline-gateway.perf \
+            -p "$gateway_pid" \
             >/dev/null 2>&1 &
+        profiler=$!
+    fi
+    # BENCH_STRACE=1: system calls of the gateway during the first round, counted
+    # (.build/pipeline-gateway.strace; strace slows the gateway, so only the counts mean anything).
+    if [ -n "${BENCH_STRACE:-}" ] && [ "$round" = 1 ]; then
+        strace -c -f -o .build/pipeline-gateway.strace -p "$gateway_pid" 2>/dev/null &
+        profiler=$!
+    fi
+    # BENCH_PERF_STAT=EVENTS: perf stat of the gateway during the first round (e.g. uprobes on
+    # malloc, set up with `perf probe`), in .build/pipeline-gateway.stat; divide by the calls served.
+    if [ -n "${BENCH_PERF_STAT:-}" ] && [ "$round" = 1 ]; then
+        perf stat -e "$BENCH_PERF_STAT" -o .build/pipeline-gateway.stat -p "$gateway_pid" &
         profiler=$!
     fi
     before=$(cpu_ticks "$gateway_pid"); backend_before=$(cpu_ticks "$mocks_pid")

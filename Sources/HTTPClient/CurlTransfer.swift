@@ -60,11 +60,11 @@ final class CurlTransfer: @unchecked Sendable {
             throw CurlError(
                 kind: .timeout, code: Int(CURLE_OPERATION_TIMEDOUT.rawValue), message: "deadline already passed")
         }
-        var codes: [CURLcode] = []
-        func long(_ option: CURLoption, _ value: Int) { codes.append(citygate_easy_setopt_long(easy, option, value)) }
-        func string(_ option: CURLoption, _ value: String) {
-            codes.append(citygate_easy_setopt_string(easy, option, value))
-        }
+        // The first failing option code (not an array of every code: this runs per request).
+        var failed = CURLE_OK
+        func check(_ code: CURLcode) { if failed == CURLE_OK { failed = code } }
+        func long(_ option: CURLoption, _ value: Int) { check(citygate_easy_setopt_long(easy, option, value)) }
+        func string(_ option: CURLoption, _ value: String) { check(citygate_easy_setopt_string(easy, option, value)) }
 
         string(CURLOPT_URL, request.url)
         // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
@@ -78,7 +78,7 @@ final class CurlTransfer: @unchecked Sendable {
         long(CURLOPT_TIMEOUT_MS, remaining.milliseconds)
         long(CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeout, remaining).milliseconds)
         long(CURLOPT_TCP_KEEPALIVE, 1)
-        codes.append(citygate_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)))
+        check(citygate_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)))
         switch configuration.version {
         case .automatic: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
         case .http1: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
@@ -96,14 +96,19 @@ final class CurlTransfer: @unchecked Sendable {
         case "HEAD": long(CURLOPT_NOBODY, 1)
         default: string(CURLOPT_CUSTOMREQUEST, request.method)
         }
-        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+        let sendsBody =
+            switch request.method {
+            case "POST", "PUT", "PATCH": true
+            default: !request.body.isEmpty
+            }
+        if sendsBody {
             long(CURLOPT_POST, 1)
-            codes.append(citygate_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            check(citygate_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
             // COPYPOSTFIELDS copies, so the bytes need not outlive this call.
             if !request.body.isEmpty {
                 request.body.withUnsafeBytes { bytes in
                     if let pointer = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) {
-                        codes.append(citygate_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, pointer))
+                        check(citygate_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, pointer))
                     }
                 }
             } else {
@@ -111,22 +116,48 @@ final class CurlTransfer: @unchecked Sendable {
             }
             if request.method != "POST" { string(CURLOPT_CUSTOMREQUEST, request.method) }
         }
+        // Each line built in one reused buffer (curl_slist_append copies it). A NULL return
+        // means libcurl could not allocate: the list built so far is freed, not leaked.
         var list: UnsafeMutablePointer<curl_slist>?
-        for field in request.headers {
-            list = curl_slist_append(list, "\(field.name): \(field.value)")
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        func append(_ name: String, _ value: String) -> Bool {
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: name.utf8)
+            line.append(contentsOf: ": ".utf8)
+            line.append(contentsOf: value.utf8)
+            line.append(0)
+            let appended = line.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress.flatMap {
+                    curl_slist_append(list, UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
+            }
+            guard let appended else { return false }
+            list = appended
+            return true
+        }
+        for field in request.headers where !append(field.name, field.value) {
+            curl_slist_free_all(list)
+            throw CurlError(
+                kind: .other, code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "out of memory building headers")
         }
         // libcurl would otherwise add `Expect: 100-continue` to larger bodies and wait for it.
-        list = curl_slist_append(list, "Expect:")
+        guard let withExpect = curl_slist_append(list, "Expect:") else {
+            curl_slist_free_all(list)
+            throw CurlError(
+                kind: .other, code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "out of memory building headers")
+        }
+        list = withExpect
         headerList = list
-        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list)))
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list)))
 
-        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
-        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_PRIVATE, user))
-        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, user))
-        codes.append(citygate_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, user))
-        codes.append(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
-        codes.append(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
-        if let failed = codes.first(where: { $0 != CURLE_OK }) {
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_PRIVATE, user))
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, user))
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, user))
+        check(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
+        check(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+        if failed != CURLE_OK {
             throw CurlError(
                 kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
         }

@@ -42,6 +42,11 @@ public struct Headers: Sendable, Equatable {
         fields.contains { Headers.equalNames($0.name, name) }
     }
 
+    /// Makes room for `count` fields, so a list built up field by field grows once.
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
     /// Appends a field, keeping any existing ones with the same name.
     public mutating func add(name: String, value: String) {
         fields.append((name: name, value: value))

@@ -24,34 +24,57 @@ public struct TraceContext: Sendable, Equatable {
 
     /// A new trace, with ids from `random` (16 bytes for the trace, flags sampled).
     public init(random: [UInt8]) {
-        traceId = Self.hex(random.prefix(16)).padding(toLength: 32, with: "1")
+        traceId = Self.hex(random.prefix(16), digits: 32)
         parentId = nil
         flags = "01"
     }
 
     /// The `traceparent` for a call made under this trace, with `spanId` (8 random bytes) as
-    /// the gateway's span.
+    /// the gateway's span. Written into one buffer: this runs on every backend call.
     public func child(spanId: [UInt8]) -> String {
-        "00-\(traceId)-\(Self.hex(spanId.prefix(8)).padding(toLength: 16, with: "1"))-\(flags)"
+        let length = 3 + traceId.utf8.count + 1 + 16 + 1 + flags.utf8.count
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func put(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            for byte in "00-".utf8 { put(byte) }
+            for byte in traceId.utf8 { put(byte) }
+            put(UInt8(ascii: "-"))
+            index = Self.writeHex(spanId.prefix(8), digits: 16, into: buffer, at: index)
+            put(UInt8(ascii: "-"))
+            for byte in flags.utf8 { put(byte) }
+            return index
+        }
     }
 
     private static func isLowerHex(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
     }
 
-    private static func hex(_ bytes: some Collection<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+    /// `bytes` as lowercase hex, padded with `1`s to `digits` characters (never all zeros).
+    private static func hex(_ bytes: some Collection<UInt8>, digits: Int) -> String {
+        String(unsafeUninitializedCapacity: digits) { buffer in writeHex(bytes, digits: digits, into: buffer, at: 0) }
     }
-}
 
-extension String {
-    fileprivate func padding(toLength length: Int, with pad: Character) -> String {
-        count >= length ? String(prefix(length)) : self + String(repeating: pad, count: length - count)
+    private static func writeHex(
+        _ bytes: some Collection<UInt8>, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int
+    ) -> Int {
+        var index = start
+        for byte in bytes.prefix(digits / 2) {
+            buffer[index] = hexDigit(byte >> 4)
+            buffer[index + 1] = hexDigit(byte & 0x0F)
+            index += 2
+        }
+        while index < start + digits {
+            buffer[index] = UInt8(ascii: "1")
+            index += 1
+        }
+        return index
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

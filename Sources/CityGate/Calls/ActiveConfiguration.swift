@@ -12,6 +12,8 @@ public final class ConfigurationSnapshot: Sendable {
     let authenticators: [String: PartnerAuthenticator]
     /// "city/backend" → client.
     let backends: [String: BackendClient]
+    /// City code → service id → what a call there needs, for every service a city offers.
+    let routes: [String: [String: ServiceRoute]]
 
     init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient) {
         self.manifests = manifests
@@ -33,6 +35,14 @@ public final class ConfigurationSnapshot: Sendable {
             }
         }
         self.backends = backends
+        var routes: [String: [String: ServiceRoute]] = [:]
+        for (code, city) in manifests.cities {
+            for serviceId in city.services.keys {
+                guard let service = manifests.services[serviceId] else { continue }
+                routes[code, default: [:]][serviceId] = ServiceRoute(city: city, service: service, backends: backends)
+            }
+        }
+        self.routes = routes
     }
 
     /// Starts active health probes of every backend (at boot, not on first use).

@@ -92,6 +92,9 @@ public struct CallPipeline: Sendable {
     ) async -> Response {
         do {
             let (city, service, operation) = try resolve(snapshot, context, &labels)
+            let route =
+                snapshot.routes[city.code]?[service.id]
+                ?? ServiceRoute(city: city, service: service, backends: snapshot.backends)
             if let partnerId = request.headers["x-partner-id"], snapshot.authenticators[partnerId] != nil {
                 labels.partner = partnerId
             }
@@ -101,8 +104,7 @@ public struct CallPipeline: Sendable {
             do {
                 try checkDelegation(token, service: service, context)
                 let limits = try applyRateLimits(
-                    city: city, service: service, operation: operation, partnerId: verified.partnerId,
-                    subject: token?.grant.subject, context)
+                    route, operation: operation, partnerId: verified.partnerId, subject: token?.grant.subject, context)
                 let input = try validateInput(verified.payload, operation, context)
                 var values: [String: [String: String]] = [
                     "city": ["code": city.code], "partner": ["id": verified.partnerId],
@@ -118,7 +120,7 @@ public struct CallPipeline: Sendable {
                     }
                 }
                 var response = try await callBackend(
-                    snapshot, city: city, service: service, operation: operation,
+                    route, city: city, service: service, operation: operation,
                     TemplateContext(input: input, values: values), identity: token?.grant,
                     incomingTrace: request.headers["traceparent"], incomingTraceState: request.headers["tracestate"],
                     context)
@@ -218,33 +220,11 @@ public struct CallPipeline: Sendable {
     // 4 — every limit the city and the service declare, decided together (a refusal charges none).
     // `subject` limits count per citizen, so they apply to calls that carry a citizen token.
     private func applyRateLimits(
-        city: CityConfiguration, service: ServiceManifest, operation: ServiceManifest.Operation, partnerId: String,
-        subject: String?, _ context: RequestContext
+        _ route: ServiceRoute, operation: ServiceManifest.Operation, partnerId: String, subject: String?,
+        _ context: RequestContext
     ) throws -> RateLimiter.Decision {
-        let override = city.services[service.id]?.rateLimits ?? []
-        let serviceLimits = override.isEmpty ? service.rateLimits : override
-        var rules: [RateLimiter.Rule] = []
-        func add(_ limits: [ServiceManifest.RateLimit], level: String) {
-            for (index, limit) in limits.enumerated() {
-                let identity: String?
-                switch limit.scope {
-                case "partner": identity = partnerId
-                case "city": identity = city.code
-                case "service": identity = "\(city.code)/\(service.id)"
-                case "operation": identity = "\(city.code)/\(service.id)/\(operation.name)"
-                case "ip": identity = context.remoteAddress
-                case "subject": identity = subject
-                default: identity = nil
-                }
-                guard let identity else { continue }
-                rules.append(
-                    RateLimiter.Rule(
-                        key: "\(level)#\(index):\(limit.scope):\(identity)", policy: limit.scope, limit: limit.limit,
-                        periodSeconds: limit.periodSeconds, burst: limit.burst))
-            }
-        }
-        add(city.rateLimits, level: "city \(city.code)")
-        add(serviceLimits, level: "service \(city.code)/\(service.id)")
+        let rules = route.rules(
+            operation: operation.name, partnerId: partnerId, remoteAddress: context.remoteAddress, subject: subject)
         let decision = limiter.check(rules, now: Int64(ProcessInfo.processInfo.systemUptime * 1e9))
         guard decision.allowed else {
             metrics?.increment("citygate_rate_limit_refusals_total", ["scope": decision.rule?.policy ?? "unknown"])
@@ -294,12 +274,12 @@ public struct CallPipeline: Sendable {
 
     // 6, 7
     private func callBackend(
-        _ snapshot: ConfigurationSnapshot, city: CityConfiguration, service: ServiceManifest,
+        _ route: ServiceRoute, city: CityConfiguration, service: ServiceManifest,
         operation: ServiceManifest.Operation,
         _ templateContext: TemplateContext, identity: TokenGrant?, incomingTrace: String?,
         incomingTraceState: String?, _ context: RequestContext
     ) async throws -> Response {
-        guard let backend = snapshot.backends["\(city.code)/\(service.backend)"] else {
+        guard let backend = route.backend else {
             throw Self.problem(
                 "backend-not-configured", 503, "City \(city.code) has no backend \(service.backend).", context)
         }
@@ -335,7 +315,7 @@ public struct CallPipeline: Sendable {
         defer {
             let elapsed = ContinuousClock.now - started
             metrics?.observe(
-                "citygate_backend_duration_seconds", ["backend": "\(city.code)/\(service.backend)"],
+                "citygate_backend_duration_seconds", ["backend": route.backendLabel],
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         do {

@@ -20,7 +20,7 @@ public enum BackendRequestBuilder {
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
             var path = try TemplateRenderer.renderText(template.path, context) {
-                percentEncode($0, allowed: unreservedSet)
+                percentEncode($0)
             }
             var query: [(String, String)] = []
             for (name, value) in template.query {
@@ -32,11 +32,13 @@ public enum BackendRequestBuilder {
                 path +=
                     "?"
                     + query.map {
-                        percentEncode($0.0, allowed: unreservedSet) + "=" + percentEncode($0.1, allowed: unreservedSet)
+                        percentEncode($0.0) + "=" + percentEncode($0.1)
                     }
                     .joined(separator: "&")
             }
             var headers = Headers()
+            // The call path adds request id, trace and identity fields to these.
+            headers.reserveCapacity(template.headers.count + 8)
             for (name, value) in template.headers {
                 headers.add(name: name, value: try TemplateRenderer.renderText(value, context))
             }
@@ -79,17 +81,31 @@ public enum BackendRequestBuilder {
         }
     }
 
-    static let unreservedSet: Set<UInt8> = Set(
-        Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+    /// RFC 3986 §2.3 unreserved: the bytes a path segment or query value keeps as they are.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
 
-    static func percentEncode(_ text: String, allowed: Set<UInt8>) -> String {
+    /// Every byte but the unreserved ones as `%XX`.
+    static func percentEncode(_ text: String) -> String {
+        // Most values (ids, codes) need no escape: returned as they are, with no copy.
+        if text.utf8.allSatisfy(isUnreserved) { return text }
         let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3)
         for byte in text.utf8 {
-            if allowed.contains(byte) {
+            if isUnreserved(byte) {
                 out.append(byte)
             } else {
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 15)])
             }
         }
         return String(decoding: out, as: UTF8.self)
