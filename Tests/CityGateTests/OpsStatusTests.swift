@@ -20,11 +20,13 @@ struct OpsStatusTests {
         defer { environment.stop() }
         let ready = try CallEndToEndTests.json(try Self.ops(environment, "/readyz"))
         #expect((ready["checks"] as? [String: String])?["event-workers"] == "pass")
-        // Shenzhen's hall backend is down (nothing listens): the boot-time probe finds out.
+        // Shenzhen's hall backend is down (nothing listens), Hangzhou's is up: the boot-time probes
+        // find out both (each in its own time: waiting for one only made this test race).
         let probed = await eventually(timeout: .seconds(10)) {
             let status = (try? CallEndToEndTests.json(try Self.ops(environment, "/status"))) ?? [:]
             let backends = status["backends"] as? [[String: Any]] ?? []
             return backends.first { $0["name"] as? String == "440300/halls" }?["lastFailureReason"] != nil
+                && backends.first { $0["name"] as? String == "330100/halls" }?["lastSuccessAt"] != nil
         }
         #expect(probed)
         let status = try CallEndToEndTests.json(try Self.ops(environment, "/status"))

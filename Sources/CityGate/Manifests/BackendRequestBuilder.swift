@@ -19,12 +19,13 @@ public enum BackendRequestBuilder {
     {
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
-            var path = try TemplateRenderer.renderText(template.path, context) {
+            let plan = template.plan
+            var path = try plan.path.renderText(context) {
                 percentEncode($0)
             }
             var query: [(String, String)] = []
-            for (name, value) in template.query {
-                if let rendered = try TemplateRenderer.render(value, context, required: false) {
+            for (name, value) in plan.query {
+                if let rendered = try value.render(context, required: false) {
                     query.append((name, rendered.text))
                 }
             }
@@ -38,23 +39,23 @@ public enum BackendRequestBuilder {
             }
             var headers = Headers()
             // The call path adds request id, trace and identity fields to these.
-            headers.reserveCapacity(template.headers.count + 8)
-            for (name, value) in template.headers {
-                headers.add(name: name, value: try TemplateRenderer.renderText(value, context))
+            headers.reserveCapacity(plan.headers.count + 8)
+            for (name, value) in plan.headers {
+                headers.add(name: name, value: try value.renderText(context))
             }
             var body: [UInt8] = []
             switch template.bodyFormat {
             case .json?:
                 var object: [String: JSONValue] = [:]
-                for (name, value) in template.body {
-                    object[name] = try TemplateRenderer.render(value, context, required: false)
+                for (name, value) in plan.body {
+                    object[name] = try value.render(context, required: false)
                 }
                 body = JSONWriter.encode(.object(object))
                 headers.replaceOrAdd(name: "Content-Type", value: "application/json")
             case .form?:
                 var pairs: [(String, String)] = []
-                for (name, value) in template.body {
-                    if let rendered = try TemplateRenderer.render(value, context, required: false) {
+                for (name, value) in plan.body {
+                    if let rendered = try value.render(context, required: false) {
                         pairs.append((name, rendered.text))
                     }
                 }
@@ -62,8 +63,8 @@ public enum BackendRequestBuilder {
                 headers.replaceOrAdd(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
             case .xml?:
                 var elements = ""
-                for (name, value) in template.body {
-                    elements += "<\(name)>\(xmlEscape(try TemplateRenderer.renderText(value, context)))</\(name)>"
+                for (name, value) in plan.body {
+                    elements += "<\(name)>\(xmlEscape(try value.renderText(context)))</\(name)>"
                 }
                 let root = template.xmlRoot ?? "Request"
                 let envelope =

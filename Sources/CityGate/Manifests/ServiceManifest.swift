@@ -85,14 +85,43 @@ public struct BackendRequestTemplate: Sendable {
     }
 
     public var method: String
-    public var path: String
-    public var query: [(String, String)]
-    public var headers: [(String, String)]
+    public var path: String {
+        didSet { replan() }
+    }
+    public var query: [(String, String)] {
+        didSet { replan() }
+    }
+    public var headers: [(String, String)] {
+        didSet { replan() }
+    }
     public var bodyFormat: BodyFormat?
     /// Body fields (name → template); for XML, the element names under `xmlRoot`.
-    public var body: [(String, String)]
+    public var body: [(String, String)] {
+        didSet { replan() }
+    }
     /// The XML root element (and optional SOAP operation) for `xml` bodies.
     public var xmlRoot: String?
+    /// The templates above compiled for the call path.
+    private(set) var plan: RequestPlan
+
+    /// Creates a template.
+    public init(
+        method: String, path: String, query: [(String, String)], headers: [(String, String)],
+        bodyFormat: BodyFormat?, body: [(String, String)], xmlRoot: String?
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.bodyFormat = bodyFormat
+        self.body = body
+        self.xmlRoot = xmlRoot
+        self.plan = RequestPlan(path: path, query: query, headers: headers, body: body)
+    }
+
+    private mutating func replan() {
+        plan = RequestPlan(path: path, query: query, headers: headers, body: body)
+    }
 }
 
 /// How a backend answer becomes the partner's answer.

@@ -14,49 +14,26 @@ public struct TemplateContext: Sendable {
 
     /// The value a placeholder refers to: the JSON value itself for `input` (a number stays a
     /// number, an object can be passed through into a JSON body), a string for the others.
-    func lookup(_ reference: Substring) -> JSONValue? {
-        guard let dot = reference.firstIndex(of: ".") else { return nil }
-        let source = reference[..<dot]
-        var rest = reference[reference.index(after: dot)...]
-        guard !rest.isEmpty else { return nil }
-        if source == "input" {
-            var current = JSONValue.object(input)
-            while !rest.isEmpty {
-                let name = rest.prefix { $0 != "." }
-                rest = rest.dropFirst(name.count)
-                if rest.first == "." { rest = rest.dropFirst() }
-                guard case .object(let members) = current, let next = members[String(name)] else { return nil }
-                current = next
+    func lookup(_ reference: CompiledTemplate.Reference) -> JSONValue? {
+        guard let first = reference.names.first else { return nil }
+        if reference.source == "input" {
+            var current = input[first]
+            for name in reference.names.dropFirst() {
+                guard case .object(let members) = current else { return nil }
+                current = members[name]
             }
             return current
         }
-        let name = rest.prefix { $0 != "." }
-        return values[String(source)]?[String(name)].map(JSONValue.string)
+        return values[reference.source]?[first].map(JSONValue.string)
     }
 }
 
-/// Renders `{source.name}` templates.
+/// Splits `{source.name}` templates (``CompiledTemplate`` renders them).
 enum TemplateRenderer {
     /// Why a template could not be filled.
     struct MissingValue: Error, Sendable {
         /// The placeholder that had no value.
         let placeholder: String
-    }
-
-    /// A template that is exactly one placeholder yields that value unchanged (a number stays a
-    /// number in JSON); otherwise the placeholders are replaced by their text.
-    static func render(_ template: String, _ context: TemplateContext, required: Bool = true) throws(MissingValue)
-        -> JSONValue?
-    {
-        if template.hasPrefix("{"), template.hasSuffix("}"), template.dropFirst().firstIndex(of: "{") == nil {
-            let reference = template.dropFirst().dropLast()
-            guard let value = context.lookup(reference) else {
-                if required { throw MissingValue(placeholder: String(reference)) }
-                return nil
-            }
-            return value
-        }
-        return .string(try renderText(template, context))
     }
 
     /// One piece of a template.
@@ -69,8 +46,8 @@ enum TemplateRenderer {
         case unclosed(Substring)
     }
 
-    /// Splits a template into literal text and placeholders: the one scanner that loading,
-    /// rendering and path building all use.
+    /// Splits a template into literal text and placeholders: the one scanner that validation
+    /// and compiling both use.
     static func parts(of template: String) -> [Part] {
         var parts: [Part] = []
         var rest = Substring(template)
@@ -85,23 +62,5 @@ enum TemplateRenderer {
         }
         if !rest.isEmpty { parts.append(.literal(rest)) }
         return parts
-    }
-
-    /// Replaces every placeholder with its text, passed through `escape` (path segments are
-    /// percent-encoded so a value can never add a segment).
-    static func renderText(
-        _ template: String, _ context: TemplateContext, escape: (String) -> String = { $0 }
-    ) throws(MissingValue) -> String {
-        var output = ""
-        for part in parts(of: template) {
-            switch part {
-            case .literal(let text), .unclosed(let text):
-                output += text
-            case .placeholder(let reference):
-                guard let value = context.lookup(reference) else { throw MissingValue(placeholder: String(reference)) }
-                output += escape(value.text)
-            }
-        }
-        return output
     }
 }

@@ -1,0 +1,86 @@
+/// A `{source.name}` template split into literal text and parsed placeholders once, when the
+/// manifest loads, so a call renders it without scanning for braces or splitting names.
+struct CompiledTemplate: Sendable {
+    /// A placeholder: `{input.applicant.name}` is source `input`, names `applicant`, `name`.
+    struct Reference: Sendable {
+        /// The text between the braces (for "missing value" messages).
+        let text: String
+        let source: String
+        /// The rest of the dotted name; empty when the placeholder names no field.
+        let names: [String]
+
+        init(_ text: Substring) {
+            self.text = String(text)
+            let parts = text.split(separator: ".").map(String.init)
+            source = parts.first ?? ""
+            names = Array(parts.dropFirst())
+        }
+    }
+
+    enum Piece: Sendable {
+        case literal(String)
+        case placeholder(Reference)
+    }
+
+    let pieces: [Piece]
+
+    init(_ template: String) {
+        pieces = TemplateRenderer.parts(of: template).map { part in
+            switch part {
+            case .literal(let text), .unclosed(let text): .literal(String(text))
+            case .placeholder(let reference): .placeholder(Reference(reference))
+            }
+        }
+    }
+
+    /// A template that is exactly one placeholder yields that value unchanged (a number stays a
+    /// number in JSON); otherwise the placeholders are replaced by their text.
+    func render(_ context: TemplateContext, required: Bool = true) throws(TemplateRenderer.MissingValue)
+        -> JSONValue?
+    {
+        if pieces.count == 1, case .placeholder(let reference) = pieces[0] {
+            guard let value = context.lookup(reference) else {
+                if required { throw TemplateRenderer.MissingValue(placeholder: reference.text) }
+                return nil
+            }
+            return value
+        }
+        return .string(try renderText(context))
+    }
+
+    /// Every placeholder replaced with its text, passed through `escape` (path segments are
+    /// percent-encoded so a value can never add a segment).
+    func renderText(_ context: TemplateContext, escape: (String) -> String = { $0 }) throws(TemplateRenderer
+        .MissingValue) -> String
+    {
+        if pieces.count == 1, case .literal(let text) = pieces[0] { return text }
+        var output = ""
+        for piece in pieces {
+            switch piece {
+            case .literal(let text):
+                output += text
+            case .placeholder(let reference):
+                guard let value = context.lookup(reference) else {
+                    throw TemplateRenderer.MissingValue(placeholder: reference.text)
+                }
+                output += escape(value.text)
+            }
+        }
+        return output
+    }
+}
+
+/// A backend request template's parts compiled for the call path (see ``CompiledTemplate``).
+struct RequestPlan: Sendable {
+    let path: CompiledTemplate
+    let query: [(name: String, value: CompiledTemplate)]
+    let headers: [(name: String, value: CompiledTemplate)]
+    let body: [(name: String, value: CompiledTemplate)]
+
+    init(path: String, query: [(String, String)], headers: [(String, String)], body: [(String, String)]) {
+        self.path = CompiledTemplate(path)
+        self.query = query.map { ($0.0, CompiledTemplate($0.1)) }
+        self.headers = headers.map { ($0.0, CompiledTemplate($0.1)) }
+        self.body = body.map { ($0.0, CompiledTemplate($0.1)) }
+    }
+}
