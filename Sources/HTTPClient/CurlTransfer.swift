@@ -136,6 +136,12 @@ final class CurlTransfer: @unchecked Sendable {
             list = appended
             return true
         }
+        // A line break in a field would let whoever supplied the value add fields, or a whole
+        // second request, to what the backend reads (libcurl writes the lines as they are).
+        func breaksLines(_ text: String) -> Bool { text.utf8.contains { $0 == 0x0A || $0 == 0x0D || $0 == 0x00 } }
+        for field in request.headers where breaksLines(field.name) || breaksLines(field.value) {
+            throw CurlError(kind: .other, message: "header \(field.name.prefix(64)) contains a line break or NUL")
+        }
         for field in request.headers where !append(field.name, field.value) {
             curl_slist_free_all(list)
             throw CurlError(

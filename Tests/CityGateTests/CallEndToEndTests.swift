@@ -196,6 +196,37 @@ struct CallEndToEndTests {
         }
     }
 
+    /// A header the manifest fills from the input: a line break in the value is refused before
+    /// any backend call, naming the header and not the value.
+    @Test
+    func headerInjectionThroughTheInputIsRefused() throws {
+        let environment = try Environment(extraEdits: [
+            "services/service-hall.queue.json": { service in
+                var operations = service["operations"] as? [String: [String: Any]] ?? [:]
+                var request = operations["status"]?["request"] as? [String: Any] ?? [:]
+                request["headers"] = ["X-Hall": "{input.hall}"]
+                operations["status"]?["request"] = request
+                operations["status"]?["input"] = [
+                    "type": "object", "required": ["hall"], "properties": ["hall": ["type": "string"]],
+                ]
+                service["operations"] = operations
+            }
+        ])
+        defer { environment.stop() }
+        let fine = try environment.call(
+            "webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake"}"#)
+        #expect(fine.statusCode == 200)
+        let injected = try environment.call(
+            "webhooks-demo", "service-hall.queue", "status", input: #"{"hall":"west-lake\r\nX-Injected: 1"}"#)
+        #expect(injected.statusCode == 422)
+        let problem = try Self.json(injected)
+        #expect(problem["type"] as? String == "tag:citygate,2026:problem:invalid-input")
+        #expect(
+            problem["detail"] as? String
+                == "A value for the backend's X-Hall header contains a line break or control character.")
+        #expect(!injected.text.contains("X-Injected"))
+    }
+
     @Test
     func rateLimitsAnswer429WithTheIETFFields() throws {
         let environment = try Environment(extraEdits: [

@@ -82,6 +82,28 @@ struct MappingTests {
         }
     }
 
+    /// A header value from the input must not carry a line break (it would add header fields,
+    /// or a whole second request, of the caller's choosing) or any other control byte.
+    @Test(arguments: [
+        ("plain", "west-lake", true), ("tab", "a\tb", true), ("Chinese", "杭州", true),
+        ("CRLF injection", "a\r\nX-Injected: 1", false), ("LF", "a\nb", false), ("CR", "a\rb", false),
+        ("NUL", "a\u{0}b", false), ("DEL", "a\u{7F}b", false), ("vertical tab", "a\u{0B}b", false),
+    ])
+    func headerValuesCannotCarryControlBytes(_ name: String, _ value: String, _ accepted: Bool) throws {
+        let template = BackendRequestTemplate(
+            method: "GET", path: "/x", query: [], headers: [("X-Hall", "hall={input.hall}")], bodyFormat: nil,
+            body: [], xmlRoot: nil)
+        let context = TemplateContext(input: ["hall": .string(value)])
+        if accepted {
+            let request = try BackendRequestBuilder.build(template, context: context)
+            #expect(request.headers["X-Hall"] == "hall=\(value)", "\(name)")
+        } else {
+            #expect(throws: BackendRequestBuilder.Failure.unsafeHeaderValue(header: "X-Hall"), "\(name)") {
+                try BackendRequestBuilder.build(template, context: context)
+            }
+        }
+    }
+
     static func response(_ status: Int, _ body: String, contentType: String = "application/json") -> ClientResponse {
         ClientResponse(status: status, headers: ["Content-Type": contentType], body: Array(body.utf8))
     }

@@ -293,6 +293,24 @@ struct HTTPClientTests {
         await backend.stop()
     }
 
+    /// A field carrying a line break is refused before anything is sent, whoever built it.
+    @Test(arguments: [("X-Hall", "a\r\nX-Injected: 1"), ("X-Hall", "a\nb"), ("X-Hall", "a\u{0}b"), ("X-A\r\nB", "v")])
+    func headerFieldsWithLineBreaksAreRefused(_ name: String, _ value: String) async throws {
+        let backend = try BackendFixture()
+        let client = try HTTPClient()
+        var request = ClientRequest(url: backend.baseURL + "/ok")
+        request.headers.add(name: name, value: value)
+        do {
+            _ = try await client.execute(request, deadline: soon())
+            Issue.record("a field with a line break was sent")
+        } catch {
+            #expect(error.kind == .other)
+            #expect(error.message.contains("contains a line break or NUL"))
+        }
+        client.shutdown()
+        await backend.stop()
+    }
+
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

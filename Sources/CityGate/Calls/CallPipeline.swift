@@ -288,7 +288,7 @@ public struct CallPipeline: Sendable {
             outbound = try BackendRequestBuilder.build(operation.request, context: templateContext)
         } catch {
             throw Self.problem(
-                "invalid-input", 422, "The input lacks a value the service needs (\(error.placeholder)).", context)
+                "invalid-input", 422, error.detail, context)
         }
         outbound.headers.add(name: "X-Request-Id", value: context.requestId)
         // W3C Trace Context: the partner's trace continues (a child span is ours), else one starts.

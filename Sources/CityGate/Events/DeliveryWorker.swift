@@ -239,7 +239,7 @@ public final class DeliveryWorker: Sendable {
             ])
         var outbound: ClientRequest
         do { outbound = try BackendRequestBuilder.build(operation.request, context: context) } catch {
-            return .dead(reason: "the event lacks a value the operation needs (\(error.placeholder))")
+            return .dead(reason: "the event's values cannot fill the operation's request (\(error))")
         }
         outbound.headers.add(name: "Idempotency-Key", value: event.idempotencyKey)
         outbound.headers.add(name: "X-Request-Id", value: event.idempotencyKey)

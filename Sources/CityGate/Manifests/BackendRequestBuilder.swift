@@ -5,21 +5,57 @@ import HTTPCore
 /// Builds the backend request of an operation from its template: path and query with
 /// percent-encoding, headers, and a JSON, form-urlencoded or SOAP-style XML body.
 public enum BackendRequestBuilder {
-    /// Why a request could not be built (a template names a value the call did not supply).
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        /// The placeholder without a value.
-        public var placeholder: String
-        /// `missing value for {placeholder}`.
-        public var description: String { "missing value for {\(placeholder)}" }
+    /// Why a request could not be built from this call's values.
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// A template names a value the call did not supply.
+        case missingValue(placeholder: String)
+        /// A header's value would contain a line break or another control character: written
+        /// as it is, it would add header fields (or a whole request) of the caller's choosing.
+        case unsafeHeaderValue(header: String)
+
+        /// `missing value for {placeholder}` / `unsafe value for header Name`.
+        public var description: String {
+            switch self {
+            case .missingValue(let placeholder): "missing value for {\(placeholder)}"
+            case .unsafeHeaderValue(let header): "unsafe value for header \(header)"
+            }
+        }
+
+        /// The sentence for the caller's problem: names the placeholder or header, never a value.
+        public var detail: String {
+            switch self {
+            case .missingValue(let placeholder): "The input lacks a value the service needs (\(placeholder))."
+            case .unsafeHeaderValue(let header):
+                "A value for the backend's \(header) header contains a line break or control character."
+            }
+        }
     }
 
     /// The request, with a path relative to the backend's base URL.
     public static func build(_ template: BackendRequestTemplate, context: TemplateContext) throws(Failure)
         -> ClientRequest
     {
+        let plan = template.plan
+        var headers = Headers()
+        // The call path adds request id, trace and identity fields to these.
+        headers.reserveCapacity(plan.headers.count + 8)
+        var unsafeHeader: String?
+        do {
+            for (name, value) in plan.headers {
+                let text = try value.renderText(context)
+                // Tab is allowed in a field value (RFC 9110 §5.5); no other control byte is.
+                if text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+                    unsafeHeader = name
+                    break
+                }
+                headers.add(name: name, value: text)
+            }
+        } catch {
+            throw .missingValue(placeholder: error.placeholder)
+        }
+        if let unsafeHeader { throw .unsafeHeaderValue(header: unsafeHeader) }
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
-            let plan = template.plan
             var path = try plan.path.renderText(context) {
                 percentEncode($0)
             }
@@ -36,12 +72,6 @@ public enum BackendRequestBuilder {
                         percentEncode($0.0) + "=" + percentEncode($0.1)
                     }
                     .joined(separator: "&")
-            }
-            var headers = Headers()
-            // The call path adds request id, trace and identity fields to these.
-            headers.reserveCapacity(plan.headers.count + 8)
-            for (name, value) in plan.headers {
-                headers.add(name: name, value: try value.renderText(context))
             }
             var body: [UInt8] = []
             switch template.bodyFormat {
@@ -78,7 +108,7 @@ public enum BackendRequestBuilder {
             }
             return ClientRequest(method: template.method, url: path, headers: headers, body: body)
         } catch {
-            throw Failure(placeholder: error.placeholder)
+            throw .missingValue(placeholder: error.placeholder)
         }
     }
 
