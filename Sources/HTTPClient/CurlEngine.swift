@@ -35,10 +35,16 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let configuration: HTTPClient.Configuration
     private var active: [UInt64: CurlTransfer] = [:]
-    /// Easy handles of finished transfers, reset and kept for reuse: creating one per request
-    /// costs far more than `curl_easy_reset`, which keeps the DNS and TLS session caches.
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Easy handles of finished transfers, kept for reuse: creating one per request costs far
+    /// more, and a kept handle keeps its DNS and TLS session caches. Each remembers the TLS
+    /// options its fixed options were set for (nil: reset, nothing set), so a handle reused for
+    /// the same kind of request skips both `curl_easy_reset` and setting those options again.
+    private var idleHandles: [(easy: UnsafeMutableRawPointer, tls: TLSOptions?)] = []
     private static let maxIdleHandles = 256
+    /// Options that point into a transfer (cleared when its handle is kept).
+    private static let transferPointers = [
+        CURLOPT_ERRORBUFFER, CURLOPT_HTTPHEADER, CURLOPT_PRIVATE, CURLOPT_WRITEDATA, CURLOPT_HEADERDATA,
+    ]
     private let inFlight: Atomic<Int>
     private var stopped = false
     /// libcurl's timer, in the loop's clock.
@@ -124,12 +130,18 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
         inFlight.add(1, ordering: .relaxed)
         let user = Unmanaged.passRetained(transfer)
         do {
-            guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
+            let reused = idleHandles.popLast()
+            guard let easy = reused?.easy ?? curl_easy_init() else {
                 throw CurlError(kind: .other, message: "curl_easy_init failed")
             }
             transfer.easy = easy
-            try transfer.prepare(configuration: configuration, user: user.toOpaque())
-            try watchSockets(of: easy)
+            let fixedOptionsSet = reused?.tls == transfer.request.tls
+            if let configuredFor = reused?.tls, configuredFor != transfer.request.tls {
+                // Set up for other TLS options: start from libcurl's defaults, not theirs.
+                curl_easy_reset(easy)
+            }
+            try transfer.prepare(configuration: configuration, user: user.toOpaque(), fixedOptionsSet: fixedOptionsSet)
+            if !fixedOptionsSet { try watchSockets(of: easy) }
             let code = curl_multi_add_handle(multi, easy)
             guard code == CURLM_OK else {
                 throw CurlError(
@@ -139,7 +151,8 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
         } catch {
             if let easy = transfer.easy {
                 transfer.easy = nil
-                recycle(easy)
+                // Options half set: nothing about this handle can be assumed.
+                recycle(easy, configuredFor: nil)
             }
             user.release()
             inFlight.subtract(1, ordering: .relaxed)
@@ -163,7 +176,7 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
         dueAt = nil
         curl_multi_cleanup(multi)
         loop.unwatchAll(by: self)
-        for handle in idleHandles { curl_easy_cleanup(handle) }
+        for handle in idleHandles { curl_easy_cleanup(handle.easy) }
         idleHandles.removeAll()
     }
 
@@ -280,15 +293,20 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
         }
     }
 
-    /// Resets a handle (dropping every option, including pointers into the finished transfer)
-    /// and keeps it for the next transfer.
-    private func recycle(_ easy: UnsafeMutableRawPointer) {
-        curl_easy_reset(easy)
-        if idleHandles.count < CurlEngine.maxIdleHandles {
-            idleHandles.append(easy)
-        } else {
+    /// Keeps a handle for the next transfer, its pointers into the finished one cleared (the
+    /// error buffer and header list are freed with it). `configuredFor`: the TLS options its
+    /// fixed options are set for; nil resets it.
+    private func recycle(_ easy: UnsafeMutableRawPointer, configuredFor tls: TLSOptions?) {
+        guard idleHandles.count < CurlEngine.maxIdleHandles else {
             curl_easy_cleanup(easy)
+            return
         }
+        var cleared = tls != nil
+        for option in Self.transferPointers where cleared {
+            cleared = citygate_easy_setopt_pointer(easy, option, nil) == CURLE_OK
+        }
+        if !cleared { curl_easy_reset(easy) }
+        idleHandles.append((easy, cleared ? tls : nil))
     }
 
     /// Removes a registered transfer (a no-op if it already finished) and resumes its caller.
@@ -297,7 +315,7 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
         if let easy = transfer.easy {
             _ = curl_multi_remove_handle(multi, easy)
             transfer.easy = nil
-            recycle(easy)
+            recycle(easy, configuredFor: transfer.request.tls)
         }
         inFlight.subtract(1, ordering: .relaxed)
         transfer.finish(result)

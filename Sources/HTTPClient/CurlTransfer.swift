@@ -51,9 +51,14 @@ final class CurlTransfer: @unchecked Sendable {
         waiting?.resume(returning: result)
     }
 
-    /// Configures `easy` (fresh or reset) for this request. `user` is this transfer, retained by
-    /// the engine while the handle is registered.
-    func prepare(configuration: HTTPClient.Configuration, user: UnsafeMutableRawPointer) throws(CurlError) {
+    /// Configures `easy` for this request. `user` is this transfer, retained by the engine while
+    /// the handle is registered. `fixedOptionsSet`: the handle already carries the options that
+    /// depend only on the engine's configuration and this request's TLS options (a handle
+    /// reused for the same backend), so only the per-request ones are set; otherwise `easy` is
+    /// fresh or reset and gets every option.
+    func prepare(configuration: HTTPClient.Configuration, user: UnsafeMutableRawPointer, fixedOptionsSet: Bool)
+        throws(CurlError)
+    {
         guard let easy else { throw CurlError(kind: .other, message: "no easy handle") }
         let remaining = ContinuousClock.now.duration(to: deadline)
         guard remaining > .zero else {
@@ -66,36 +71,45 @@ final class CurlTransfer: @unchecked Sendable {
         func long(_ option: CURLoption, _ value: Int) { check(citygate_easy_setopt_long(easy, option, value)) }
         func string(_ option: CURLoption, _ value: String) { check(citygate_easy_setopt_string(easy, option, value)) }
 
+        if !fixedOptionsSet {
+            // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
+            string(CURLOPT_PROTOCOLS_STR, "http,https")
+            long(CURLOPT_NOSIGNAL, 1)
+            // No proxy unless configured: citizens' data must not leave through a proxy because
+            // an environment variable names one (and libcurl then skips reading the environment
+            // for every request).
+            string(CURLOPT_PROXY, "")
+            long(CURLOPT_FOLLOWLOCATION, 0)
+            long(CURLOPT_TCP_KEEPALIVE, 1)
+            switch configuration.version {
+            case .automatic: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+            case .http1: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+            case .http2PriorKnowledge: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+            }
+            long(CURLOPT_SSL_VERIFYPEER, 1)
+            long(CURLOPT_SSL_VERIFYHOST, 2)
+            if let caFile = request.tls.caFile { string(CURLOPT_CAINFO, caFile) }
+            if let caPath = request.tls.caPath { string(CURLOPT_CAPATH, caPath) }
+            if let certificate = request.tls.clientCertificateFile { string(CURLOPT_SSLCERT, certificate) }
+            if let key = request.tls.clientKeyFile { string(CURLOPT_SSLKEY, key) }
+            check(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
+            check(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+        }
         string(CURLOPT_URL, request.url)
-        // Only HTTP(S): a manifest typo must not turn into file:// or gopher:// access.
-        string(CURLOPT_PROTOCOLS_STR, "http,https")
-        long(CURLOPT_NOSIGNAL, 1)
-        // No proxy unless configured: citizens' data must not leave through a proxy because
-        // an environment variable names one (and libcurl then skips reading the environment
-        // for every request).
-        string(CURLOPT_PROXY, "")
-        long(CURLOPT_FOLLOWLOCATION, 0)
         long(CURLOPT_TIMEOUT_MS, remaining.milliseconds)
         long(CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeout, remaining).milliseconds)
-        long(CURLOPT_TCP_KEEPALIVE, 1)
         check(citygate_easy_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxResponseBytes)))
-        switch configuration.version {
-        case .automatic: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
-        case .http1: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
-        case .http2PriorKnowledge: long(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
-        }
-        long(CURLOPT_SSL_VERIFYPEER, 1)
-        long(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile = request.tls.caFile { string(CURLOPT_CAINFO, caFile) }
-        if let caPath = request.tls.caPath { string(CURLOPT_CAPATH, caPath) }
-        if let certificate = request.tls.clientCertificateFile { string(CURLOPT_SSLCERT, certificate) }
-        if let key = request.tls.clientKeyFile { string(CURLOPT_SSLKEY, key) }
 
+        // Every method option is set each time: a reused handle still carries the last request's.
+        check(citygate_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, nil))
         switch request.method {
         case "GET": long(CURLOPT_HTTPGET, 1)
         case "HEAD": long(CURLOPT_NOBODY, 1)
-        default: string(CURLOPT_CUSTOMREQUEST, request.method)
+        default:
+            long(CURLOPT_HTTPGET, 1)
+            string(CURLOPT_CUSTOMREQUEST, request.method)
         }
+        if request.method != "HEAD" { long(CURLOPT_NOBODY, 0) }
         let sendsBody =
             switch request.method {
             case "POST", "PUT", "PATCH": true
@@ -161,8 +175,6 @@ final class CurlTransfer: @unchecked Sendable {
         check(citygate_easy_setopt_pointer(easy, CURLOPT_PRIVATE, user))
         check(citygate_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, user))
         check(citygate_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, user))
-        check(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
-        check(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
         if failed != CURLE_OK {
             throw CurlError(
                 kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))

@@ -60,6 +60,19 @@ final class BackendFixture: Sendable {
             hits.record("/bytes")
             return Response(body: [UInt8](repeating: 0x62, count: query(request, "n") ?? 10))
         }
+        // The method and body size as the backend saw them (reused handles must not carry the
+        // previous request's method, body or fields).
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            router.add(method, "/method") { request, _ in
+                var response = Response.text("\(request.method) \(request.body.count)")
+                response.headers.add(name: "Seen-Method", value: request.method)
+                response.headers.add(
+                    name: "Seen-Fields",
+                    value: request.headers.filter { $0.name.lowercased().hasPrefix("x-") }.map(\.name).joined(
+                        separator: ","))
+                return response
+            }
+        }
         router.get("/headers") { _, _ in
             Response(status: .ok, headers: Headers([("X-Order", "1"), ("X-Order", "2"), ("X-Other", "3")]), body: [])
         }

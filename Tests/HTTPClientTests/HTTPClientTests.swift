@@ -293,6 +293,31 @@ struct HTTPClientTests {
         await backend.stop()
     }
 
+    /// One client, one handle reused request after request (they run one at a time): each
+    /// request arrives with its own method, body and fields, none left over from the last.
+    @Test
+    func reusedHandlesCarryNothingOverFromTheLastRequest() async throws {
+        let backend = try BackendFixture()
+        let client = try HTTPClient()
+        let steps: [(method: String, body: String, field: String?, expected: String)] = [
+            ("POST", "abc", "X-First", "POST 3"), ("GET", "", nil, "GET 0"), ("HEAD", "", nil, ""),
+            ("PUT", "xy", nil, "PUT 2"), ("DELETE", "", "X-Second", "DELETE 0"), ("PATCH", "", nil, "PATCH 0"),
+            ("GET", "", nil, "GET 0"), ("POST", "", nil, "POST 0"), ("HEAD", "", nil, ""), ("GET", "", nil, "GET 0"),
+        ]
+        for step in steps {
+            var request = ClientRequest(
+                method: step.method, url: backend.baseURL + "/method", body: Array(step.body.utf8))
+            if let field = step.field { request.headers.add(name: field, value: "1") }
+            let response = try await client.execute(request, deadline: soon())
+            #expect(response.status == 200, "\(step)")
+            #expect(response.headers["Seen-Method"] == (step.method == "HEAD" ? "HEAD" : step.method), "\(step)")
+            #expect(String(decoding: response.body, as: UTF8.self) == step.expected, "\(step)")
+            #expect(response.headers["Seen-Fields"] == (step.field ?? ""), "\(step)")
+        }
+        client.shutdown()
+        await backend.stop()
+    }
+
     /// A field carrying a line break is refused before anything is sent, whoever built it.
     @Test(arguments: [("X-Hall", "a\r\nX-Injected: 1"), ("X-Hall", "a\nb"), ("X-Hall", "a\u{0}b"), ("X-A\r\nB", "v")])
     func headerFieldsWithLineBreaksAreRefused(_ name: String, _ value: String) async throws {
