@@ -17,6 +17,16 @@ public struct Router: Responder {
         var parameter: (name: String, node: Node)?
         var handlers: [String: Handler] = [:]
 
+        /// The child for a literal segment. A few children are compared byte by byte: no String
+        /// is made from the segment and nothing is hashed (most nodes have one or two).
+        func literal(_ segment: Substring) -> Node? {
+            if literals.count <= 4 {
+                for (name, child) in literals where name.utf8.elementsEqual(segment.utf8) { return child }
+                return nil
+            }
+            return literals[String(segment)]
+        }
+
         func copy() -> Node {
             let node = Node()
             node.literals = literals.mapValues { $0.copy() }
@@ -87,7 +97,7 @@ public struct Router: Responder {
         var node = root
         var parameters: [String: String] = [:]
         for segment in PathSegments(path) {
-            if let child = node.literals[String(segment)] {
+            if let child = node.literal(segment) {
                 node = child
             } else if let (name, child) = node.parameter {
                 guard let decoded = PercentDecoding.decode(segment), !decoded.isEmpty else { return .badPath }

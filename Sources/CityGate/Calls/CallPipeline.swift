@@ -65,6 +65,8 @@ public struct CallPipeline: Sendable {
         var service = "unknown"
         var operation = "unknown"
         var partner = "unknown"
+        /// The route's rendered duration labels, once city and service are resolved.
+        var durationLabels: String?
     }
 
     func handle(_ request: Request, context: RequestContext) async -> Response {
@@ -81,7 +83,8 @@ public struct CallPipeline: Sendable {
                 ])
             let elapsed = ContinuousClock.now - started
             metrics.observe(
-                "citygate_request_duration_seconds", ["city": labels.city, "service": labels.service],
+                "citygate_request_duration_seconds",
+                labelText: labels.durationLabels ?? Metrics.labels(["city": labels.city, "service": labels.service]),
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         return response
@@ -95,6 +98,7 @@ public struct CallPipeline: Sendable {
             let route =
                 snapshot.routes[city.code]?[service.id]
                 ?? ServiceRoute(city: city, service: service, backends: snapshot.backends)
+            labels.durationLabels = route.requestLabels
             if let partnerId = request.headers["x-partner-id"], snapshot.authenticators[partnerId] != nil {
                 labels.partner = partnerId
             }
@@ -315,7 +319,7 @@ public struct CallPipeline: Sendable {
         defer {
             let elapsed = ContinuousClock.now - started
             metrics?.observe(
-                "citygate_backend_duration_seconds", ["backend": route.backendLabel],
+                "citygate_backend_duration_seconds", labelText: route.backendLabels,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         do {

@@ -71,7 +71,12 @@ public final class Metrics: Sendable {
 
     /// Records one observation of a histogram.
     func observe(_ name: String, _ labels: KeyValuePairs<String, String>, seconds: Double) {
-        let key = Self.labels(labels)
+        observe(name, labelText: Self.labels(labels), seconds: seconds)
+    }
+
+    /// Records one observation under labels already rendered by ``labels(_:)`` (a route
+    /// renders its own once per snapshot instead of on every call).
+    func observe(_ name: String, labelText key: String, seconds: Double) {
         // In place: a copy taken out and written back would copy the bucket array every time.
         state.withLock { $0.histograms[name, default: [:]][key, default: Histogram()].record(seconds) }
     }
