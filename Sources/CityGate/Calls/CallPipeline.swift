@@ -99,10 +99,7 @@ public struct CallPipeline: Sendable {
                 snapshot.routes[city.code]?[service.id]
                 ?? ServiceRoute(city: city, service: service, backends: snapshot.backends)
             labels.durationLabels = route.requestLabels
-            if let partnerId = request.headers["x-partner-id"], snapshot.authenticators[partnerId] != nil {
-                labels.partner = partnerId
-            }
-            let verified = try await authenticatePartner(snapshot, request, city: city, context)
+            let verified = try await authenticatePartner(snapshot, request, city: city, context, &labels)
             let token = try authenticateBearer(
                 request, partnerId: verified.partnerId, city: city, service: service, operation: operation, context)
             do {
@@ -183,7 +180,8 @@ public struct CallPipeline: Sendable {
 
     // 2
     private func authenticatePartner(
-        _ snapshot: ConfigurationSnapshot, _ request: Request, city: CityConfiguration, _ context: RequestContext
+        _ snapshot: ConfigurationSnapshot, _ request: Request, city: CityConfiguration, _ context: RequestContext,
+        _ labels: inout Labels
     ) async throws -> Verified {
         guard let partnerId = request.headers["x-partner-id"], !partnerId.isEmpty else {
             throw Self.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
@@ -191,6 +189,7 @@ public struct CallPipeline: Sendable {
         guard let authenticator = snapshot.authenticators[partnerId] else {
             throw Self.problem("unknown-partner", 401, "No partner \(partnerId.prefix(64)) is configured.", context)
         }
+        labels.partner = partnerId
         guard city.partners.contains(partnerId), authenticator.partner.cities.contains(city.code) else {
             throw Self.problem(
                 "partner-not-allowed", 403, "Partner \(partnerId) may not call city \(city.code).", context)
