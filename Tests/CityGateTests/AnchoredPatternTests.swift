@@ -26,6 +26,8 @@ import Testing
     static let unsupported: [String] = [
         "[a-z]+", "^[a-z]+", "[a-z]+$", "^(ab)+$", "^a|b$", "^\\d{6}$", "^.+$", "^\\w+$", "^a+?$", "^a*+$",
         "^[[:alpha:]]+$", "^[a-z&&[^x]]$", "^a\\$", "^[]a]$", "^[z-a]$", "^a{3,1}$", "^a{x}$", "^\\s$", "^a{2}{3}$",
+        // Found by the fuzzer: ICU reads `--` in a class as set difference.
+        "^[a-z--90]{2,32}$", "^[a-z-9]$", "^[a--]$",
     ]
 
     @Test(arguments: supported)

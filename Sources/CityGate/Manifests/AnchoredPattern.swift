@@ -80,6 +80,9 @@ struct AnchoredPattern: Sendable {
                 scalars = scalars.dropFirst()
                 return ranges.isEmpty ? nil : Atom(ranges: ranges, negated: negated, min: 1, max: 1)
             }
+            // A bare `-` is literal only first or last: elsewhere ICU reads `--` as set
+            // difference, and `a-z-9` differs between engines.
+            if scalar == "-", !first, scalars.dropFirst().first != "]" { return nil }
             first = false
             guard let low = classMember(&scalars) else { return nil }
             if scalars.first == "-", scalars.dropFirst().first.map({ $0 != "]" }) == true {
