@@ -301,10 +301,8 @@ final class CurlEngine: DescriptorWatcher, LoopTimer, @unchecked Sendable {
             curl_easy_cleanup(easy)
             return
         }
-        var cleared = tls != nil
-        for option in Self.transferPointers where cleared {
-            cleared = citygate_easy_setopt_pointer(easy, option, nil) == CURLE_OK
-        }
+        let cleared =
+            tls != nil && Self.transferPointers.allSatisfy { citygate_easy_setopt_pointer(easy, $0, nil) == CURLE_OK }
         if !cleared { curl_easy_reset(easy) }
         idleHandles.append((easy, cleared ? tls : nil))
     }

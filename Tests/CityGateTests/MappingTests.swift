@@ -117,6 +117,17 @@ struct MappingTests {
         #expect(outcome == .body(#"{"asOf":"2026-11-01","balance":1234.5}"#))
     }
 
+    /// A backend answer naming a member twice is read last-wins (as Foundation read it), not
+    /// refused like partner input; numbers pass through as the backend wrote them.
+    @Test
+    func backendAnswersWithARepeatedMemberAreReadLastWins() throws {
+        let mapping = try Self.operation("social-security.account", "balance").response
+        let outcome = ResponseMapper.map(
+            Self.response(200, #"{"data":{"amount":1,"amount":12345678.10,"updated_at":"2026-11-01"}}"#),
+            with: mapping, backend: "hrss")
+        #expect(outcome == .body(#"{"asOf":"2026-11-01","balance":12345678.10}"#))
+    }
+
     @Test
     func missingFieldsBecomeNullAndConstantsAreAdded() throws {
         let mapping = try Self.operation("permit.application", "apply").response

@@ -98,7 +98,7 @@ public struct CallPipeline: Sendable {
             let route =
                 snapshot.routes[city.code]?[service.id]
                 ?? ServiceRoute(city: city, service: service, backends: snapshot.backends)
-            labels.durationLabels = route.requestLabels
+            labels.durationLabels = route.requestDurationLabels
             let verified = try await authenticatePartner(snapshot, request, city: city, context, &labels)
             let token = try authenticateBearer(
                 request, partnerId: verified.partnerId, city: city, service: service, operation: operation, context)
@@ -318,7 +318,7 @@ public struct CallPipeline: Sendable {
         defer {
             let elapsed = ContinuousClock.now - started
             metrics?.observe(
-                "citygate_backend_duration_seconds", labelText: route.backendLabels,
+                "citygate_backend_duration_seconds", labelText: route.backendDurationLabels,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         do {

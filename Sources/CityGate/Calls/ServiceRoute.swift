@@ -26,20 +26,18 @@ struct ServiceRoute: Sendable {
 
     /// The city's client for the service's backend; nil when the city names no such backend.
     let backend: BackendClient?
-    /// `city/backend`, the backend's metric label.
-    let backendLabel: String
-    /// Rendered labels of `citygate_backend_duration_seconds` and of
+    /// Rendered labels of `citygate_backend_duration_seconds` (`backend="city/backend"`) and of
     /// `citygate_request_duration_seconds` for calls on this route.
-    let backendLabels: String
-    let requestLabels: String
+    let backendDurationLabels: String
+    let requestDurationLabels: String
     /// The city's limits, then the service's (the city's override of them, if it has one).
     let limits: [Limit]
 
     init(city: CityConfiguration, service: ServiceManifest, backends: [String: BackendClient]) {
-        backendLabel = "\(city.code)/\(service.backend)"
-        backend = backends[backendLabel]
-        backendLabels = Metrics.labels(["backend": backendLabel])
-        requestLabels = Metrics.labels(["city": city.code, "service": service.id])
+        let backendName = "\(city.code)/\(service.backend)"
+        backend = backends[backendName]
+        backendDurationLabels = Metrics.labels(["backend": backendName])
+        requestDurationLabels = Metrics.labels(["city": city.code, "service": service.id])
         let override = city.services[service.id]?.rateLimits ?? []
         var limits: [Limit] = []
         func add(_ declared: [ServiceManifest.RateLimit], level: String) {

@@ -39,21 +39,15 @@ public enum BackendRequestBuilder {
         var headers = Headers()
         // The call path adds request id, trace and identity fields to these.
         headers.reserveCapacity(plan.headers.count + 8)
-        var unsafeHeader: String?
-        do {
-            for (name, value) in plan.headers {
-                let text = try value.renderText(context)
-                // Tab is allowed in a field value (RFC 9110 §5.5); no other control byte is.
-                if text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-                    unsafeHeader = name
-                    break
-                }
-                headers.add(name: name, value: text)
+        for (name, value) in plan.headers {
+            let text: String
+            do { text = try value.renderText(context) } catch { throw .missingValue(placeholder: error.placeholder) }
+            // Tab is allowed in a field value (RFC 9110 §5.5); no other control byte is.
+            if text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+                throw .unsafeHeaderValue(header: name)
             }
-        } catch {
-            throw .missingValue(placeholder: error.placeholder)
+            headers.add(name: name, value: text)
         }
-        if let unsafeHeader { throw .unsafeHeaderValue(header: unsafeHeader) }
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
             var path = try plan.path.renderText(context) {
