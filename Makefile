@@ -46,7 +46,7 @@ fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
-	@scripts/install-deps.sh nginx wrk
+	@scripts/install-deps.sh nginx wrk gcc
 	@bench/run.sh
 
 clean:
