@@ -27,6 +27,9 @@ public struct ClientRequest: Sendable {
         self.body = body
         self.tls = tls
     }
+
+    /// Whether the URL is plain `http://` (no TLS), in any letter case.
+    var isClearText: Bool { url.prefix(7).lowercased() == "http://" }
 }
 
 /// TLS settings for one backend. Verification is always on: there is no switch to turn it off.

@@ -95,6 +95,15 @@ final class CurlTransfer: @unchecked Sendable {
             check(citygate_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteBody))
             check(citygate_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader))
         }
+        if configuration.version == .http2PriorKnowledge {
+            // libcurl before 8.0.0 fails every request after the first on a reused cleartext
+            // HTTP/2 connection ("Error in the HTTP2 framing layer": it stacks a second HTTP/2
+            // layer onto it; curl/curl#10634, fixed in 8.0.0). There, each such request gets a
+            // connection of its own: slower, but every request answered.
+            let ownConnection = !Self.reusesClearTextHTTP2 && request.isClearText
+            long(CURLOPT_FRESH_CONNECT, ownConnection ? 1 : 0)
+            long(CURLOPT_FORBID_REUSE, ownConnection ? 1 : 0)
+        }
         string(CURLOPT_URL, request.url)
         long(CURLOPT_TIMEOUT_MS, remaining.milliseconds)
         long(CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeout, remaining).milliseconds)
@@ -180,6 +189,14 @@ final class CurlTransfer: @unchecked Sendable {
                 kind: .other, code: Int(failed.rawValue), message: String(cString: curl_easy_strerror(failed)))
         }
     }
+
+    /// Whether the libcurl in use reuses a cleartext HTTP/2 (prior knowledge) connection
+    /// correctly: 8.0.0 and later do.
+    static let reusesClearTextHTTP2: Bool = {
+        // Any age has `version_num` (CURLVERSION_NOW is a macro Swift cannot import).
+        guard let info = curl_version_info(CURLVERSION_FIRST) else { return false }
+        return info.pointee.version_num >= 0x08_00_00
+    }()
 
     /// Builds the result from the handle once libcurl reports the transfer done.
     func result(for code: CURLcode) -> Result<ClientResponse, CurlError> {

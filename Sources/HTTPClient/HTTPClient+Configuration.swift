@@ -6,6 +6,10 @@ extension HTTPClient {
         /// HTTP/1.1 only.
         case http1
         /// HTTP/2 without upgrade in cleartext (h2c prior knowledge) and over TLS.
+        ///
+        /// With libcurl before 8.0.0 (Debian bookworm ships 7.88), each cleartext request opens
+        /// a connection of its own: those versions fail every request after the first on a
+        /// reused h2c connection (curl/curl#10634).
         case http2PriorKnowledge
     }
 
