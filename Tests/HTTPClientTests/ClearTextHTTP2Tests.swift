@@ -18,32 +18,15 @@ struct ClearTextHTTP2Tests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try RawClient.unusedPort()
-        let configuration = """
-            daemon off;
-            master_process off;
-            user root;
-            pid \(directory.path)/nginx.pid;
-            error_log \(directory.path)/nginx-error.log;
-            events { worker_connections 64; }
-            http {
-                access_log off;
+        let nginx = try NginxServer(
+            directory: directory.path,
+            server: """
                 server {
                     listen 127.0.0.1:\(port) http2;
                     location / { default_type text/plain; return 200 "h2c backend"; }
                 }
-            }
-            """
-        try configuration.write(toFile: "\(directory.path)/nginx.conf", atomically: true, encoding: .utf8)
-        let nginx = Process()
-        nginx.executableURL = URL(fileURLWithPath: ExternalProcess.which("nginx") ?? "/usr/sbin/nginx")
-        nginx.arguments = ["-c", "\(directory.path)/nginx.conf", "-p", directory.path]
-        nginx.standardOutput = FileHandle.nullDevice
-        nginx.standardError = FileHandle.nullDevice
-        try nginx.run()
-        defer {
-            kill(nginx.processIdentifier, SIGKILL)
-            nginx.waitUntilExit()
-        }
+                """)
+        defer { nginx.stop() }
         #expect(await eventually(timeout: .seconds(5)) { (try? RawClient(port: port)) != nil })
 
         let client = try HTTPClient(configuration: .init(version: .http2PriorKnowledge))

@@ -131,34 +131,17 @@ struct MutualTLSTests {
     func speaksHTTP2ToABackendThatOffersIt() async throws {
         let pki = try await PKI()
         let port = try RawClient.unusedPort()
-        let configuration = """
-            daemon off;
-            master_process off;
-            user root;
-            pid \(pki.path("nginx.pid"));
-            error_log \(pki.path("nginx-error.log"));
-            events { worker_connections 64; }
-            http {
-                access_log off;
+        let nginx = try NginxServer(
+            directory: pki.directory.path,
+            server: """
                 server {
                     listen 127.0.0.1:\(port) ssl http2;
                     ssl_certificate \(pki.path("server.pem"));
                     ssl_certificate_key \(pki.path("server.key"));
                     location / { default_type text/plain; return 200 "h2 backend"; }
                 }
-            }
-            """
-        try configuration.write(toFile: pki.path("nginx.conf"), atomically: true, encoding: .utf8)
-        let nginx = Process()
-        nginx.executableURL = URL(fileURLWithPath: ExternalProcess.which("nginx") ?? "/usr/sbin/nginx")
-        nginx.arguments = ["-c", pki.path("nginx.conf"), "-p", pki.directory.path]
-        nginx.standardOutput = FileHandle.nullDevice
-        nginx.standardError = FileHandle.nullDevice
-        try nginx.run()
-        defer {
-            kill(nginx.processIdentifier, SIGKILL)
-            nginx.waitUntilExit()
-        }
+                """)
+        defer { nginx.stop() }
         #expect(await eventually(timeout: .seconds(5)) { (try? RawClient(port: port)) != nil })
         let url = "https://127.0.0.1:\(port)/"
         let tls = TLSOptions(caFile: pki.path("ca.pem"))
