@@ -58,10 +58,7 @@ let queue = RequestQueue(requests: prepared)
 // request handler's backend call runs on the loop of its connection.
 let loops = try EventLoopGroup(threadCount: 1)
 let loop = loops.loops[0]
-// BENCH_HTTP2=1: HTTP/2 with prior knowledge (h2c), requests as streams on shared connections.
-let version: HTTPClient.VersionPreference =
-    ProcessInfo.processInfo.environment["BENCH_HTTP2"] == "1" ? .http2PriorKnowledge : .http1
-let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: concurrency, version: version), loops: loops)
+let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: concurrency, version: .http1), loops: loops)
 
 func cpuSeconds() -> Double {
     var usage = rusage()
