@@ -84,5 +84,10 @@ public enum GatewaySchema {
         );
         CREATE INDEX replay_log_expiry ON replay_log (expires_at)
         """,
+        // 5: why an audited call was refused (the problem slug, e.g. subject-mismatch); NULL
+        //    for calls that reached the backend.
+        """
+        ALTER TABLE audit ADD COLUMN outcome TEXT
+        """,
     ])
 }

@@ -42,7 +42,7 @@ struct MappingTests {
             context: try Self.context(#"{"plate":"A12345","engineTail":"ABC 12"}"#))
         #expect(request.method == "POST")
         #expect(request.url == "/violations/query")
-        #expect(String(decoding: request.body, as: UTF8.self) == "city=330100&fdjh=ABC+12&hphm=A12345")
+        #expect(String(decoding: request.body, as: UTF8.self) == "citizen=sub-7f3a&city=330100&fdjh=ABC+12&hphm=A12345")
         #expect(request.headers["content-type"] == "application/x-www-form-urlencoded; charset=utf-8")
     }
 

@@ -23,7 +23,7 @@ struct OAuthEndToEndTests {
 
     /// A webhooks-demo citizen assertion (HS256 demo key), with `changes` applied to the claims.
     static func assertion(
-        _ subject: String = "330106199001011234", acr: String = "real-name", city: String = "330100",
+        _ subject: String = "33010619900101123X", acr: String = "real-name", city: String = "330100",
         key: [UInt8]? = nil, kid: String = "2026-11-hs", _ changes: (inout [String: Any]) -> Void = { _ in }
     ) throws -> String {
         var claims: [String: Any] = [
@@ -93,7 +93,7 @@ struct OAuthEndToEndTests {
                 "client_secret": try Self.key("webhooks-demo-client.secret"),
                 "assertion_secret": try Self.key("webhooks-demo-assertion.secret"), "assertion_kid": "2026-11-hs",
                 "partner": "webhooks-demo", "partner_secret": try Self.key("webhooks-demo.secret"),
-                "citizen": "330106199001011234",
+                "citizen": "33010619900101123X",
             ], script: "oauth.py")
         let credentials = try #require(result["authlibClientCredentials"] as? [String: Any], "\(result)")
         #expect(credentials["token_type"] as? String == "Bearer")
@@ -130,7 +130,7 @@ struct OAuthEndToEndTests {
         #expect((revoked["www"] as? String)?.contains("error=\"invalid_token\"") == true)
         // The citizen's raw id never reaches the logs.
         let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
-        #expect(!log.contains("330106199001011234"))
+        #expect(!log.contains("33010619900101123X"))
     }
 
     /// (what, form, client, expected status, expected OAuth error)
@@ -471,16 +471,21 @@ struct CitizenCallTests {
             ),
             (
                 "permit.application", "apply",
-                #"{"applicant":{"name":"张三","idNumber":"11010519491231002X","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
+                // The applicant's own id, bound to the token's citizen (a final x is the X check character).
+                #"{"applicant":{"name":"张三","idNumber":"33010619900101123x","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
                 "caseNumber"
             ),
-            ("permit.application", "progress", #"{"caseNumber":"330100-2026-000042"}"#, "stage"),
+            // The case just applied for: the backend lets only its applicant follow it.
+            ("permit.application", "progress", #"{"caseNumber":"{caseNumber}"}"#, "stage"),
             ("service-hall.queue", "status", #"{"hall":"west-lake"}"#, "waiting"),
         ]
+        var caseNumber = ""
         for (service, operation, input, field) in calls {
+            let input = input.replacingOccurrences(of: "{caseNumber}", with: caseNumber)
             let response = try OAuth.call(environment, service, operation, input: input, token: token)
             #expect(response.statusCode == 200, "\(service)/\(operation): \(response.text)")
             #expect(try OAuth.json(response)[field] != nil, "\(service)/\(operation): \(response.text)")
+            caseNumber = try OAuth.json(response)["caseNumber"] as? String ?? caseNumber
         }
         // The backend is told who the call is for, as the salted hash, never the raw id.
         let seen = try #require(try Self.mockIdentities(environment).last)
@@ -490,7 +495,7 @@ struct CitizenCallTests {
         #expect(seen["X-Acting-Agent"] == nil)
         // The log has one access line per call and none of the sample citizen's personal data.
         let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
-        for value in ["张三", "11010519491231002X", "13800138000", "330106199001011234", "西湖区文三路"] {
+        for value in ["张三", "33010619900101123", "13800138000", "西湖区文三路"] {
             #expect(!log.contains(value), "\(value) in the gateway's log")
         }
         let access = log.split(separator: "\n").filter { $0.contains("\"msg\":\"access\"") }
@@ -525,10 +530,10 @@ struct CitizenCallTests {
             ),
             (
                 "330100", "permit.application", "apply",
-                #"{"applicant":{"name":"张三","idNumber":"11010519491231002X","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
+                #"{"applicant":{"name":"张三","idNumber":"33010619900101123X","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
                 "caseNumber"
             ),
-            ("330100", "permit.application", "progress", #"{"caseNumber":"330100-2026-000042"}"#, "stage"),
+            ("330100", "permit.application", "progress", #"{"caseNumber":"{caseNumber}"}"#, "stage"),
             ("330100", "service-hall.queue", "status", #"{"hall":"west-lake"}"#, "waiting"),
             ("440300", "social-security.account", "balance", #"{"year":2026}"#, "balance"),
             // The test environment keeps Shenzhen's halls backend down: a clear 502 naming it.
@@ -546,7 +551,7 @@ struct CitizenCallTests {
                     "assertion_secret": try OAuthEndToEndTests.key("webhooks-demo-assertion.secret"),
                     "assertion_kid": "2026-11-hs",
                     "partner": "webhooks-demo", "partner_secret": try OAuthEndToEndTests.key("webhooks-demo.secret"),
-                    "citizen": "330106199001011234",
+                    "citizen": "33010619900101123X",
                     "scope": "social-security.read traffic.read household.write permit.write permit.read halls.read",
                     "calls": mine.map { ["path": "/v1/cities/\($0.0)/services/\($0.1)/\($0.2)", "body": $0.3] },
                 ], script: "oauth.py")
@@ -614,7 +619,7 @@ struct CitizenCallTests {
         let token = try OAuth.citizenToken(environment)
         #expect(try OAuth.call(environment, token: token).statusCode == 200)
         let seen = try #require(try Self.mockIdentities(environment).last)
-        #expect(seen["path"] == "/api/v2/accounts/330106199001011234/balance", "the backend keys on the real id")
+        #expect(seen["path"] == "/api/v2/accounts/33010619900101123X/balance", "the backend keys on the real id")
         #expect(seen["X-Citizen-Subject"]?.hasPrefix("c_") == true, "headers stay pseudonymous")
         // Other services still see only the pseudonym.
         let traffic = try OAuth.call(
@@ -622,7 +627,7 @@ struct CitizenCallTests {
             token: token)
         #expect(traffic.statusCode == 200)
         let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
-        #expect(!log.contains("330106199001011234"), "never in the gateway's logs")
+        #expect(!log.contains("33010619900101123X"), "never in the gateway's logs")
     }
 
     @Test
@@ -655,14 +660,14 @@ struct CitizenCallTests {
         let created = try Self.admin(
             environment, "POST", "/admin/delegations",
             body:
-                #"{"partner":"webhooks-demo","agent":"agent-station-7","citizen":"330106195001011239","services":["social-security.account"],"notAfter":\#(now + 3600)}"#
+                #"{"partner":"webhooks-demo","agent":"agent-station-7","citizen":"330106195001011231","services":["social-security.account"],"notAfter":\#(now + 3600)}"#
         )
         #expect(created.statusCode == 201, "\(created.text)")
         let record = try OAuth.json(created)
         let delegationId = try #require(record["id"] as? String)
-        #expect(!created.text.contains("330106195001011239"), "the record holds hashes only")
+        #expect(!created.text.contains("330106195001011231"), "the record holds hashes only")
 
-        func agentToken(citizen: String = "330106195001011239", agent: String = "agent-station-7") throws
+        func agentToken(citizen: String = "330106195001011231", agent: String = "agent-station-7") throws
             -> RawClient.Response
         {
             try OAuth.post(
@@ -710,7 +715,7 @@ struct CitizenCallTests {
         let expired = try Self.admin(
             environment, "POST", "/admin/delegations",
             body:
-                #"{"partner":"webhooks-demo","agent":"agent-station-9","citizen":"330106195001011239","services":["social-security.account"],"notBefore":\#(now - 7200),"notAfter":\#(now - 3600)}"#
+                #"{"partner":"webhooks-demo","agent":"agent-station-9","citizen":"330106195001011231","services":["social-security.account"],"notBefore":\#(now - 7200),"notAfter":\#(now - 3600)}"#
         )
         #expect(expired.statusCode == 201)
         let late = try agentToken(agent: "agent-station-9")

@@ -139,9 +139,17 @@ if command["op"] == "every-service":
     citizen = session.fetch_token(token_url, grant_type=EXCHANGE, subject_token=assertion(command["citizen"], city=command["city"]),
                                   subject_token_type=JWT_TYPE, scope=command["scope"])
     calls = []
+    case_number = ""
     for call in command["calls"]:
-        result = signed_call(call["path"], call["body"], citizen["access_token"])
+        # "{caseNumber}" in a body is the case number an earlier call in the list answered with:
+        # the backend lets only the applicant follow a case.
+        body = call["body"].replace("{caseNumber}", case_number)
+        result = signed_call(call["path"], body, citizen["access_token"])
         calls.append({"path": call["path"], "status": result["status"], "body": result["body"]})
+        try:
+            case_number = json.loads(result["body"]).get("caseNumber", case_number)
+        except (ValueError, AttributeError):
+            pass
     answer(scope=citizen.get("scope"), calls=calls)
 
 answer(error="unknown op")

@@ -42,12 +42,14 @@ final class CaseCounter: Sendable {
 }
 let cases = CaseCounter()
 
-/// The identity headers of the last requests hrss saw, for tests to check what a backend is
-/// told about the citizen and an acting agent (GET /_mock/identities).
-final class IdentityRecorder: Sendable {
+/// Every request a backend received (method, path, query and the identity headers), kept per
+/// backend for tests that must show what a backend was — or was not — asked
+/// (GET /_mock/requests on that backend; GET /_mock/identities on hrss is the same list).
+final class RequestRecorder: Sendable {
     private let seen = Mutex<[[String: String]]>([])
     func record(_ request: Request) {
-        var entry: [String: String] = ["path": request.path]
+        var entry: [String: String] = ["method": request.method, "path": request.path]
+        if let query = request.query { entry["query"] = query }
         for name in [
             "X-Citizen-Subject", "X-Auth-Level", "X-Acting-Agent", "X-Delegation-Id", "traceparent", "tracestate",
         ] {
@@ -55,12 +57,40 @@ final class IdentityRecorder: Sendable {
         }
         seen.withLock { list in
             list.append(entry)
-            if list.count > 100 { list.removeFirst(list.count - 100) }
+            if list.count > 200 { list.removeFirst(list.count - 200) }
         }
     }
     var all: [[String: String]] { seen.withLock { $0 } }
 }
-let identities = IdentityRecorder()
+
+/// Records every request except the recorder's own and health probes, then runs `router`.
+struct RecordingRouter: Responder {
+    let recorder = RequestRecorder()
+    var router: Router
+
+    func respond(to request: Request, context: RequestContext) async -> Response {
+        if request.path == "/_mock/requests" || request.path == "/_mock/identities" {
+            let data = (try? JSONSerialization.data(withJSONObject: recorder.all, options: [.sortedKeys])) ?? Data()
+            return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
+        }
+        if request.path != "/health" && !request.path.hasPrefix("/_mock/") { recorder.record(request) }
+        return await router.respond(to: request, context: context)
+    }
+}
+
+/// A refusal for a call that does not say which citizen it is for: a real backend keys every
+/// citizen record on the identity it is given and answers nothing without one.
+func missingSubject(_ what: String) -> Response {
+    json(["message": "\(what) (the citizen the call is for) is required"], status: .forbidden)
+}
+
+/// Which citizen applied for which case: only they may follow it.
+final class CaseOwners: Sendable {
+    private let owners = Mutex<[String: String]>([:])
+    func record(_ number: String, subject: String) { owners.withLock { $0[number] = subject } }
+    func owner(of number: String) -> String? { owners.withLock { $0[number] } }
+}
+let caseOwners = CaseOwners()
 
 /// Partner events the gateway delivers: processed once per Idempotency-Key (as a real backend
 /// must), with counts for tests (GET /_mock/events) and an outage switch
@@ -176,16 +206,14 @@ hrss.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
 hrss.get(
     "/api/v2/accounts/{id}/balance",
     handler: knobs { request, context in
-        identities.record(request)
+        guard let subject = request.headers["X-Citizen-Subject"], !subject.isEmpty else {
+            return missingSubject("X-Citizen-Subject")
+        }
         let id = context.pathParameters["id"] ?? ""
         if id == "unknown" { return json(["code": 404, "message": "no such account"], status: .notFound) }
         let year = Int(query(request)["year"] ?? "") ?? 2026
         return json(["code": 0, "data": ["amount": 12_345.67 + Double(year % 10), "updated_at": "\(year)-11-01"]])
     })
-hrss.get("/_mock/identities") { _, _ in
-    let data = (try? JSONSerialization.data(withJSONObject: identities.all, options: [.sortedKeys])) ?? Data("[]".utf8)
-    return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
-}
 mountEventRoutes(&hrss, path: "/api/v2/consents/revoked")
 routers.append(("hrss", hrss))
 
@@ -198,6 +226,7 @@ traffic.post(
         guard let plate = fields["hphm"], fields["fdjh"] != nil else {
             return json(["message": "hphm and fdjh required"], status: .badRequest)
         }
+        guard let citizen = fields["citizen"], !citizen.isEmpty else { return missingSubject("citizen") }
         if plate == "Z99999" { return json(["message": "vehicle not found"], status: .notFound) }
         return json([
             "total": 1,
@@ -212,6 +241,7 @@ security.post(
     "/soap/AppointmentService",
     handler: knobs { request, _ in
         let xml = String(decoding: request.body, as: UTF8.self)
+        guard let citizen = element("Citizen", in: xml), !citizen.isEmpty else { return missingSubject("Citizen") }
         guard let date = element("Date", in: xml), element("Station", in: xml) != nil else {
             return Response(
                 status: .badRequest, headers: ["Content-Type": "text/xml"],
@@ -238,14 +268,24 @@ approvals.post(
         guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
             let city = body["city"] as? String
         else { return json(["message": "bad request"], status: .unprocessableContent) }
+        guard let applicant = body["applicantSubject"] as? String, !applicant.isEmpty else {
+            return missingSubject("applicantSubject")
+        }
         let number = String(format: "%@-2026-%06d", city, cases.next.add(1, ordering: .relaxed).oldValue)
+        caseOwners.record(number, subject: applicant)
         return json(["case_no": number, "stage": "受理"], status: .created)
     })
 approvals.get(
     "/api/permits/{case}",
-    handler: knobs { _, context in
+    handler: knobs { request, context in
         let number = context.pathParameters["case"] ?? ""
-        if number.hasSuffix("000000") { return json(["message": "no such case"], status: .notFound) }
+        guard let applicant = query(request)["applicant"], !applicant.isEmpty else {
+            return missingSubject("applicant")
+        }
+        // Another citizen's case answers exactly like a case that does not exist.
+        guard caseOwners.owner(of: number) == applicant else {
+            return json(["message": "no such case"], status: .notFound)
+        }
         return json(["case_no": number, "stage": "审核中", "updated_at": now])
     })
 mountEventRoutes(&approvals, path: "/api/permits/events")
@@ -272,7 +312,7 @@ do {
         let port = options.basePort == 0 ? 0 : options.basePort + offset
         let server = HTTPServer(
             configuration: HTTPServer.Configuration(address: try SocketAddress(parsing: "\(options.host):\(port)")),
-            responder: router,
+            responder: RecordingRouter(router: router),
             group: group)
         ports[name] = Int(try server.start().port)
         servers.append(server)

@@ -79,6 +79,36 @@ extension CallPipeline {
         }
     }
 
+    /// Step 5b: every bound input field names the token's own citizen (see ``SubjectBinding``).
+    /// For an agent that is the citizen its delegation names. A field left out claims nobody and
+    /// passes; a mismatch is 403 `subject-mismatch` naming the field, never either value, and
+    /// the backend is not called.
+    func checkBindings(
+        _ operation: ServiceManifest.Operation, input: [String: JSONValue], grant: TokenGrant?, raw: String?,
+        _ labels: Labels, _ context: RequestContext
+    ) throws {
+        guard !operation.bindings.isEmpty else { return }
+        for binding in operation.bindings {
+            guard let claimed = binding.value(in: input) else { continue }
+            let identity: String? =
+                switch binding.source {
+                case .raw: raw
+                case .pseudonym: grant.flatMap { $0.isCitizen ? $0.subject : nil }
+                }
+            if let identity, binding.matches(claimed: claimed, identity: identity) { continue }
+            metrics?.increment(
+                "citygate_subject_mismatches_total",
+                [
+                    "city": labels.city, "service": labels.service, "operation": labels.operation,
+                    "partner": labels.partner, "field": binding.field,
+                ])
+            throw Self.problem(
+                "subject-mismatch", 403,
+                "Input field \(binding.field) must identify the citizen this token stands for (bound to \(binding.source.rawValue)); an agent acts only for the citizen its delegation names.",
+                context, extra: ["field": binding.field])
+        }
+    }
+
     static func invalidToken(_ detail: String, _ context: RequestContext) -> Stop {
         let escaped = detail.replacingOccurrences(of: "\"", with: "'")
         return bearerProblem(

@@ -46,6 +46,8 @@ public struct CallPipeline: Sendable {
     /// A problem answer ending the chain.
     struct Stop: Error {
         let response: Response
+        /// The problem slug, for the audit trail.
+        var slug: String? = nil
     }
 
     static func problem(
@@ -55,7 +57,7 @@ public struct CallPipeline: Sendable {
             response: .problem(
                 Problem(
                     slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
-                    requestId: context.requestId, extensions: extra)))
+                    requestId: context.requestId, extensions: extra)), slug: slug)
     }
 
     /// The metric labels of one call: configured names only, "unknown" for anything else (so
@@ -107,15 +109,17 @@ public struct CallPipeline: Sendable {
                 let limits = try applyRateLimits(
                     route, operation: operation, partnerId: verified.partnerId, subject: token?.grant.subject, context)
                 let input = try validateInput(verified.payload, operation, context)
+                let raw = try token.flatMap { token in
+                    service.rawIdentity && token.grant.isCitizen ? try revealIdentity(token.grant, context) : nil
+                }
+                try checkBindings(operation, input: input, grant: token?.grant, raw: raw, labels, context)
                 var values: [String: [String: String]] = [
                     "city": ["code": city.code], "partner": ["id": verified.partnerId],
                     "request": ["id": context.requestId],
                 ]
                 if let grant = token?.grant {
                     values["subject"] = ["id": grant.subject, "level": grant.level.rawValue]
-                    if service.rawIdentity, grant.isCitizen {
-                        values["subject"]?["raw"] = try revealIdentity(grant, context)
-                    }
+                    if let raw { values["subject"]?["raw"] = raw }
                     if let actor = grant.actor {
                         values["agent"] = ["id": actor, "delegation": grant.delegationId ?? ""]
                     }
@@ -132,7 +136,7 @@ public struct CallPipeline: Sendable {
                 // Once the caller is known, refusals are part of the audit trail too.
                 record(
                     token, city: city, service: service, operation: operation, status: stop.response.status.code,
-                    context)
+                    outcome: stop.slug, context)
                 throw stop
             }
         } catch let stop as Stop {
@@ -341,13 +345,13 @@ public struct CallPipeline: Sendable {
     // (the call already happened; refusing its answer now would not undo it).
     private func record(
         _ token: TokenService.AccessToken?, city: CityConfiguration, service: ServiceManifest,
-        operation: ServiceManifest.Operation, status: Int, _ context: RequestContext
+        operation: ServiceManifest.Operation, status: Int, outcome: String? = nil, _ context: RequestContext
     ) {
         guard let audit, let grant = token?.grant, grant.isCitizen else { return }
         let entry = AuditLog.Entry(
             requestId: context.requestId, at: clock(), city: city.code, service: service.id, operation: operation.name,
             partnerId: grant.partnerId, clientId: grant.clientId, subject: grant.subject, agent: grant.actor,
-            delegationId: grant.delegationId, status: status)
+            delegationId: grant.delegationId, status: status, outcome: outcome)
         do { try audit.record(entry) } catch {
             Log.error("audit record failed", ["requestId": context.requestId, "error": "\(error.code)"])
         }

@@ -2,7 +2,7 @@ import Cryptography
 import Foundation
 
 extension PartnerConfiguration {
-    static let clientFields: Set<String> = ["id", "secretHash", "scopes", "assertionKeys"]
+    static let clientFields: Set<String> = ["id", "secretHash", "scopes", "assertionKeys", "realNameSubject"]
     static let assertionKeyFields: Set<String> = ["id", "alg", "secret", "publicKey", "privateKey"]
 
     /// Reads `clients[]`: hashed secrets (a hash is not a secret, so it may stand inline),
@@ -53,10 +53,19 @@ extension PartnerConfiguration {
                     keys.append(key)
                 }
             }
+            var realNameSubject = OAuthClient.RealNameSubject.residentId
+            if let text = reader.string(object, "realNameSubject", at: path, required: false) {
+                if let parsed = OAuthClient.RealNameSubject(rawValue: text) {
+                    realNameSubject = parsed
+                } else {
+                    reader.report("\(path).realNameSubject", "must be resident-id or opaque")
+                }
+            }
             if let stored {
                 clients.append(
                     OAuthClient(
-                        id: id, partnerId: partnerId, secretHash: stored, scopes: scopes, assertionKeys: keys))
+                        id: id, partnerId: partnerId, secretHash: stored, scopes: scopes, assertionKeys: keys,
+                        realNameSubject: realNameSubject))
             }
         }
         return clients

@@ -8,6 +8,7 @@ extension ServiceManifest {
     ]
     static let operationFields: Set<String> = [
         "scope", "idempotent", "timeoutMs", "retries", "input", "request", "response", "description", "eventOnly",
+        "bind", "bindingExempt",
     ]
 
     /// Loads one service manifest; problems go to `reader`.
@@ -120,6 +121,12 @@ extension ServiceManifest {
         if rawIdentity && (authLevel ?? .realName) < .citizen {
             reader.report("$.identity", "raw identity needs a citizen or real-name service")
         }
+        for name in operations.keys.sorted() {
+            guard let operation = operations[name] else { continue }
+            checkBindings(
+                operation, authLevel: authLevel ?? .realName, rawIdentity: rawIdentity, at: "$.operations.\(name)",
+                reader: reader)
+        }
         if !rawIdentity, let map = root["operations"] as? [String: Any] {
             for name in map.keys.sorted() {
                 guard let value = map[name], let data = try? JSONSerialization.data(withJSONObject: value),
@@ -231,6 +238,7 @@ extension ServiceManifest {
                 }
             }
         }
+        let (bindings, exemption) = loadBindings(object, input: input, at: path, reader: reader)
         let inputJSON = object["input"].flatMap {
             try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
         }
@@ -239,6 +247,7 @@ extension ServiceManifest {
             input: input,
             inputSchemaJSON: inputJSON.map { String(decoding: $0, as: UTF8.self) },
             request: request, response: response,
-            eventOnly: reader.boolean(object, "eventOnly", at: path) ?? false)
+            eventOnly: reader.boolean(object, "eventOnly", at: path) ?? false, bindings: bindings,
+            bindingExemption: exemption)
     }
 }

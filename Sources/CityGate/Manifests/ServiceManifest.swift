@@ -38,6 +38,10 @@ public struct ServiceManifest: Sendable {
         public var response: ResponseMapping
         /// Reached only by partner events: not in the catalog, and 404 on the call route.
         public var eventOnly: Bool = false
+        /// Input fields that must equal the token citizen's identity (`bind`).
+        public var bindings: [SubjectBinding] = []
+        /// Why identity-shaped input may go unbound (`bindingExempt`).
+        public var bindingExemption: BindingExemption = .none
     }
 
     /// A rate limit declaration.

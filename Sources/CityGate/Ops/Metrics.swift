@@ -37,6 +37,9 @@ public final class Metrics: Sendable {
         "citygate_verification_failures_total": ("counter", "Partner signature refusals by partner and reason."),
         "citygate_rate_limit_refusals_total": ("counter", "Calls refused by a rate limit, by scope."),
         "citygate_events_received_total": ("counter", "Partner events by partner and outcome."),
+        "citygate_subject_mismatches_total": (
+            "counter", "Calls refused because a bound input field named another citizen, by operation and field."
+        ),
     ]
 
     /// Creates an empty registry.

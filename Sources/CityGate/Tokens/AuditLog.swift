@@ -27,6 +27,8 @@ public final class AuditLog: Sendable {
         public var delegationId: String?
         /// The HTTP status answered.
         public var status: Int
+        /// For a refusal, the problem slug that ended the call (`subject-mismatch`, …).
+        public var outcome: String? = nil
 
         func json() -> [String: Any] {
             var object: [String: Any] = [
@@ -36,6 +38,7 @@ public final class AuditLog: Sendable {
             ]
             if let agent { object["agent"] = agent }
             if let delegationId { object["delegation"] = delegationId }
+            if let outcome { object["outcome"] = outcome }
             return object
         }
     }
@@ -54,13 +57,13 @@ public final class AuditLog: Sendable {
             try session.run(
                 """
                 INSERT OR REPLACE INTO audit (request_id, at, city, service, operation, partner, client_id, subject,
-                agent, delegation, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                agent, delegation, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                 """,
                 [
                     .text(entry.requestId), .integer(entry.at), .text(entry.city), .text(entry.service),
                     .text(entry.operation), .text(entry.partnerId), .text(entry.clientId), .text(entry.subject),
                     entry.agent.map { .text($0) } ?? .null, entry.delegationId.map { .text($0) } ?? .null,
-                    .integer(Int64(entry.status)),
+                    .integer(Int64(entry.status)), entry.outcome.map { .text($0) } ?? .null,
                 ])
         }
     }
@@ -70,7 +73,8 @@ public final class AuditLog: Sendable {
         try database.withConnection { session throws(SQLiteError) in
             try session.query(
                 """
-                SELECT request_id, at, city, service, operation, partner, client_id, subject, agent, delegation, status
+                SELECT request_id, at, city, service, operation, partner, client_id, subject, agent, delegation, status,
+                outcome
                 FROM audit WHERE at >= ?1 AND (?2 = 0 OR agent IS NOT NULL) ORDER BY at DESC LIMIT ?3
                 """,
                 [.integer(since), .integer(onBehalfOnly ? 1 : 0), .integer(Int64(limit))]
@@ -80,7 +84,7 @@ public final class AuditLog: Sendable {
                     service: row.text(3) ?? "",
                     operation: row.text(4) ?? "", partnerId: row.text(5) ?? "", clientId: row.text(6) ?? "",
                     subject: row.text(7) ?? "", agent: row.text(8), delegationId: row.text(9),
-                    status: Int(row.integer(10)))
+                    status: Int(row.integer(10)), outcome: row.text(11))
             }
         }
     }

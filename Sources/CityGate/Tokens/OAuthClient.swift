@@ -26,6 +26,18 @@ public struct OAuthClient: Sendable {
     public var scopes: Set<String>
     /// Keys for token-exchange assertions; empty means the client cannot exchange tokens.
     public var assertionKeys: [AssertionKey]
+    /// What a `real-name` subject assertion's `sub` is (`realNameSubject`): a resident id
+    /// (checked against GB 11643, the default), or an opaque platform id.
+    public var realNameSubject: RealNameSubject = .residentId
+
+    /// What a partner's real-name assertions name the citizen by.
+    public enum RealNameSubject: String, Sendable, CaseIterable {
+        /// The 18-character resident id (also the HK/Macau/Taiwan residence permit and the
+        /// 2023 foreigner's permanent residence card, which share its check digit).
+        case residentId = "resident-id"
+        /// An id only the platform understands; not checked.
+        case opaque
+    }
 
     /// The key for an assertion's `kid` and algorithm: by id, or the only key when no `kid`.
     func assertionKey(id keyId: String?, algorithm: JSONWebToken.Algorithm) -> JSONWebToken.Key? {

@@ -162,6 +162,15 @@ extension TokenService {
             level = ServiceManifest.AuthLevel(rawValue: text) ?? .citizen
         default: throw OAuthError("invalid_grant", "the \(role) token's acr must be citizen or real-name")
         }
+        // A real-name subject is the person the platform verified: where the platform names
+        // people by resident id, a malformed one is refused before anything is issued for it.
+        if role == "subject", level == .realName, client.realNameSubject == .residentId,
+            !InputFormat.residentId.accepts(subject)
+        {
+            throw OAuthError(
+                "invalid_grant",
+                "the subject token is real-name, so its sub must be a valid resident id (GB 11643 check digit)")
+        }
         let firstUse: Bool
         do {
             firstUse = try replayStore.recordFirstUse(
