@@ -75,7 +75,8 @@ extension ServiceManifest {
     ) {
         for binding in operation.bindings where binding.source == .raw && !rawIdentity {
             reader.report(
-                "\(path).bind.\(binding.field)", "binds to subject.raw, which needs \"identity\": \"raw\" on the service")
+                "\(path).bind.\(binding.field)",
+                "binds to subject.raw, which needs \"identity\": \"raw\" on the service")
         }
         guard authLevel >= .citizen, !operation.eventOnly else {
             if !operation.bindings.isEmpty {
@@ -97,7 +98,8 @@ extension ServiceManifest {
                 : "bind it (\"bind\": {\"\(identity.field)\": \"subject.raw\"}) or state why not in bindingExempt"
             reader.report(
                 "\(path).input",
-                "field \(identity.field) is a \(identity.format.rawValue) but is not bound to the token's citizen; \(how)")
+                "field \(identity.field) is a \(identity.format.rawValue) but is not bound to the token's citizen; \(how)"
+            )
         }
         guard case .none = operation.bindingExemption else { return }
         let boundRoots = Set(operation.bindings.compactMap(\.components.first))
