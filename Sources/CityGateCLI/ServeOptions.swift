@@ -37,6 +37,11 @@ struct ServeOptions {
                     throw UsageError(message: "--grace-period takes seconds from 0 to 3600, not '\(text)'")
                 }
                 gracePeriodSeconds = seconds
+            case "--max-connections":
+                configuration.http.maxConnections = try ServeOptions.count(try value(), flag: flag, in: 1...1_000_000)
+            case "--max-connections-per-address":
+                configuration.http.maxConnectionsPerAddress = try ServeOptions.count(
+                    try value(), flag: flag, in: 1...1_000_000)
             case "--manifests":
                 configuration.manifestsDirectory = try value()
             case "--data":
@@ -47,6 +52,14 @@ struct ServeOptions {
                 throw UsageError(message: "unknown option '\(flag)'")
             }
         }
+    }
+
+    static func count(_ text: String, flag: String, in range: ClosedRange<Int>) throws(UsageError) -> Int {
+        guard let count = Int(text), range.contains(count) else {
+            throw UsageError(
+                message: "\(flag) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return count
     }
 
     static func address(_ text: String, flag: String) throws(UsageError) -> SocketAddress {

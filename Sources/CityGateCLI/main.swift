@@ -8,6 +8,7 @@ import HTTPServer
 
 let usage = """
     usage: citygate serve [--listen HOST:PORT] [--ops HOST:PORT] [--manifests DIR] [--data DIR] [--threads N]
+                         [--max-connections N] [--max-connections-per-address N]
            citygate validate [--manifests DIR]     exit 0, or 1 with every problem as file: json-path: message
            citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
@@ -22,6 +23,10 @@ let usage = """
       --manifests DIR      the manifests tree (default ./manifests)
       --data DIR           where the SQLite store lives (default ./data)
       --threads N          event-loop threads (default: one per core)
+      --max-connections N  open connections per listener; at the cap the oldest idle and slowest
+                           unfinished ones are shed first (default 10000)
+      --max-connections-per-address N
+                           open connections from one client IP per listener (default 256)
       --bench-route        mount GET /bench/fixed, a fixed 200-byte JSON body, for `make bench`
 
     """

@@ -148,11 +148,18 @@ public struct Certificate: Sendable {
 
     /// Loads a PEM certificate.
     public init(pem: String) throws(CryptoError) {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw CryptoError("BIO_new_mem_buf")
-        }
+        // A memory BIO that owns a copy of the text. BIO_new_mem_buf would keep a pointer to
+        // the Swift array's storage, valid only inside withUnsafeBytes: PEM_read_bio_X509 then
+        // read freed memory (start-up and reloads failed intermittently, depending on where the
+        // allocator put things).
+        guard let bio = BIO_new(BIO_s_mem()) else { throw CryptoError("BIO_new") }
         defer { BIO_free(bio) }
+        let bytes = Array(pem.utf8)
+        guard bytes.count <= Int(Int32.max) else {
+            throw CryptoError(operation: "read X.509 PEM", detail: "the certificate text is too large")
+        }
+        let written = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
+        guard written == Int32(bytes.count) else { throw CryptoError("BIO_write") }
         guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { throw CryptoError("read X.509 PEM") }
         defer { X509_free(certificate) }
         guard let key = X509_get_pubkey(certificate) else { throw CryptoError("certificate public key") }

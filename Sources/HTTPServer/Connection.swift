@@ -7,6 +7,8 @@ final class Connection {
     let fd: Int32
     let core: ServerCore
     let remoteAddress: String
+    /// The client's IP (no port), the key of the per-address connection limit.
+    let host: String
     var machine: ConnectionStateMachine
     var outbound: [UInt8] = []
     var outboundSent = 0
@@ -19,18 +21,40 @@ final class Connection {
     var lastActivityAt: UInt64
     var lastWriteProgressAt: UInt64
     var headStartedAt: UInt64?
+    var bodyStartedAt: UInt64?
 
-    init(id: UInt64, fd: Int32, core: ServerCore, remoteAddress: String, now: UInt64) {
+    init(id: UInt64, fd: Int32, core: ServerCore, remoteAddress: String, host: String, now: UInt64) {
         self.id = id
         self.fd = fd
         self.core = core
         self.remoteAddress = remoteAddress
+        self.host = host
         self.machine = ConnectionStateMachine(limits: core.configuration.limits)
         self.lastActivityAt = now
         self.lastWriteProgressAt = now
     }
 
     var hasPendingOutput: Bool { outboundSent < outbound.count }
+
+    /// Whether the connection may be shed to make room at the connection cap: it is waiting on
+    /// its client (idle between requests, or a request not yet fully received), not being
+    /// handled and not being answered.
+    var isSheddable: Bool {
+        guard !lingering, !hasPendingOutput else { return false }
+        switch machine.phase {
+        case .idle, .readingHead, .readingBody: return true
+        case .handling, .closing: return false
+        }
+    }
+
+    /// The order in which connections are shed: idle ones first, oldest activity first; then
+    /// unfinished requests, those that started longest ago first (the slowest).
+    var sheddingRank: (Int, UInt64) {
+        switch machine.phase {
+        case .idle: (0, lastActivityAt)
+        default: (1, bodyStartedAt ?? headStartedAt ?? lastActivityAt)
+        }
+    }
 
     /// Recomputes the one deadline that applies in the current phase.
     func updateDeadline(now: UInt64) {
@@ -42,16 +66,22 @@ final class Connection {
         }
         switch machine.phase {
         case .handling, .closing:
+            bodyStartedAt = nil
             deadline = .max
         case .idle:
             headStartedAt = nil
+            bodyStartedAt = nil
             deadline = lastActivityAt &+ configuration.idleTimeout.nanoseconds
         case .readingHead:
             if headStartedAt == nil { headStartedAt = now }
             deadline = (headStartedAt ?? now) &+ configuration.headerReadTimeout.nanoseconds
         case .readingBody:
             headStartedAt = nil
-            deadline = lastActivityAt &+ configuration.bodyReadTimeout.nanoseconds
+            if bodyStartedAt == nil { bodyStartedAt = now }
+            // Whichever comes first: a pause between reads, or the whole body's allowance.
+            deadline = min(
+                lastActivityAt &+ configuration.bodyReadTimeout.nanoseconds,
+                (bodyStartedAt ?? now) &+ configuration.bodyTimeout.nanoseconds)
         }
     }
 }

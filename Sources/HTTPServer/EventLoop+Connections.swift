@@ -37,11 +37,26 @@ extension EventLoop {
                     return
                 }
             }
-            if core.draining.load(ordering: .relaxed)
-                || core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections
-            {
+            if core.draining.load(ordering: .relaxed) {
                 SystemCall.close(fd)
                 continue
+            }
+            let remote = (try? EventLoop.peerAddress(of: fd)) ?? ""
+            let host = EventLoop.host(of: remote)
+            guard core.admit(host: host) else {
+                refuse(
+                    fd, slug: "too-many-connections",
+                    detail:
+                        "This address has \(core.configuration.maxConnectionsPerAddress) connections open, the most allowed; reuse them.")
+                continue
+            }
+            if core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections {
+                shed(core)
+                if core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections {
+                    core.release(host: host)
+                    refuse(fd, slug: "server-busy", detail: "The server is at its connection limit; retry shortly.")
+                    continue
+                }
             }
             var on: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -50,12 +65,12 @@ extension EventLoop {
             let events = citygate_epollin | citygate_epollout | citygate_epollrdhup | citygate_epollet
             guard citygate_epoll_add(epollFD, fd, events, id) == 0 else {
                 Log.error("epoll_ctl(ADD connection) failed", ["errno": "\(errno)"])
+                core.release(host: host)
                 SystemCall.close(fd)
                 continue
             }
             core.openConnections.add(1, ordering: .relaxed)
-            let remote = (try? EventLoop.peerAddress(of: fd)) ?? ""
-            let connection = Connection(id: id, fd: fd, core: core, remoteAddress: remote, now: now)
+            let connection = Connection(id: id, fd: fd, core: core, remoteAddress: remote, host: host, now: now)
             connection.updateDeadline(now: now)
             connections[id] = connection
         }
@@ -231,24 +246,80 @@ extension EventLoop {
         _ = citygate_epoll_remove(epollFD, connection.fd)
         SystemCall.close(connection.fd)
         connection.core.openConnections.subtract(1, ordering: .relaxed)
+        connection.core.release(host: connection.host)
     }
 
     func expireDeadlines() {
         let expired = connections.values.filter { $0.deadline <= now }
         for connection in expired {
-            if !connection.lingering && !connection.hasPendingOutput && connection.machine.phase == .readingHead {
-                // Tell a slow client why, best effort, then cut it off.
-                let problem = Problem(
-                    slug: "header-timeout", title: "Request Timeout", status: 408,
-                    detail: "The request header section did not arrive in time.", requestId: requestIds.next())
-                var response = Response.problem(problem)
-                response.headers.add(name: "X-Request-Id", value: problem.requestId)
-                connection.outbound = ResponseSerializer.serialize(response, keepAlive: false)
-                connection.machine.abandon()
-                guard flush(connection) else { continue }
+            if !connection.lingering && !connection.hasPendingOutput {
+                switch connection.machine.phase {
+                case .readingHead:
+                    cutOff(connection, slug: "header-timeout", detail: "The request header section did not arrive in time.")
+                    continue
+                case .readingBody:
+                    cutOff(connection, slug: "body-timeout", detail: "The request body did not arrive in time.")
+                    continue
+                default:
+                    break
+                }
             }
             close(connection)
         }
+    }
+
+    /// Tells a client that is too slow (or shed at the connection cap) why, best effort, then
+    /// closes its connection.
+    private func cutOff(_ connection: Connection, slug: String, detail: String) {
+        let problem = Problem(
+            slug: slug, title: "Request Timeout", status: 408, detail: detail, requestId: requestIds.next())
+        var response = Response.problem(problem)
+        response.headers.add(name: "X-Request-Id", value: problem.requestId)
+        response.headers.add(name: "Date", value: date.current())
+        connection.outbound = ResponseSerializer.serialize(response, keepAlive: false)
+        connection.outboundSent = 0
+        connection.machine.abandon()
+        guard flush(connection) else { return }
+        close(connection)
+    }
+
+    /// At the connection cap: closes this loop's oldest idle connections, then its slowest
+    /// unfinished requests, a fiftieth of the cap at a time (so an accept storm scans the
+    /// connections once per batch, not once per accept). Requests being handled or answered
+    /// are never shed.
+    private func shed(_ core: ServerCore) {
+        let batch = max(1, core.configuration.maxConnections / 50)
+        let victims = connections.values.filter { $0.core === core && $0.isSheddable }
+            .sorted { $0.sheddingRank < $1.sheddingRank }
+            .prefix(batch)
+        for connection in victims {
+            if connection.machine.phase == .idle {
+                close(connection)  // RFC 9112 §9.5: an idle persistent connection may be closed at any time
+            } else {
+                cutOff(
+                    connection, slug: "connection-shed",
+                    detail: "The server is at its connection limit and closed the slowest unfinished requests.")
+            }
+        }
+    }
+
+    /// Answers a connection refused at accept with a problem (best effort, without blocking)
+    /// and closes it.
+    private func refuse(_ fd: Int32, slug: String, detail: String) {
+        let problem = Problem(
+            slug: slug, title: "Service Unavailable", status: 503, detail: detail, requestId: requestIds.next())
+        var response = Response.problem(problem)
+        response.headers.add(name: "X-Request-Id", value: problem.requestId)
+        response.headers.add(name: "Retry-After", value: "1")
+        let bytes = ResponseSerializer.serialize(response, keepAlive: false)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        SystemCall.close(fd)
+    }
+
+    /// The IP part of `address:port` (`[v6]:port` keeps its brackets): the per-address key.
+    static func host(of address: String) -> String {
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
     }
 
     /// Shutdown of one server on this loop: idle connections close now, busy ones finish with

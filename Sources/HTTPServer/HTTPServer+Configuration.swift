@@ -13,6 +13,10 @@ extension HTTPServer {
         public var headerReadTimeout: Duration
         /// Time allowed between two reads while content is being received. Default 30 s.
         public var bodyReadTimeout: Duration
+        /// Time allowed for a whole request body, from the end of its header section, however
+        /// steadily it trickles: a client that sends one byte every few seconds is answered 408
+        /// and cut off here, not after hours. Default 30 s (1 MiB at 35 KB/s).
+        public var bodyTimeout: Duration
         /// Time a kept-alive connection may sit idle between requests. Default 60 s.
         public var idleTimeout: Duration
         /// Time allowed without progress while the client is not reading our response
@@ -21,9 +25,15 @@ extension HTTPServer {
         /// After an error response, how long unread input is drained before closing, so the
         /// client reads the response instead of a reset (RFC 9112 §9.6). Default 2 s.
         public var lingerTimeout: Duration
-        /// Most open connections across all loops; further ones are closed on accept.
-        /// Default 10,000.
+        /// Most open connections across all loops. At the cap, each loop first sheds its
+        /// oldest idle keep-alive connections and then its slowest unfinished requests (never
+        /// one being handled or answered) to make room; only when it has none to shed is a new
+        /// connection refused. Default 10,000.
         public var maxConnections: Int
+        /// Most open connections from one client address (IP, any port): one client cannot
+        /// take the whole server. Further ones get a 503 `too-many-connections` and are closed.
+        /// Default 256.
+        public var maxConnectionsPerAddress: Int
         /// The listen backlog. Default 1024.
         public var backlog: Int32
 
@@ -33,20 +43,24 @@ extension HTTPServer {
             limits: RequestParser.Configuration = RequestParser.Configuration(),
             headerReadTimeout: Duration = .seconds(10),
             bodyReadTimeout: Duration = .seconds(30),
+            bodyTimeout: Duration = .seconds(30),
             idleTimeout: Duration = .seconds(60),
             writeTimeout: Duration = .seconds(30),
             lingerTimeout: Duration = .seconds(2),
             maxConnections: Int = 10_000,
+            maxConnectionsPerAddress: Int = 256,
             backlog: Int32 = 1024
         ) {
             self.address = address
             self.limits = limits
             self.headerReadTimeout = headerReadTimeout
             self.bodyReadTimeout = bodyReadTimeout
+            self.bodyTimeout = bodyTimeout
             self.idleTimeout = idleTimeout
             self.writeTimeout = writeTimeout
             self.lingerTimeout = lingerTimeout
             self.maxConnections = maxConnections
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress
             self.backlog = backlog
         }
     }

@@ -112,17 +112,19 @@ struct ServerTimeoutTests {
     }
 
     @Test
-    func connectionCapClosesExtraConnections() async throws {
+    func connectionCapRefusesWhenNothingCanBeShed() async throws {
         let server = try TestServer(configure: { $0.maxConnections = 3 })
+        // Three requests being handled: nothing at the cap may be shed for a newcomer.
         let held = try (0..<3).map { _ in try RawClient(port: server.port) }
-        for client in held {
-            try client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-            #expect(try client.readResponse().statusCode == 200)
-        }
+        for client in held { try client.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n") }
+        #expect(await eventually { server.handledPaths.count == 3 })
         let extra = try RawClient(port: server.port)
-        try? extra.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        let refused = try extra.readResponse()
+        #expect(refused.statusCode == 503)
+        #expect(refused.text.contains("server-busy"))
         #expect(extra.isClosedByPeer())
         #expect(server.server.openConnectionCount == 3)
+        for client in held { #expect(try client.readResponse().statusCode == 200) }
         await server.stop()
     }
 
