@@ -214,8 +214,9 @@ extension RequestParser {
             var codings: [Substring] = []
             for value in transferEncodings {
                 for element in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let coding = element.trimmingSpaces()
-                    let name = coding.prefix { $0 != ";" }.trimmingSpaces()
+                    // No parameters: `chunked` defines none, and `chunked;q=1` is a framing
+                    // that other parsers on the path may read differently (a smuggling lever).
+                    let name = element.trimmingSpaces()
                     guard !name.isEmpty, name.utf8.allSatisfy(ByteClass.isToken) else {
                         throw HTTPParseError(.invalidTransferEncoding)
                     }
@@ -246,7 +247,7 @@ extension RequestParser {
     }
 
     /// `chunk-size [ BWS ";" chunk-ext ]` (RFC 9112 §7.1); extensions are checked for control
-    /// characters and otherwise ignored.
+    /// characters and otherwise ignored; whitespace after the size with no `;` is refused.
     func parseChunkSize(_ line: Range<Int>) throws(HTTPParseError) -> UInt64 {
         try buffer.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
             var index = line.lowerBound
@@ -257,8 +258,14 @@ extension RequestParser {
                 index += 1
             }
             guard index > line.lowerBound else { throw HTTPParseError(.invalidChunkSize) }
+            let sizeEnd = index
             while index < line.upperBound && (bytes[index] == .space || bytes[index] == .horizontalTab) {
                 index += 1
+            }
+            // BWS is allowed only before an extension's ";" (RFC 9112 §7.1.1): `5 \r\n` is
+            // not a chunk-size line, and lenient parsers disagree on it.
+            guard index == sizeEnd || (index < line.upperBound && bytes[index] == UInt8(ascii: ";")) else {
+                throw HTTPParseError(.invalidChunkSize)
             }
             guard index == line.upperBound || bytes[index] == UInt8(ascii: ";") else {
                 throw HTTPParseError(bytes[index] == .carriageReturn ? .bareCarriageReturn : .invalidChunkSize)

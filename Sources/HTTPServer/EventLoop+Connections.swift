@@ -47,7 +47,8 @@ extension EventLoop {
                 refuse(
                     fd, slug: "too-many-connections",
                     detail:
-                        "This address has \(core.configuration.maxConnectionsPerAddress) connections open, the most allowed; reuse them.")
+                        "This address has \(core.configuration.maxConnectionsPerAddress) connections open, the most allowed; reuse them."
+                )
                 continue
             }
             if core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections {
@@ -255,7 +256,9 @@ extension EventLoop {
             if !connection.lingering && !connection.hasPendingOutput {
                 switch connection.machine.phase {
                 case .readingHead:
-                    cutOff(connection, slug: "header-timeout", detail: "The request header section did not arrive in time.")
+                    cutOff(
+                        connection, slug: "header-timeout", detail: "The request header section did not arrive in time."
+                    )
                     continue
                 case .readingBody:
                     cutOff(connection, slug: "body-timeout", detail: "The request body did not arrive in time.")

@@ -152,6 +152,14 @@ struct RequestParserMalformedTests {
             name: "TE vertical tab", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \u{0b}chunked\r\n\r\n",
             kind: .invalidFieldValue),
         Case(
+            name: "TE chunked with a parameter",
+            raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+            kind: .invalidTransferEncoding),
+        Case(
+            name: "TE chunked with an empty parameter",
+            raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked ;\r\n\r\n0\r\n\r\n",
+            kind: .invalidTransferEncoding),
+        Case(
             name: "TE in HTTP/1.0", raw: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             kind: .transferEncodingInHTTP10),
         // Chunked coding (RFC 9112 §7.1)
@@ -160,6 +168,9 @@ struct RequestParserMalformedTests {
         Case(name: "chunk size negative", raw: chunked("-1\r\na\r\n0\r\n\r\n"), kind: .invalidChunkSize),
         Case(name: "chunk size 0x prefix", raw: chunked("0x2\r\nab\r\n0\r\n\r\n"), kind: .invalidChunkSize),
         Case(name: "chunk size with trailing junk", raw: chunked("2 x\r\nab\r\n0\r\n\r\n"), kind: .invalidChunkSize),
+        Case(name: "chunk size then a space", raw: chunked("2 \r\nab\r\n0\r\n\r\n"), kind: .invalidChunkSize),
+        Case(name: "chunk size then a tab", raw: chunked("2\t\r\nab\r\n0\r\n\r\n"), kind: .invalidChunkSize),
+        Case(name: "last chunk then a space", raw: chunked("2\r\nab\r\n0 \r\n\r\n"), kind: .invalidChunkSize),
         Case(
             name: "chunk size overflow", raw: chunked("1ffffffffffffffff\r\na\r\n0\r\n\r\n"), kind: .chunkSizeOverflow),
         Case(name: "chunk size past body limit", raw: chunked("fffffffffff\r\na\r\n0\r\n\r\n"), kind: .contentTooLarge),

@@ -50,6 +50,10 @@ struct RequestParserValidTests {
                 "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA;name=value\r\n0123456789\r\n0;last\r\n\r\n",
             method: "POST", path: "/e", body: "0123456789"),
         Case(
+            name: "chunked with whitespace before an extension (BWS, RFC 9112 §7.1.1)",
+            raw: "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;ext=1\r\nhello\r\n0\r\n\r\n",
+            method: "POST", path: "/e", body: "hello"),
+        Case(
             name: "chunked with trailers",
             raw:
                 "POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Digest: sha-256=abc\r\nX-Other: 1\r\n\r\n",

@@ -110,7 +110,8 @@ extension CallPipeline {
     }
 
     static func invalidToken(_ detail: String, _ context: RequestContext) -> Stop {
-        let escaped = detail.replacingOccurrences(of: "\"", with: "'")
+        // RFC 6750 §3: error_description is printable ASCII without quote or backslash.
+        let escaped = EchoableText.challengeDescription(detail)
         return bearerProblem(
             "invalid-token", 401, detail,
             challenge: "Bearer realm=\"citygate\", error=\"invalid_token\", error_description=\"\(escaped)\"", context)

@@ -40,6 +40,9 @@ public struct CallPipeline: Sendable {
         self.clock = clock
     }
 
+    /// How many input violations a 422 lists; the rest are counted (`errorsOmitted`).
+    static let listedViolations = 50
+
     /// Trace and span ids for backend calls.
     static let traceRandom = RandomPool()
 
@@ -156,17 +159,22 @@ public struct CallPipeline: Sendable {
         let serviceId = context.pathParameters["service"] ?? ""
         let operationName = context.pathParameters["operation"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
-            throw Self.problem("unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context)
+            throw Self.problem(
+                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
+                context)
         }
         labels.city = code
         guard let entry = city.services[serviceId], let service = snapshot.manifests.services[serviceId] else {
             throw Self.problem(
-                "unknown-service", 404, "City \(code) offers no service \(serviceId.prefix(64)).", context)
+                "unknown-service", 404,
+                "City \(code) offers no service \(EchoableText.quoted(serviceId, or: "by that name")).", context)
         }
         labels.service = serviceId
         guard let operation = service.operations[operationName], !operation.eventOnly else {
             throw Self.problem(
-                "unknown-operation", 404, "Service \(serviceId) has no operation \(operationName.prefix(64)).", context)
+                "unknown-operation", 404,
+                "Service \(serviceId) has no operation \(EchoableText.quoted(operationName, or: "by that name")).",
+                context)
         }
         labels.operation = operationName
         if !entry.enabled || !service.enabled {
@@ -191,7 +199,9 @@ public struct CallPipeline: Sendable {
             throw Self.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
         }
         guard let authenticator = snapshot.authenticators[partnerId] else {
-            throw Self.problem("unknown-partner", 401, "No partner \(partnerId.prefix(64)) is configured.", context)
+            throw Self.problem(
+                "unknown-partner", 401,
+                "No partner \(EchoableText.quoted(partnerId, or: "by that X-Partner-Id")) is configured.", context)
         }
         labels.partner = partnerId
         guard city.partners.contains(partnerId), authenticator.partner.cities.contains(city.code) else {
@@ -261,16 +271,24 @@ public struct CallPipeline: Sendable {
             }
         }
         if let schema = operation.input {
-            let violations = schema.validate(value)
-            if !violations.isEmpty {
+            let (violations, total) = schema.validate(value, keepingAtMost: Self.listedViolations)
+            if total > 0 {
+                let listed = total > violations.count ? " (the first \(violations.count) are listed)" : ""
                 var problem = Problem(
                     slug: "invalid-input", title: "Unprocessable Content", status: 422,
-                    detail: "The input breaks \(violations.count) rule(s) of operation \(operation.name).",
+                    detail: "The input breaks \(total) rule(s) of operation \(operation.name)\(listed).",
                     requestId: context.requestId)
                 let list = JSONValue.array(
-                    violations.map { .object(["path": .string($0.path), "message": .string($0.message)]) })
+                    violations.map {
+                        // A path is at most 200 bytes: nested names come from the caller too.
+                        let path = $0.path.utf8.count > 200 ? String($0.path.prefix(200)) + "…" : $0.path
+                        return .object(["path": .string(path), "message": .string($0.message)])
+                    })
                 problem.jsonExtensions["errors"] = String(decoding: JSONWriter.encode(list), as: UTF8.self)
-                throw Stop(response: .problem(problem))
+                if total > violations.count {
+                    problem.jsonExtensions["errorsOmitted"] = String(total - violations.count)
+                }
+                throw Stop(response: .problem(problem), slug: "invalid-input")
             }
         }
         guard case .object(let object) = value else {

@@ -12,7 +12,8 @@ struct CatalogRoutes: Sendable {
         let code = context.pathParameters["city"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
             return CallPipeline.problem(
-                "unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context
+                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
+                context
             ).response
         }
         let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
@@ -30,12 +31,14 @@ struct CatalogRoutes: Sendable {
         let id = context.pathParameters["service"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
             return CallPipeline.problem(
-                "unknown-city", 404, "No city with code \(code.prefix(12)) is served here.", context
+                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
+                context
             ).response
         }
         guard let entry = city.services[id], let service = snapshot.manifests.services[id] else {
             return CallPipeline.problem(
-                "unknown-service", 404, "City \(code) offers no service \(id.prefix(64)).", context
+                "unknown-service", 404,
+                "City \(code) offers no service \(EchoableText.quoted(id, or: "by that name")).", context
             ).response
         }
         var guide = summary(service, entry: entry)

@@ -42,7 +42,10 @@ struct EventRoutes: Sendable {
         let partnerId = context.pathParameters["partner"] ?? ""
         guard let authenticator = snapshot.authenticators[partnerId] else {
             return (
-                .problem(problem("unknown-partner", 404, "No partner \(partnerId.prefix(64)) is configured.", context)),
+                .problem(
+                    problem(
+                        "unknown-partner", 404,
+                        "No partner \(EchoableText.quoted(partnerId, or: "by that id")) is configured.", context)),
                 "unknown-partner"
             )
         }

@@ -76,12 +76,33 @@ public final class InputSchema: Sendable {
 
     /// Validates a decoded JSON value; empty when valid.
     public func validate(_ value: JSONValue) -> [Violation] {
-        var violations: [Violation] = []
-        check(value, at: "$", into: &violations)
-        return violations
+        validate(value, keepingAtMost: .max).violations
     }
 
-    private func check(_ value: JSONValue, at path: String, into violations: inout [Violation]) {
+    /// Validates, keeping the first `limit` violations and counting them all: a body with
+    /// 80,000 unknown members must not turn into a problem listing 80,000 rules.
+    public func validate(_ value: JSONValue, keepingAtMost limit: Int) -> (violations: [Violation], total: Int) {
+        var violations = ViolationList(limit: limit)
+        check(value, at: "$", into: &violations)
+        return (violations.kept, violations.total)
+    }
+
+    /// The violations found so far: the first `limit` kept, all counted. Paths and messages of
+    /// those past the limit are never built.
+    struct ViolationList {
+        let limit: Int
+        var kept: [Violation] = []
+        var total = 0
+
+        init(limit: Int) { self.limit = limit }
+
+        mutating func append(_ violation: @autoclosure () -> Violation) {
+            total += 1
+            if kept.count < limit { kept.append(violation()) }
+        }
+    }
+
+    private func check(_ value: JSONValue, at path: String, into violations: inout ViolationList) {
         let actual = InputSchema.type(of: value)
         if let types, !types.contains(actual), !(actual == .integer && types.contains(.number)) {
             violations.append(
@@ -105,7 +126,9 @@ public final class InputSchema: Sendable {
                 if let schema = properties[name] {
                     schema.check(nested, at: "\(path).\(name)", into: &violations)
                 } else if !additionalProperties {
-                    violations.append(Violation(path: "\(path).\(name)", message: "is not allowed"))
+                    // The name is the caller's: repeated only when it is a plain identifier.
+                    violations.append(
+                        Violation(path: "\(path).\(EchoableText.identifier(name) ?? "?")", message: "is not allowed"))
                 }
             }
         case .array(let array):
@@ -133,7 +156,7 @@ public final class InputSchema: Sendable {
         }
     }
 
-    private func checkString(_ text: String, at path: String, into violations: inout [Violation]) {
+    private func checkString(_ text: String, at path: String, into violations: inout ViolationList) {
         let length = text.count
         if let minLength, length < minLength {
             violations.append(Violation(path: path, message: "must be at least \(minLength) characters"))

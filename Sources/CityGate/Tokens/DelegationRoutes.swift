@@ -41,7 +41,8 @@ struct DelegationRoutes: Sendable {
             }
             guard revoked else {
                 throw Refusal(
-                    slug: "unknown-delegation", status: 404, detail: "No active delegation \(id.prefix(64)).")
+                    slug: "unknown-delegation", status: 404,
+                    detail: "No active delegation \(EchoableText.quoted(id, or: "with that id")).")
             }
             return .jsonObject(["id": id, "status": "revoked"])
         }
@@ -81,7 +82,7 @@ struct DelegationRoutes: Sendable {
         let services = object["services"] as? [String] ?? []
         if services.isEmpty { problems.append("$.services: must list at least one service id") }
         for (index, id) in services.enumerated() where manifests.services[id] == nil {
-            problems.append("$.services[\(index)]: no service \(id.prefix(64))")
+            problems.append("$.services[\(index)]: no service \(EchoableText.quoted(id, or: "by that name"))")
         }
         let now = clock()
         let notBefore = (object["notBefore"] as? NSNumber)?.int64Value ?? now

@@ -133,7 +133,9 @@ public struct JSONWebToken: @unchecked Sendable {
         let keyId = header["kid"] as? String
         guard let selected = key(keyId, algorithm) else {
             throw Failure(
-                "unknown-key", "no key \(keyId.map { "'\($0.prefix(64))'" } ?? "(no kid)") for \(algorithmName)")
+                "unknown-key",
+                keyId == nil
+                    ? "no kid, and no single key for \(algorithmName)" : "its kid names no key for \(algorithmName)")
         }
         guard selected.fits(algorithm) else {
             throw Failure("unsupported-algorithm", "\(algorithmName) does not fit the key this kid names")

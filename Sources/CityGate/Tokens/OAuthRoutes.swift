@@ -91,7 +91,7 @@ struct OAuthRoutes: Sendable {
         var form: [String: String] = [:]
         for (name, value) in pairs {
             guard form[name] == nil else {
-                throw OAuthError("invalid_request", "parameter \(name.prefix(40)) is repeated")
+                throw OAuthError("invalid_request", "parameter \(EchoableText.quoted(name, or: "(one)")) is repeated")
             }
             form[name] = value
         }

@@ -68,7 +68,8 @@ extension TokenService {
         guard !wanted.isEmpty else { throw OAuthError("invalid_scope", "scope is empty") }
         let refused = wanted.subtracting(allowed)
         guard refused.isEmpty else {
-            throw OAuthError("invalid_scope", "not allowed for this client: \(refused.sorted().joined(separator: " "))")
+            let names = refused.sorted().map { EchoableText.identifier($0) ?? "(a scope that is not a plain name)" }
+            throw OAuthError("invalid_scope", "not allowed for this client: \(names.joined(separator: " "))")
         }
         return wanted.sorted()
     }
@@ -87,7 +88,9 @@ extension TokenService {
         guard cities.contains(requested), let city = manifests.cities[requested],
             city.partners.contains(client.partnerId)
         else {
-            throw OAuthError("invalid_target", "this partner may not call city \(requested.prefix(12))")
+            throw OAuthError(
+                "invalid_target",
+                "this partner may not call city \(EchoableText.quoted(requested, or: "named by audience"))")
         }
         return requested
     }

@@ -45,7 +45,7 @@ public struct GenericHMACVerifier: PartnerVerifier {
         if let keyId = parsed.keyId {
             candidates = secrets.filter { $0.id == keyId }
             guard !candidates.isEmpty else {
-                throw VerificationFailure(.unknownKey, "No key with id '\(keyId.prefix(64))' is configured.")
+                throw VerificationFailure(.unknownKey, "The key id the signature names is not configured.")
             }
         }
         let signatures = parsed.signatures.compactMap { $0.utf8.count == 64 ? Encoding.hexDecode($0) : nil }

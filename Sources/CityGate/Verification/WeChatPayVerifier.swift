@@ -45,7 +45,9 @@ public struct WeChatPayVerifier: PartnerVerifier {
         try TimestampWindow.check(timestamp, now: now, window: window, exclusive: true)
         guard let key = platformKeys[serial.uppercased()] else {
             throw VerificationFailure(
-                .unknownKey, "No platform certificate with serial \(serial.prefix(40)) is configured.")
+                .unknownKey,
+                "No platform certificate with serial \(EchoableText.quoted(serial, or: "like Wechatpay-Serial's")) is configured."
+            )
         }
         guard let signature = Encoding.base64Decode(signatureText) else {
             throw VerificationFailure(.malformedSignatureHeader, "Wechatpay-Signature must be base64.")
@@ -53,7 +55,8 @@ public struct WeChatPayVerifier: PartnerVerifier {
         let message = Self.message(timestamp: timestampText, nonce: nonce, body: request.body)
         guard key.verify(signature: signature, data: message) else {
             throw VerificationFailure(
-                .signatureMismatch, "The signature does not verify with the platform certificate \(serial.prefix(40)).",
+                .signatureMismatch,
+                "The signature does not verify with the platform certificate that Wechatpay-Serial names.",
                 canonicalDigest: (try? Digest.sha256.hash(message)).map(Encoding.hex))
         }
         return VerifiedRequest(
