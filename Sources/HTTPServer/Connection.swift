@@ -48,11 +48,12 @@ final class Connection {
     }
 
     /// The order in which connections are shed: idle ones first, oldest activity first; then
-    /// unfinished requests, those that started longest ago first (the slowest).
-    var sheddingRank: (Int, UInt64) {
+    /// unfinished requests, those that started longest ago first (the slowest). The loop's clock
+    /// is coarse, so ties go to the connection accepted first.
+    var sheddingRank: (Int, UInt64, UInt64) {
         switch machine.phase {
-        case .idle: (0, lastActivityAt)
-        default: (1, bodyStartedAt ?? headStartedAt ?? lastActivityAt)
+        case .idle: (0, lastActivityAt, id)
+        default: (1, bodyStartedAt ?? headStartedAt ?? lastActivityAt, id)
         }
     }
 

@@ -33,7 +33,7 @@ struct TokenConfigurationTests {
         ),
         (
             "unknown client field", ["partners/webhooks-demo.json": client { $0["grants"] = ["password"] }],
-            "partners/webhooks-demo.json: $.clients[0].grants: unknown field (allowed: assertionKeys, id, scopes, secretHash)"
+            "partners/webhooks-demo.json: $.clients[0].grants: unknown field (allowed: assertionKeys, id, realNameSubject, scopes, secretHash)"
         ),
         (
             "unsafe client id", ["partners/webhooks-demo.json": client { $0["id"] = "app one" }],
