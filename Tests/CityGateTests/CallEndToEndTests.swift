@@ -277,6 +277,9 @@ struct CallEndToEndTests {
         let operations = try #require(guide["operations"] as? [[String: Any]])
         #expect(operations.compactMap { $0["name"] as? String } == ["apply", "progress"])
         #expect(operations.first?["input"] as? [String: Any] != nil)
+        // Partners are told which input fields must be the citizen's own.
+        #expect(operations.first?["bind"] as? [String: String] == ["applicant.idNumber": "subject.raw"])
+        #expect(operations.last?["bind"] == nil)
         #expect(try environment.get("/v1/cities/330100/services/dog.licence").statusCode == 404)
     }
 

@@ -170,11 +170,17 @@ struct ReplayStoreTests {
         await withTaskGroup(of: (Int, Result<Bool, SQLiteError>).self) { group in
             for (index, key) in keys.enumerated() {
                 group.addTask(executorPreference: loop) {
+                    // The outcome is complete before the tuple is built: Swift 6.3's optimizer
+                    // corrupts a task's tuple result when one element is known before a
+                    // suspension and another after it (`return (index, try await …)`; found by
+                    // the optimized ASan run, fixed upstream in swiftlang/swift#91911).
+                    let outcome: Result<Bool, SQLiteError>
                     do throws(SQLiteError) {
-                        return (index, .success(try await store.record(scope: "p", key: key, now: now, lifetime: 600)))
+                        outcome = .success(try await store.record(scope: "p", key: key, now: now, lifetime: 600))
                     } catch {
-                        return (index, .failure(error))
+                        outcome = .failure(error)
                     }
+                    return (index, outcome)
                 }
             }
             var results = [Result<Bool, SQLiteError>?](repeating: nil, count: keys.count)

@@ -54,6 +54,10 @@ struct CatalogRoutes: Sendable {
             {
                 item["input"] = object
             }
+            // Which input fields must name the token's own citizen (403 subject-mismatch otherwise).
+            if !operation.bindings.isEmpty {
+                item["bind"] = Dictionary(uniqueKeysWithValues: operation.bindings.map { ($0.field, $0.source.rawValue) })
+            }
             return item
         }
         guide["rateLimits"] = (entry.rateLimits.isEmpty ? service.rateLimits : entry.rateLimits).map {
