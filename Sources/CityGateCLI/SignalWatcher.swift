@@ -55,9 +55,21 @@ final class SignalWatcher: Sendable {
         thread.start()
     }
 
-    /// Waits for the first signal.
-    func first() async {
-        for await _ in stream { return }
+    /// Waits for the next signal and returns its number; nil when the waiting task is
+    /// cancelled (which is not a signal: a cancelled reload loop must not reload).
+    func next() async -> Int32? {
+        for await signal in stream { return signal }
+        return nil
+    }
+
+    /// The conventional name of a signal, for logs.
+    static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(signal)"
+        }
     }
 
     /// From now on, a further signal exits at once (an operator who insists).

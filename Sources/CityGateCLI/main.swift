@@ -87,8 +87,8 @@ let shutdownSignals = SignalWatcher(signals: [SIGTERM, SIGINT])
 // SIGHUP reloads the manifests; an invalid tree is logged and the running set stays.
 let reloadSignals = SignalWatcher(signals: [SIGHUP])
 let reloads = Task {
-    while !Task.isCancelled {
-        await reloadSignals.first()
+    // Cancellation (at shutdown) ends the wait with nil: that is no SIGHUP, so nothing reloads.
+    while let _ = await reloadSignals.next(), !Task.isCancelled {
         switch gateway.reloader.reload() {
         case .success(let manifests):
             Log.info("manifests reloaded", ["sha256": manifests.contentHash, "trigger": "SIGHUP"])
@@ -102,10 +102,12 @@ let reloads = Task {
 Log.info(
     "citygate listening",
     ["public": bound.publicAddress.description, "ops": bound.opsAddress.description])
-await shutdownSignals.first()
-Log.info("citygate draining", ["gracePeriodSeconds": "\(options.gracePeriodSeconds)"])
+let received = await shutdownSignals.next()
+Log.info(
+    "citygate draining",
+    ["signal": received.map(SignalWatcher.name) ?? "none", "gracePeriodSeconds": "\(options.gracePeriodSeconds)"])
 shutdownSignals.exitOnNextSignal()
 reloads.cancel()
 await gateway.shutdown(gracePeriod: .seconds(options.gracePeriodSeconds))
-Log.info("citygate stopped")
+Log.info("citygate stopped", ["signal": received.map(SignalWatcher.name) ?? "none"])
 exit(0)

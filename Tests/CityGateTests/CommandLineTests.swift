@@ -84,6 +84,31 @@ struct CommandLineTests {
         #expect(gateway.output().contains("\"msg\":\"citygate stopped\""))
     }
 
+    /// A shutdown never reloads (the reload loop's cancellation once passed for a SIGHUP and
+    /// logged "manifests reloaded … trigger: SIGHUP" between "draining" and "stopped"), and the
+    /// log names the signal that started it.
+    @Test(arguments: [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")])
+    func aShutdownNamesItsSignalAndNeverReloads(signal: Int32, name: String) throws {
+        let gateway = try GatewayProcess.start()
+        kill(gateway.processIdentifier, signal)
+        #expect(gateway.waitForExit() == 0)
+        let lines = gateway.output().split(separator: "\n")
+        #expect(!lines.contains { $0.contains("manifests reloaded") || $0.contains("reload refused") })
+        let draining = lines.first { $0.contains("\"msg\":\"citygate draining\"") } ?? ""
+        #expect(draining.contains("\"signal\":\"\(name)\""), "\(draining)")
+        #expect(lines.contains { $0.contains("\"msg\":\"citygate stopped\"") && $0.contains(name) })
+    }
+
+    /// SIGHUP still reloads, and says so.
+    @Test
+    func sighupReloads() async throws {
+        let gateway = try GatewayProcess.start()
+        kill(gateway.processIdentifier, SIGHUP)
+        #expect(await eventually { gateway.output().contains("\"trigger\":\"SIGHUP\"") })
+        gateway.terminate()
+        #expect(gateway.waitForExit() == 0)
+    }
+
     @Test
     func portInUseFailsToStart() async throws {
         let first = try GatewayProcess.start()

@@ -56,7 +56,8 @@ struct CatalogRoutes: Sendable {
             }
             // Which input fields must name the token's own citizen (403 subject-mismatch otherwise).
             if !operation.bindings.isEmpty {
-                item["bind"] = Dictionary(uniqueKeysWithValues: operation.bindings.map { ($0.field, $0.source.rawValue) })
+                item["bind"] = Dictionary(
+                    uniqueKeysWithValues: operation.bindings.map { ($0.field, $0.source.rawValue) })
             }
             return item
         }
