@@ -43,6 +43,12 @@ if command == "--help" || command == "-h" || command == "help" {
     print(usage, terminator: "")
     exit(0)
 }
+// `citygate COMMAND --help` (or -h) anywhere among the options: the usage, exit 0. Checked before
+// any command parses its options, so no option ever takes --help as its value.
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage, terminator: "")
+    exit(0)
+}
 if command == "bench-body" {
     // The exact bytes of GET /bench/fixed, so `make bench` can make nginx serve the same body.
     print(String(decoding: Gateway.benchmarkBody, as: UTF8.self))

@@ -229,3 +229,49 @@ final class GatewayProcess: @unchecked Sendable {
 
     func output() -> String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
 }
+
+/// `--help` / `-h` on every command prints the usage and exits 0 (it used to answer "--help
+/// needs a value", exit 2); an unknown flag is named, with the usage, exit 2.
+struct HelpTests {
+    static var mockBackends: String {
+        CommandLineTests.binary.replacingOccurrences(of: "/citygate", with: "/citygate-mock-backends")
+    }
+
+    @Test(arguments: [
+        ["--help"], ["-h"], ["serve", "--help"], ["serve", "--listen", "127.0.0.1:0", "-h"], ["validate", "--help"],
+        ["routes", "-h"], ["sign", "--help"], ["sign", "--partner", "-h"], ["hash-secret", "--help"],
+        ["assertion", "--help"],
+    ])
+    func citygateHelpExitsZero(arguments: [String]) async throws {
+        let result = try await ExternalProcess.run(CommandLineTests.binary, arguments)
+        #expect(result.status == 0, "\(arguments): \(result.standardError)")
+        #expect(result.standardOutput.contains("usage: citygate serve"))
+        #expect(result.standardError.isEmpty)
+    }
+
+    @Test(arguments: [["--help"], ["-h"], ["--base-port", "0", "--help"]])
+    func mockBackendsHelpExitsZero(arguments: [String]) async throws {
+        let result = try await ExternalProcess.run(Self.mockBackends, arguments)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("usage: citygate-mock-backends"))
+    }
+
+    @Test(arguments: [
+        (["sign", "--bogus", "x"], "unknown option '--bogus'"), (["validate", "--nope"], "unknown option '--nope'"),
+        (["serve", "--bogus"], "unknown option '--bogus'"),
+    ])
+    func unknownFlagsAreNamedWithTheUsage(arguments: [String], message: String) async throws {
+        let result = try await ExternalProcess.run(CommandLineTests.binary, arguments)
+        #expect(result.status == 2)
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+        #expect(result.standardError.contains("usage: citygate serve"))
+    }
+
+    @Test(arguments: [(["--bogus", "1"], "unknown option '--bogus'"), (["--base-port"], "--base-port needs a value")])
+    func mockBackendsNameTheirMistakes(arguments: [String], message: String) async throws {
+        let result = try await ExternalProcess.run(Self.mockBackends, arguments)
+        #expect(result.status == 2)
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+        #expect(result.standardError.contains("usage: citygate-mock-backends"))
+    }
+}

@@ -170,7 +170,7 @@ struct ManifestSetTests {
                 }
             ],
             expected: [
-                "cities/330100.json: $.calendar.holidays[1]: must be a date written YYYY-MM-DD",
+                "cities/330100.json: $.calendar.holidays[1]: 2026-02-30 is not a calendar date",
                 "cities/330100.json: $.calendar: 2026-10-01 is both a holiday and a make-up workday",
             ]),
         Case(

@@ -16,6 +16,10 @@ import Synchronization
 #endif
 
 let arguments = CommandLine.arguments
+if arguments.contains("--help") || arguments.contains("-h") {
+    print("usage: citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]")
+    exit(0)
+}
 guard arguments.count == 4 || (arguments.count == 6 && arguments[4] == "--requests"),
     let concurrency = Int(arguments[2]),
     let seconds = Double(arguments[3])

@@ -18,21 +18,42 @@ struct Options {
     var errorRate = 0.0
 }
 
+let usage = """
+    usage: citygate-mock-backends [--host 127.0.0.1] [--base-port 18100 | 0] [--latency-ms N] [--error-rate R]
+
+    Mock government backends for the sample manifests (demos and tests only): hrss (+0),
+    traffic-police (+1), public-security (+2), approvals (+3) and halls (+4) on consecutive ports
+    from --base-port, or on ephemeral ports with 0. Prints one JSON line naming each port.
+
+    """
+
+/// A usage mistake: the message and the usage on standard error, exit 2.
+func usageError(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("citygate-mock-backends: \(message)\n\n\(usage)".utf8))
+    exit(2)
+}
+
 var options = Options()
 var arguments = CommandLine.arguments.dropFirst()
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage, terminator: "")
+    exit(0)
+}
 while let flag = arguments.popFirst() {
-    guard let value = arguments.popFirst() else {
-        FileHandle.standardError.write(Data("\(flag) needs a value\n".utf8))
-        exit(2)
-    }
+    let known = ["--host", "--base-port", "--latency-ms", "--error-rate"]
+    guard known.contains(flag) else { usageError("unknown option '\(flag.prefix(64))'") }
+    guard let value = arguments.popFirst(), !value.hasPrefix("--") else { usageError("\(flag) needs a value") }
     switch flag {
     case "--host": options.host = value
-    case "--base-port": options.basePort = Int(value) ?? 18100
-    case "--latency-ms": options.latency = Int(value) ?? 0
-    case "--error-rate": options.errorRate = Double(value) ?? 0
+    case "--base-port":
+        guard let port = Int(value), (0...65535).contains(port) else { usageError("--base-port takes 0 to 65535") }
+        options.basePort = port
+    case "--latency-ms":
+        guard let latency = Int(value), latency >= 0 else { usageError("--latency-ms takes milliseconds") }
+        options.latency = latency
     default:
-        FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
-        exit(2)
+        guard let rate = Double(value), (0...1).contains(rate) else { usageError("--error-rate takes 0 to 1") }
+        options.errorRate = rate
     }
 }
 

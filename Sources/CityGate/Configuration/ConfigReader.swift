@@ -14,8 +14,17 @@ final class ConfigReader {
         problems.append(ConfigProblem(file: file, path: path, message: message))
     }
 
-    /// Parses a file's bytes as a JSON object.
+    /// Parses a file's bytes as a JSON object. Syntax errors (and a member named twice, which
+    /// a JSON library would silently read as the last one) are reported by `line:column`.
     func document(_ data: Data) -> [String: Any]? {
+        let bytes = Array(data)
+        do {
+            _ = try JSONReader.parse(bytes)
+        } catch {
+            let (line, column) = Self.position(of: error.offset, in: bytes)
+            report("$", "is not valid JSON: line \(line), column \(column): \(error.reason)")
+            return nil
+        }
         do {
             guard let object = try JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
                 report("$", "must be a JSON object")
@@ -29,6 +38,19 @@ final class ConfigReader {
             )
             return nil
         }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset`.
+    static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        let end = min(max(0, offset), bytes.count)
+        var line = 1
+        var lineStart = 0
+        for index in 0..<end where bytes[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        let column = String(decoding: bytes[lineStart..<end], as: UTF8.self).count + 1
+        return (line, column)
     }
 
     /// Reports fields that are not in `allowed`.

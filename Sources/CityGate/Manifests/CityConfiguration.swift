@@ -156,7 +156,12 @@ public struct CityConfiguration: Sendable {
                 (reader.array(calendar, key, at: "$.calendar", required: false) ?? []).enumerated().compactMap {
                     index, value in
                     guard let text = value as? String, InputFormat.date.accepts(text) else {
-                        reader.report("$.calendar.\(key)[\(index)]", "must be a date written YYYY-MM-DD")
+                        let text = value as? String ?? ""
+                        let shaped =
+                            text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil
+                        reader.report(
+                            "$.calendar.\(key)[\(index)]",
+                            shaped ? "\(text) is not a calendar date" : "must be a date written YYYY-MM-DD")
                         return nil
                     }
                     return text
