@@ -32,7 +32,7 @@ accepted once):
   TOKEN=\$(curl -s -u webhooks-demo-app:\$(cat mocks/keys/webhooks-demo-client.secret) http://$listen/oauth/token \\
     -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \\
     -d subject_token_type=urn:ietf:params:oauth:token-type:jwt \\
-    -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject demo-citizen-1 --city 330100) \\
+    -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject 33010619900101123X --city 330100) \\
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --bearer \$TOKEN --path /v1/cities/330100/services/social-security.account/balance --body '{"year":2026}')"
   # A partner event (acknowledged once durably stored, then delivered to the permits backend):

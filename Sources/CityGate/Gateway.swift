@@ -15,10 +15,10 @@ import Synchronization
 public final class Gateway: Sendable {
     /// How to start the gateway.
     public struct Configuration: Sendable {
-        /// The public listener's address.
-        public var publicAddress: SocketAddress
-        /// The ops listener's address.
-        public var opsAddress: SocketAddress
+        /// The public listener's address; nil: `gateway.json` `listen`, else 127.0.0.1:8080.
+        public var publicAddress: SocketAddress?
+        /// The ops listener's address; nil: `gateway.json` `ops`, else 127.0.0.1:9090.
+        public var opsAddress: SocketAddress?
         /// Event-loop threads; defaults to one per core.
         public var threadCount: Int
         /// Mounts `GET /bench/fixed` (a fixed 200-byte JSON body) for `make bench` only.
@@ -27,20 +27,21 @@ public final class Gateway: Sendable {
         public var http: HTTPServer.Configuration
         /// The manifests tree (gateway.json, cities/, partners/, services/).
         public var manifestsDirectory: String
-        /// Where the SQLite store lives (created if missing).
-        public var dataDirectory: String
+        /// Where the SQLite store lives (created if missing); nil: `gateway.json`
+        /// `dataDirectory` (relative to the manifests directory), else `./data`.
+        public var dataDirectory: String?
         /// How often expired replay records, revocations and refresh tokens are deleted.
         public var housekeepingInterval: Duration
 
         /// Creates a configuration with the documented defaults.
         public init(
-            publicAddress: SocketAddress = SocketAddress(host: "127.0.0.1", port: 8080),
-            opsAddress: SocketAddress = SocketAddress(host: "127.0.0.1", port: 9090),
+            publicAddress: SocketAddress? = nil,
+            opsAddress: SocketAddress? = nil,
             threadCount: Int = EventLoopGroup.coreCount,
             benchmarkRoute: Bool = false,
             http: HTTPServer.Configuration = HTTPServer.Configuration(),
             manifestsDirectory: String = "manifests",
-            dataDirectory: String = "data",
+            dataDirectory: String? = nil,
             housekeepingInterval: Duration = .seconds(60)
         ) {
             self.housekeepingInterval = housekeepingInterval
@@ -120,11 +121,15 @@ public final class Gateway: Sendable {
         case .success(let loaded): manifests = loaded
         case .failure(let problems): throw .manifests(problems)
         }
+        // A command-line flag wins, then gateway.json, then the built-in default.
+        let dataDirectory = configuration.dataDirectory ?? manifests.dataDirectory ?? "data"
+        let publicAddress =
+            configuration.publicAddress ?? manifests.listen ?? SocketAddress(host: "127.0.0.1", port: 8080)
+        let opsAddress = configuration.opsAddress ?? manifests.ops ?? SocketAddress(host: "127.0.0.1", port: 9090)
         do {
-            try FileManager.default.createDirectory(
-                atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw .dataDirectory("cannot create the data directory \(configuration.dataDirectory)")
+            throw .dataDirectory("cannot create the data directory \(dataDirectory)")
         }
         let database: Database
         let replayStore: ReplayStore
@@ -141,20 +146,20 @@ public final class Gateway: Sendable {
             // round trip was 2 % of a partner call); a second instance on the same data
             // directory fails at start instead of sharing replay records.
             database = try Database(
-                path: configuration.dataDirectory + "/gateway.db", durability: .normal, exclusive: true)
+                path: dataDirectory + "/gateway.db", durability: .normal, exclusive: true)
             replayStore = try ReplayStore(database: database)
             tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
             vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
             inbox = try Inbox(
-                path: configuration.dataDirectory + "/inbox.db",
+                path: dataDirectory + "/inbox.db",
                 maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
         } catch {
             throw .store(error)
         }
         let material: TokenKeyMaterial
-        do { material = try TokenKeyMaterial.load(directory: configuration.dataDirectory) } catch {
+        do { material = try TokenKeyMaterial.load(directory: dataDirectory) } catch {
             throw .tokenKeys(error.description)
         }
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
@@ -184,9 +189,9 @@ public final class Gateway: Sendable {
         let worker = deliveries
         health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
         var publicHTTP = configuration.http
-        publicHTTP.address = configuration.publicAddress
+        publicHTTP.address = publicAddress
         var opsHTTP = configuration.http
-        opsHTTP.address = configuration.opsAddress
+        opsHTTP.address = opsAddress
         publicServer = HTTPServer(
             configuration: publicHTTP,
             responder: AccessLog(

@@ -73,6 +73,11 @@ enum TokenCommands {
         else { usageError("partner \(partnerId) has no such OAuth client") }
         guard let key = client.assertionKeys.first(where: { $0.signingKey != nil }), let signingKey = key.signingKey
         else { usageError("client \(client.id) has no assertion key with a private half (demo partners only)") }
+        if level == "real-name", client.realNameSubject == .residentId, !InputFormat.residentId.accepts(subject) {
+            usageError(
+                "a real-name assertion's --subject must be a valid 18-character resident id (GB 11643); use --acr citizen for a platform id"
+            )
+        }
         let now = Int64(Date().timeIntervalSince1970)
         let claims: [String: Any] = [
             "iss": client.id, "sub": subject, "aud": city, "iat": now, "exp": now + lifetime, "acr": level,

@@ -275,3 +275,98 @@ struct HelpTests {
         #expect(result.standardError.contains("usage: citygate-mock-backends"))
     }
 }
+
+/// `citygate assertion`: a real-name assertion names a resident id, so a demo token exchange
+/// (the one `make run` prints) cannot fail later on a malformed one.
+struct AssertionCommandTests {
+    static let manifests = ExternalProcess.packageRoot.appendingPathComponent("manifests").path
+
+    @Test(
+        arguments: [
+            (["--subject", "33010619900101123X"], Int32(0)), (["--subject", "citizen-42", "--acr", "citizen"], 0),
+            (["--subject", "demo-citizen-1"], 2), (["--subject", "330106199001011234"], 2),
+        ] as [([String], Int32)])
+    func realNameSubjectsMustBeResidentIds(extra: [String], status: Int32) async throws {
+        let result = try await ExternalProcess.run(
+            CommandLineTests.binary,
+            ["assertion", "--partner", "webhooks-demo", "--city", "330100", "--manifests", Self.manifests] + extra)
+        #expect(result.status == status, "\(result.standardError)")
+        if status == 0 {
+            #expect(result.standardOutput.split(separator: ".").count == 3, "a JWT")
+        } else {
+            #expect(result.standardError.contains("must be a valid 18-character resident id"))
+        }
+    }
+}
+
+/// `gateway.json` `listen`, `ops` and `dataDirectory` are what `citygate serve` uses unless a
+/// flag says otherwise (they used to be read and thrown away).
+@Suite(.serialized)
+struct GatewayFileDefaultsTests {
+    /// Starts `citygate serve` with `arguments`; returns the "citygate listening" line's fields.
+    static func listening(_ arguments: [String]) throws -> (fields: [String: Any], process: Process) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("cg-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["serve", "--threads", "1"] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("citygate listening") }),
+                let fields = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            {
+                return (fields, process)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.terminate()
+        throw RawClient.Failure(
+            description: "no listening line: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+    }
+
+    @Test
+    func gatewayJSONSetsTheDefaultsAndFlagsOverrideThem() throws {
+        let publicPort = try RawClient.unusedPort()
+        let opsPort = try RawClient.unusedPort()
+        let tree = try ManifestSetTests.brokenTree([
+            "gateway.json": { gateway in
+                gateway["listen"] = "127.0.0.1:\(publicPort)"
+                gateway["ops"] = "127.0.0.1:\(opsPort)"
+                gateway["dataDirectory"] = "state/here"
+            }
+        ])
+        let (fields, process) = try Self.listening(["--manifests", tree])
+        #expect(fields["public"] as? String == "127.0.0.1:\(publicPort)")
+        #expect(fields["ops"] as? String == "127.0.0.1:\(opsPort)")
+        #expect(FileManager.default.fileExists(atPath: "\(tree)/state/here/gateway.db"), "relative to the tree")
+        process.terminate()
+        process.waitUntilExit()
+        // Flags win.
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("cg-data-\(UUID().uuidString)").path
+        let (overridden, second) = try Self.listening([
+            "--manifests", tree, "--listen", "127.0.0.1:0", "--ops", "127.0.0.1:0", "--data", data,
+        ])
+        #expect(overridden["public"] as? String != "127.0.0.1:\(publicPort)")
+        #expect(FileManager.default.fileExists(atPath: "\(data)/gateway.db"))
+        second.terminate()
+        second.waitUntilExit()
+    }
+
+    @Test
+    func aMalformedListenAddressIsAConfigError() throws {
+        let problems = try ManifestSetTests.problems([
+            "gateway.json": { gateway in
+                gateway["listen"] = "localhost:8080"
+                gateway["dataDirectory"] = ""
+            }
+        ])
+        #expect(
+            problems.contains(
+                "gateway.json: $.listen: must be HOST:PORT with a numeric host (127.0.0.1:8080, [::1]:8080)"))
+        #expect(problems.contains("gateway.json: $.dataDirectory: must name a directory"))
+    }
+}

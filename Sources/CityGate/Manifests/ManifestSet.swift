@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import HTTPServer
 
 /// The whole configuration tree, validated as one unit: `gateway.json`, `cities/`, `partners/`,
 /// `services/`. Either every file is valid and every reference resolves, or the load fails with
@@ -10,6 +11,13 @@ public struct ManifestSet: Sendable {
     public var partners: [String: PartnerConfiguration]
     /// The ops admin token (from `gateway.json` `adminToken`); nil disables `/admin/*`.
     public var adminToken: String?
+    /// `gateway.json` `listen`: the public listener, unless `--listen` says otherwise.
+    public var listen: SocketAddress?
+    /// `gateway.json` `ops`: the ops listener, unless `--ops` says otherwise.
+    public var ops: SocketAddress?
+    /// `gateway.json` `dataDirectory`, resolved against the manifests directory, unless `--data`
+    /// says otherwise.
+    public var dataDirectory: String?
     /// How tokens are issued (`gateway.json` `tokens`).
     public var tokens = TokenSettings()
     /// The event inbox and delivery (`gateway.json` `events`).
@@ -51,6 +59,9 @@ public struct ManifestSet: Sendable {
         let presentServices = Set(files("services").map { String($0.dropLast(5)) })
         let presentCities = Set(files("cities").map { String($0.dropLast(5)) })
         var adminToken: String?
+        var listen: SocketAddress?
+        var ops: SocketAddress?
+        var dataDirectory: String?
         var tokens = TokenSettings()
         var events = EventSettings()
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
@@ -58,8 +69,23 @@ public struct ManifestSet: Sendable {
             if let document {
                 reader.checkFields(
                     document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken", "tokens", "events"])
-                for key in ["listen", "ops", "dataDirectory"] {
-                    _ = reader.string(document, key, at: "$", required: false)
+                func address(_ key: String) -> SocketAddress? {
+                    guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
+                    guard let parsed = try? SocketAddress(parsing: text) else {
+                        reader.report("$.\(key)", "must be HOST:PORT with a numeric host (127.0.0.1:8080, [::1]:8080)")
+                        return nil
+                    }
+                    return parsed
+                }
+                listen = address("listen")
+                ops = address("ops")
+                if let text = reader.string(document, "dataDirectory", at: "$", required: false) {
+                    if text.isEmpty {
+                        reader.report("$.dataDirectory", "must name a directory")
+                    } else {
+                        // Relative to the manifests directory, like every file: reference here.
+                        dataDirectory = text.hasPrefix("/") ? text : "\(directory)/\(text)"
+                    }
                 }
                 if let text = reader.string(document, "adminToken", at: "$", required: false) {
                     if let reference = SecretReference(text, relativeTo: directory) {
@@ -181,8 +207,8 @@ public struct ManifestSet: Sendable {
         let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
         return .success(
             ManifestSet(
-                cities: cities, services: services, partners: partners, adminToken: adminToken, tokens: tokens,
-                events: events,
+                cities: cities, services: services, partners: partners, adminToken: adminToken, listen: listen,
+                ops: ops, dataDirectory: dataDirectory, tokens: tokens, events: events,
                 contentHash: hash,
                 loadedAt: Date().timeIntervalSince1970))
     }
