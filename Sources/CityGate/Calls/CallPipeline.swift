@@ -333,7 +333,11 @@ public struct CallPipeline: Sendable {
                 outbound.headers.add(name: "X-Delegation-Id", value: identity.delegationId ?? "")
             }
         }
-        let timeout = city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds
+        // The operation's deadline (or the city's override of it), never longer than the city
+        // allows for this backend (`backends.<name>.timeoutMs`).
+        let timeout = min(
+            city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds,
+            city.backends[service.backend]?.timeoutMilliseconds ?? Int.max)
         let attempts = operation.idempotent ? operation.retries + 1 : 1
         let answer: ClientResponse
         let started = ContinuousClock.now

@@ -245,7 +245,9 @@ public final class DeliveryWorker: Sendable {
         outbound.headers.add(name: "X-Request-Id", value: event.idempotencyKey)
         outbound.headers.add(name: "X-Partner-Id", value: event.partnerId)
         outbound.headers.add(name: "X-Event-Type", value: event.eventType)
-        let timeout = snapshot.manifests.events.attemptTimeoutMilliseconds
+        // The backend's own timeoutMs caps every wait on it, deliveries included.
+        let ceiling = snapshot.manifests.cities[city]?.backends[service.backend]?.timeoutMilliseconds ?? Int.max
+        let timeout = min(snapshot.manifests.events.attemptTimeoutMilliseconds, ceiling)
         do {
             let answer = try await backend.call(
                 outbound, idempotent: true, maxAttempts: 1, attemptTimeout: .milliseconds(timeout),
