@@ -94,8 +94,11 @@ struct OAuthEndToEndTests {
                 "assertion_secret": try Self.key("webhooks-demo-assertion.secret"), "assertion_kid": "2026-11-hs",
                 "partner": "webhooks-demo", "partner_secret": try Self.key("webhooks-demo.secret"),
                 "citizen": "33010619900101123X",
+                "single_city_client_id": "hmac-demo-app",
+                "single_city_client_secret": try Self.key("hmac-demo-client.secret"),
             ], script: "oauth.py")
         let credentials = try #require(result["authlibClientCredentials"] as? [String: Any], "\(result)")
+        #expect(result["singleCityAudience"] as? String == "440300", "no audience needed for a one-city partner")
         #expect(credentials["token_type"] as? String == "Bearer")
         #expect(credentials["scope"] as? String == "halls.read")
         #expect(credentials["expires_in"] as? Int == 600)

@@ -81,6 +81,12 @@ if command["op"] == "flow":
     legacy = RequestsOAuth2Session(client=BackendApplicationClient(client_id=cid))
     legacy_token = legacy.fetch_token(token_url=token_url, client_id=cid, client_secret=secret, audience="330100")
     results["requestsOAuthlib"] = {k: legacy_token.get(k) for k in ("token_type", "expires_in")}
+    if command.get("single_city_client_id"):
+        # A partner of one city: authlib's fetch_token exactly as its documentation shows it,
+        # with no audience, gets a token for that city.
+        single = OAuth2Session(command["single_city_client_id"], command["single_city_client_secret"])
+        single_token = single.fetch_token(token_url, grant_type="client_credentials")
+        results["singleCityAudience"] = jwt.decode(single_token["access_token"], options={"verify_signature": False})["aud"]
     results["wrongSecret"] = error_of(lambda: OAuth2Session(cid, "not-the-secret").fetch_token(
         token_url, grant_type="client_credentials", audience="330100"))
 

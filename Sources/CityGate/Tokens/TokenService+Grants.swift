@@ -81,7 +81,10 @@ extension TokenService {
         let cities = manifests.partners[client.partnerId]?.cities ?? []
         guard let requested else {
             guard cities.count == 1, let only = cities.first else {
-                throw OAuthError("invalid_request", "audience (the city code the token is for) is required")
+                throw OAuthError(
+                    "invalid_request",
+                    "audience (the city code the token is for) is required: this partner serves \(cities.sorted().joined(separator: ", "))"
+                )
             }
             return only
         }
