@@ -138,3 +138,63 @@ struct HotReloadTests {
         #expect(environment.gateway.output().contains("\"trigger\":\"SIGHUP\""))
     }
 }
+
+/// A reload keeps the state of every backend whose definition did not change (breaker, bulkhead,
+/// health history); it used to build every backend client anew, so each reload forgot that a
+/// backend was failing.
+@Suite(.serialized)
+struct ReloadKeepsBackendStateTests {
+    static func backend(_ environment: CallEndToEndTests.Environment, _ name: String) throws -> [String: Any] {
+        let client = try RawClient(port: environment.gateway.opsPort)
+        try client.send("GET /status HTTP/1.1\r\nHost: ops\r\nAccept: application/json\r\n\r\n")
+        let status = try CallEndToEndTests.json(try client.readResponse())
+        let backends = status["backends"] as? [[String: Any]] ?? []
+        return try #require(backends.first { $0["name"] as? String == name }, "\(backends)")
+    }
+
+    static func reload(_ environment: CallEndToEndTests.Environment) throws {
+        let answer = try HotReloadTests.admin(environment, "POST", "/admin/reload", token: HotReloadTests.token)
+        #expect(answer.statusCode == 200, "\(answer.text)")
+    }
+
+    static func edit(
+        _ environment: CallEndToEndTests.Environment, _ file: String, _ change: (inout [String: Any]) -> Void
+    )
+        throws
+    {
+        let url = URL(fileURLWithPath: "\(environment.manifests)/\(file)")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        change(&object)
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+    }
+
+    @Test
+    func unchangedBackendsKeepTheirStateAndChangedOnesStartAfresh() throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        // Shenzhen's halls backend is down in this environment: one call records the failure.
+        let failed = try environment.call(
+            "hmac-demo", city: "440300", "service-hall.queue", "status", input: #"{"hall":"futian"}"#)
+        #expect(failed.statusCode == 502)
+        let before = try Self.backend(environment, "440300/halls")
+        let failures = try #require(before["consecutiveFailures"] as? Int)
+        #expect(failures > 0)
+        // Another file changes: the halls backend is the same, and so is everything it knew.
+        try Self.edit(environment, "services/traffic.violations.json") { $0["version"] = "2.0.9" }
+        try Self.reload(environment)
+        let kept = try Self.backend(environment, "440300/halls")
+        #expect(kept["consecutiveFailures"] as? Int == failures)
+        #expect(kept["lastFailureAt"] as? Double == before["lastFailureAt"] as? Double)
+        // Its own definition changes: a new client with a history of its own (its first probe,
+        // at once, may already have failed).
+        try Self.edit(environment, "cities/440300.json") { city in
+            var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+            backends["halls"]?["maxConnections"] = 7
+            city["backends"] = backends
+        }
+        try Self.reload(environment)
+        let fresh = try Self.backend(environment, "440300/halls")
+        #expect((fresh["consecutiveFailures"] as? Int ?? 0) < failures, "\(fresh)")
+        #expect(fresh["lastFailureAt"] as? Double != before["lastFailureAt"] as? Double)
+    }
+}

@@ -15,7 +15,11 @@ public final class ConfigurationSnapshot: Sendable {
     /// City code → service id → what a call there needs, for every service a city offers.
     let routes: [String: [String: ServiceRoute]]
 
-    init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient) {
+    /// Builds the snapshot of `manifests`. Backends whose definition is the same as in
+    /// `previous` (the snapshot a reload replaces) keep their client, and with it the circuit
+    /// breaker, the bulkhead's count and the health history: a reload that touched another file
+    /// must not reopen a breaker that protects a failing backend.
+    init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient, previous: ConfigurationSnapshot? = nil) {
         self.manifests = manifests
         var authenticators: [String: PartnerAuthenticator] = [:]
         for (id, partner) in manifests.partners {
@@ -31,7 +35,12 @@ public final class ConfigurationSnapshot: Sendable {
                         caFile: entry.caFile, clientCertificateFile: entry.clientCertificateFile,
                         clientKeyFile: entry.clientKeyFile),
                     maxInFlight: entry.maxConnections, healthPath: entry.healthPath)
-                backends["\(code)/\(name)"] = BackendClient(backend: backend, client: client)
+                let key = "\(code)/\(name)"
+                if let kept = previous?.backends[key], kept.backend == backend {
+                    backends[key] = kept
+                } else {
+                    backends[key] = BackendClient(backend: backend, client: client)
+                }
             }
         }
         self.backends = backends
@@ -52,6 +61,18 @@ public final class ConfigurationSnapshot: Sendable {
 
     func stopProbing() {
         for backend in backends.values { backend.stopProbing() }
+    }
+
+    /// Hands probing over from `old` to this snapshot: backends new here start, backends only
+    /// `old` had stop, and the ones carried over keep probing undisturbed.
+    func takeOverProbing(from old: ConfigurationSnapshot) {
+        let kept = Set(backends.values.map(ObjectIdentifier.init))
+        for backend in backends.values where !old.backends.values.contains(where: { $0 === backend }) {
+            backend.startProbing()
+        }
+        for backend in old.backends.values where !kept.contains(ObjectIdentifier(backend)) {
+            backend.stopProbing()
+        }
     }
 }
 

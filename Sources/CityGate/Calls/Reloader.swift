@@ -33,10 +33,11 @@ public final class Reloader: Sendable {
             case .failure(let problems):
                 return .failure(problems)
             case .success(let manifests):
-                let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
-                snapshot.startProbing()
+                // Serialized by `serial`, so the snapshot read here is the one replaced below.
+                let snapshot = ConfigurationSnapshot(
+                    manifests: manifests, replayStore: replayStore, client: client, previous: active.snapshot)
                 let old = active.replace(with: snapshot)
-                old.stopProbing()
+                snapshot.takeOverProbing(from: old)
                 return .success(manifests)
             }
         }
