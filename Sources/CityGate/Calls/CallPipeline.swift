@@ -78,7 +78,10 @@ public struct CallPipeline: Sendable {
         let snapshot = active.snapshot
         let started = ContinuousClock.now
         var labels = Labels()
-        let response = await run(request, snapshot, context, &labels)
+        // The token checks read the same snapshot as the rest of the call.
+        let response = await TokenService.$pinned.withValue(snapshot.manifests) {
+            await run(request, snapshot, context, &labels)
+        }
         if let metrics {
             metrics.increment(
                 "citygate_requests_total",

@@ -30,30 +30,34 @@ struct OAuthRoutes: Sendable {
             }
         }
         router.get("/.well-known/oauth-authorization-server") { _, _ in
-            let issuer = tokens.issuer
-            return Self.json([
-                "issuer": issuer, "token_endpoint": issuer + "/oauth/token",
-                "revocation_endpoint": issuer + "/oauth/revoke", "introspection_endpoint": issuer + "/oauth/introspect",
-                "jwks_uri": issuer + "/.well-known/jwks.json",
-                "grant_types_supported": ["client_credentials", "refresh_token", TokenService.tokenExchangeGrant],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "response_types_supported": [String](),
-                "scopes_supported": Array(
-                    Set(
-                        tokens.active.snapshot.manifests.services.values.flatMap {
-                            $0.operations.values.map(\.scope)
-                        })
-                ).sorted(),
-                "token_endpoint_auth_signing_alg_values_supported": JSONWebToken.Algorithm.allCases.map(\.rawValue),
-            ])
+            tokens.pinning { metadata(issuer: tokens.issuer) }
         }
         router.get("/.well-known/jwks.json") { _, _ in
-            var response = Self.json(tokens.jwks(), cache: "public, max-age=300")
+            var response = Self.json(tokens.pinning { tokens.jwks() }, cache: "public, max-age=300")
             response.headers.replaceOrAdd(name: "Content-Type", value: "application/jwk-set+json")
             return response
         }
+    }
+
+    /// RFC 8414 metadata for `issuer`.
+    private func metadata(issuer: String) -> Response {
+        Self.json([
+            "issuer": issuer, "token_endpoint": issuer + "/oauth/token",
+            "revocation_endpoint": issuer + "/oauth/revoke", "introspection_endpoint": issuer + "/oauth/introspect",
+            "jwks_uri": issuer + "/.well-known/jwks.json",
+            "grant_types_supported": ["client_credentials", "refresh_token", TokenService.tokenExchangeGrant],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": [String](),
+            "scopes_supported": Array(
+                Set(
+                    tokens.manifests.services.values.flatMap {
+                        $0.operations.values.map(\.scope)
+                    })
+            ).sorted(),
+            "token_endpoint_auth_signing_alg_values_supported": JSONWebToken.Algorithm.allCases.map(\.rawValue),
+        ])
     }
 
     /// RFC 7009 and RFC 7662 requests: an authenticated client and a `token` parameter.
@@ -66,8 +70,11 @@ struct OAuthRoutes: Sendable {
         return (client, token)
     }
 
+    /// Runs one token-endpoint request on one manifest snapshot (see ``TokenService/pinned``).
     private func respond(_ context: RequestContext, _ body: () throws(OAuthError) -> Response) -> Response {
-        do { return try body() } catch { return error.response(requestId: context.requestId) }
+        tokens.pinning {
+            do throws(OAuthError) { return try body() } catch { return error.response(requestId: context.requestId) }
+        }
     }
 
     static func json(_ object: [String: Any], cache: String = "no-store") -> Response {

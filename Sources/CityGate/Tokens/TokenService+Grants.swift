@@ -36,7 +36,7 @@ extension TokenService {
                 "invalid_client", "client authentication is required (client_secret_basic or client_secret_post)",
                 status: 401, challenge: basicChallenge)
         }
-        guard let client = active.snapshot.manifests.client(id) else {
+        guard let client = manifests.client(id) else {
             // The same PBKDF2 work as for a known client, so timing does not tell which ids exist.
             _ = Self.unknownClientHash?.matches(secret)
             throw OAuthError("invalid_client", "client authentication failed", status: 401, challenge: basicChallenge)
@@ -77,7 +77,6 @@ extension TokenService {
     /// The city the token is for: `audience` (RFC 8693) naming a city the partner may call, or
     /// the partner's only city.
     private func audience(_ requested: String?, client: OAuthClient) throws(OAuthError) -> String {
-        let manifests = active.snapshot.manifests
         let cities = manifests.partners[client.partnerId]?.cities ?? []
         guard let requested else {
             guard cities.count == 1, let only = cities.first else {
@@ -141,7 +140,7 @@ extension TokenService {
         } catch {
             throw OAuthError("invalid_grant", "the \(role) token is invalid: \(error.message)")
         }
-        let maxLifetime = Int64(active.snapshot.manifests.tokens.assertionMaxSeconds)
+        let maxLifetime = Int64(manifests.tokens.assertionMaxSeconds)
         guard parsed.string("iss") == client.id else {
             throw OAuthError("invalid_grant", "the \(role) token's iss must be the client id")
         }
@@ -206,13 +205,13 @@ extension TokenService {
         }
         let city = try audience(citizen.audience, client: client)
         let citizenHash = subjectHash(partnerId: client.partnerId, id: citizen.subject)
-        if active.snapshot.manifests.services.values.contains(where: \.rawIdentity) {
+        if manifests.services.values.contains(where: \.rawIdentity) {
             // Some service keys on the citizen's own id: keep it sealed for as long as the
             // refresh family can live. No raw-identity service, nothing kept.
             do {
                 try vault.store(
                     subject: citizenHash, raw: citizen.subject, salt: subjectSalt,
-                    until: now + Int64(active.snapshot.manifests.tokens.refreshTokenSeconds))
+                    until: now + Int64(manifests.tokens.refreshTokenSeconds))
             } catch {
                 throw OAuthError("temporarily_unavailable", "the gateway cannot store tokens now; retry", status: 503)
             }
@@ -249,7 +248,7 @@ extension TokenService {
     private func startFamily(_ grant: TokenGrant, now: Int64) throws(OAuthError) -> [String: Any] {
         let family = try Self.randomId(prefix: "fam_", bytes: 12)
         let refresh = try Self.randomId(prefix: "rt_", bytes: 32)
-        let expiresAt = now + Int64(active.snapshot.manifests.tokens.refreshTokenSeconds)
+        let expiresAt = now + Int64(manifests.tokens.refreshTokenSeconds)
         do { try store.storeRefresh(refresh, family: family, grant: grant, expiresAt: expiresAt) } catch {
             throw OAuthError("temporarily_unavailable", "the gateway cannot store tokens now; retry", status: 503)
         }

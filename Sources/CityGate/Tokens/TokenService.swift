@@ -42,25 +42,38 @@ public final class TokenService: Sendable {
         self.material = material
     }
 
+    /// The manifest set a request was started with, pinned by the entry point that serves it
+    /// (the token routes, the call pipeline) with ``pinning(_:_:)``, so one request sees one
+    /// snapshot even when a reload lands in the middle of it.
+    @TaskLocal static var pinned: ManifestSet?
+
+    /// The manifests this request sees: the pinned set, else the one in force now.
+    var manifests: ManifestSet { Self.pinned ?? active.snapshot.manifests }
+
+    /// Runs `body` with the set in force now pinned for everything it asks of this service.
+    func pinning<Result>(_ manifests: ManifestSet? = nil, _ body: () throws -> Result) rethrows -> Result {
+        try Self.$pinned.withValue(manifests ?? active.snapshot.manifests) { try body() }
+    }
+
     /// The issuer: `gateway.json` `tokens.issuer`, or the public listener's address once bound.
-    var issuer: String { active.snapshot.manifests.tokens.issuer ?? boundIssuer.withLock { $0 } }
+    var issuer: String { manifests.tokens.issuer ?? boundIssuer.withLock { $0 } }
 
     /// Called when the public listener is bound.
     func setBoundAddress(_ hostAndPort: String) { boundIssuer.withLock { $0 = "http://" + hostAndPort } }
 
     /// The key that signs now: the first configured one, else the generated one.
     var signingKey: TokenSettings.SigningKey {
-        active.snapshot.manifests.tokens.signingKeys.first ?? material.signingKey
+        manifests.tokens.signingKeys.first ?? material.signingKey
     }
 
     /// Every key that verifies: the configured ones (rotation) and the generated one.
     var verificationKeys: [TokenSettings.SigningKey] {
-        var keys = active.snapshot.manifests.tokens.signingKeys
+        var keys = manifests.tokens.signingKeys
         if !keys.contains(where: { $0.id == material.signingKey.id }) { keys.append(material.signingKey) }
         return keys
     }
 
-    var subjectSalt: [UInt8] { active.snapshot.manifests.tokens.subjectSalt ?? material.subjectSalt }
+    var subjectSalt: [UInt8] { manifests.tokens.subjectSalt ?? material.subjectSalt }
 
     /// A citizen's (or agent's) stable pseudonym: HMAC-SHA256 under the gateway's salt of the
     /// partner id and the partner-side id. The raw id never leaves the token endpoint.
@@ -85,7 +98,7 @@ public final class TokenService: Sendable {
     func issueAccessToken(_ grant: TokenGrant, family: String?, now: Int64) throws(OAuthError) -> (
         token: String, jti: String, expiresAt: Int64
     ) {
-        let lifetime = Int64(active.snapshot.manifests.tokens.accessTokenSeconds)
+        let lifetime = Int64(manifests.tokens.accessTokenSeconds)
         let jti = try Self.randomId(prefix: "at_")
         var claims: [String: Any] = [
             "iss": issuer, "aud": grant.audience, "sub": grant.subject, "scope": grant.scopes.joined(separator: " "),
