@@ -62,7 +62,7 @@ public final class BackendClient: Sendable {
         maxAttempts: Int? = nil,
         attemptTimeout: Duration? = nil,
         deadline: ContinuousClock.Instant
-    ) async throws(CurlError) -> ClientResponse {
+    ) async throws(BackendCallError) -> ClientResponse {
         let attemptLimit = max(1, maxAttempts ?? backend.retry.maxAttempts)
         var request = request
         if request.url.hasPrefix("/") { request.url = backend.baseURL + request.url }
@@ -81,16 +81,24 @@ public final class BackendClient: Sendable {
             }
             attempt += 1
             guard idempotent, retryable, attempt < attemptLimit, !Task.isCancelled else {
-                return try outcome.get()
+                return try Self.finish(outcome)
             }
             let delay = wait ?? backend.retry.backoff(attempt: attempt - 1)
             // Leave the next attempt at least a little time; otherwise answer with what we have.
-            guard ContinuousClock.now + delay + .milliseconds(10) < deadline else { return try outcome.get() }
+            guard ContinuousClock.now + delay + .milliseconds(10) < deadline else { return try Self.finish(outcome) }
             do {
                 try await Task.sleep(for: delay)
             } catch {
-                throw CurlEngine.cancelledError
+                throw .transport(CurlEngine.cancelledError)
             }
+        }
+    }
+
+    private static func finish(_ outcome: Result<ClientResponse, CurlError>) throws(BackendCallError) -> ClientResponse
+    {
+        switch outcome {
+        case .success(let response): return response
+        case .failure(let error): throw .transport(error)
         }
     }
 
@@ -98,17 +106,13 @@ public final class BackendClient: Sendable {
         _ request: ClientRequest,
         attemptTimeout: Duration?,
         deadline: ContinuousClock.Instant
-    ) async throws(CurlError) -> Result<ClientResponse, CurlError> {
+    ) async throws(BackendCallError) -> Result<ClientResponse, CurlError> {
         let name = backend.name
-        let admitted: CurlError? = state.withLock { state in
-            guard state.breaker.acquire(now: .now) else {
-                return CurlError(
-                    kind: .circuitOpen, message: "backend '\(name)' is failing; its circuit breaker is open")
-            }
+        let admitted: BackendCallError? = state.withLock { state in
+            guard state.breaker.acquire(now: .now) else { return .circuitOpen(backend: name) }
             guard state.inFlight < backend.maxInFlight else {
                 state.breaker.releaseTrial()
-                return CurlError(
-                    kind: .bulkheadFull, message: "backend '\(name)' has \(backend.maxInFlight) calls in flight")
+                return .bulkheadFull(backend: name, limit: backend.maxInFlight)
             }
             state.inFlight += 1
             return nil

@@ -19,10 +19,6 @@ public struct CurlError: Error, Sendable, Equatable, CustomStringConvertible {
         case tooLarge = "too-large"
         /// The caller's task was cancelled.
         case cancelled
-        /// The backend's circuit breaker is open.
-        case circuitOpen = "circuit-open"
-        /// The backend's bulkhead is full.
-        case bulkheadFull = "bulkhead-full"
         /// Anything else (bad URL, internal libcurl errors).
         case other
     }

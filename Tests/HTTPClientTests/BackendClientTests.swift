@@ -38,7 +38,7 @@ struct BackendClientTests {
             _ = try await backend.call(ClientRequest(url: "/x"), idempotent: true, deadline: soon())
             Issue.record("expected a failure")
         } catch {
-            #expect(error.kind == .connectRefused)
+            #expect(error.transportError?.kind == .connectRefused)
         }
         #expect(backend.health.consecutiveFailures == 3)
         #expect(backend.health.state == .down)
@@ -78,7 +78,7 @@ struct BackendClientTests {
                 deadline: .now + .seconds(1))
             Issue.record("expected a timeout")
         } catch {
-            #expect(error.kind == .timeout)
+            #expect(error.transportError?.kind == .timeout)
         }
         #expect(fixture.hits.count("/delay") >= 2)
         await fixture.stop()
@@ -103,8 +103,8 @@ struct BackendClientTests {
             _ = try await backend.call(ClientRequest(url: "/ok"), idempotent: true, deadline: soon())
             Issue.record("expected the breaker to refuse")
         } catch {
-            #expect(error.kind == .circuitOpen)
-            #expect(error.message.contains("'flaky'"))
+            #expect(error == .circuitOpen(backend: "flaky"), "the gateway's refusal, not a libcurl error")
+            #expect(error.description.contains("'flaky'"))
         }
         #expect(ContinuousClock.now - start < .milliseconds(50), "an open breaker answers at once")
         #expect(fixture.hits.count("/ok") == 0)
@@ -131,7 +131,7 @@ struct BackendClientTests {
             _ = try await slow.call(ClientRequest(url: "/ok"), idempotent: false, deadline: soon())
             Issue.record("expected the bulkhead to refuse")
         } catch {
-            #expect(error.kind == .bulkheadFull)
+            #expect(error == .bulkheadFull(backend: "slow", limit: 2))
         }
         let meanwhile = try await other.call(ClientRequest(url: "/ok"), idempotent: false, deadline: soon())
         #expect(meanwhile.status == 200)

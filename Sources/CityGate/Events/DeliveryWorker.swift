@@ -262,11 +262,9 @@ public final class DeliveryWorker: Sendable {
                 return .dead(reason: "backend \(service.backend) refused the event with \(answer.status)")
             }
         } catch {
-            if error.kind == .cancelled || Task.isCancelled { return .cancelled }
-            if error.kind == .circuitOpen || error.kind == .bulkheadFull {
-                return .deferred(reason: "backend \(service.backend): \(error.kind.rawValue)")
-            }
-            return .retry(reason: "backend \(service.backend): \(error.kind.rawValue)", retryAfterMilliseconds: nil)
+            if error.isCancellation || Task.isCancelled { return .cancelled }
+            if error.isRefusal { return .deferred(reason: "backend \(service.backend): \(error.reason)") }
+            return .retry(reason: "backend \(service.backend): \(error.reason)", retryAfterMilliseconds: nil)
         }
     }
 }
