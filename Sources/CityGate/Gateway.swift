@@ -171,7 +171,7 @@ public final class Gateway: Sendable {
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
         let millisecondClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-        deliveries = DeliveryWorker(inbox: inbox, active: active, clock: millisecondClock)
+        deliveries = DeliveryWorker(inbox: inbox, active: active, metrics: metrics, clock: millisecondClock)
         tokens = TokenService(
             active: active, store: tokenStore, delegations: delegations, vault: vault, replayStore: replayStore,
             material: material)

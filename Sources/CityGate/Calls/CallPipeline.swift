@@ -43,9 +43,6 @@ public struct CallPipeline: Sendable {
     /// How many input violations a 422 lists; the rest are counted (`errorsOmitted`).
     static let listedViolations = 50
 
-    /// Trace and span ids for backend calls.
-    static let traceRandom = RandomPool()
-
     /// A problem answer ending the chain.
     struct Stop: Error {
         let response: Response
@@ -311,52 +308,37 @@ public struct CallPipeline: Sendable {
             throw Self.problem(
                 "backend-not-configured", 503, "City \(city.code) has no backend \(service.backend).", context)
         }
-        var outbound: ClientRequest
-        do {
-            outbound = try BackendRequestBuilder.build(operation.request, context: templateContext)
-        } catch {
-            throw Self.problem(
-                "invalid-input", 422, error.detail, context)
-        }
-        outbound.headers.add(name: "X-Request-Id", value: context.requestId)
-        // W3C Trace Context: the partner's trace continues (a child span is ours), else one starts.
-        let random = (try? Self.traceRandom.next(24)) ?? Array(context.requestId.utf8)
-        let continued = incomingTrace.flatMap(TraceContext.init(traceparent:))
-        let trace = continued ?? TraceContext(random: Array(random.prefix(16)))
-        outbound.headers.add(name: "traceparent", value: trace.child(spanId: Array(random.suffix(8))))
-        if continued != nil, let state = incomingTraceState {
-            outbound.headers.add(name: "tracestate", value: state)
-        }
+        var headers: [(String, String)] = []
         if let identity {
             // The backend sees who the call is for (a salted hash) and, for an agent, both parties.
-            outbound.headers.add(name: "X-Citizen-Subject", value: identity.subject)
-            outbound.headers.add(name: "X-Auth-Level", value: identity.level.rawValue)
+            headers.append(("X-Citizen-Subject", identity.subject))
+            headers.append(("X-Auth-Level", identity.level.rawValue))
             if let actor = identity.actor {
-                outbound.headers.add(name: "X-Acting-Agent", value: actor)
-                outbound.headers.add(name: "X-Delegation-Id", value: identity.delegationId ?? "")
+                headers.append(("X-Acting-Agent", actor))
+                headers.append(("X-Delegation-Id", identity.delegationId ?? ""))
             }
         }
-        // The operation's deadline (or the city's override of it), never longer than the city
-        // allows for this backend (`backends.<name>.timeoutMs`).
-        let timeout = min(
-            city.services[service.id]?.timeoutMilliseconds ?? operation.timeoutMilliseconds,
-            city.backends[service.backend]?.timeoutMilliseconds ?? Int.max)
-        let attempts = operation.idempotent ? operation.retries + 1 : 1
         let answer: ClientResponse
-        let started = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - started
-            metrics?.observe(
-                "citygate_backend_duration_seconds", labelText: route.backendDurationLabels,
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
-        do {
-            answer = try await backend.call(
-                outbound, idempotent: operation.idempotent, maxAttempts: attempts,
-                attemptTimeout: .milliseconds(max(1, timeout / attempts)), deadline: .now + .milliseconds(timeout))
+        do throws(BackendCaller.Failure) {
+            answer = try await BackendCaller(metrics: metrics).send(
+                BackendCaller.Call(
+                    operation: operation, context: templateContext, backend: backend,
+                    backendTimeoutMilliseconds: city.backends[service.backend]?.timeoutMilliseconds,
+                    requestId: context.requestId, traceparent: incomingTrace, tracestate: incomingTraceState,
+                    headers: headers,
+                    timeoutMilliseconds: city.services[service.id]?.timeoutMilliseconds
+                        ?? operation.timeoutMilliseconds,
+                    idempotent: operation.idempotent, maxAttempts: operation.retries + 1,
+                    durationLabels: route.backendDurationLabels))
         } catch {
-            throw Stop(
-                response: BackendFailure.response(for: error, backend: service.backend, requestId: context.requestId))
+            switch error {
+            case .template(let detail):
+                throw Self.problem("invalid-input", 422, detail, context)
+            case .backend(let failure):
+                throw Stop(
+                    response: BackendFailure.response(
+                        for: failure, backend: service.backend, requestId: context.requestId))
+            }
         }
         switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
         case .body(let json):

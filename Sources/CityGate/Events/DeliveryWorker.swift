@@ -37,11 +37,14 @@ public final class DeliveryWorker: Sendable {
     let active: ActiveConfiguration
     private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
+    /// Sends each delivery the way partner calls are sent (headers, trace, metrics, ceiling).
+    private let caller: BackendCaller
 
-    init(inbox: Inbox, active: ActiveConfiguration, clock: @escaping @Sendable () -> Int64) {
+    init(inbox: Inbox, active: ActiveConfiguration, metrics: Metrics? = nil, clock: @escaping @Sendable () -> Int64) {
         self.inbox = inbox
         self.active = active
         self.clock = clock
+        self.caller = BackendCaller(metrics: metrics)
     }
 
     /// Starts the loop (at boot: pending events from before a restart are picked up at once).
@@ -237,34 +240,40 @@ public final class DeliveryWorker: Sendable {
                 "request": ["id": event.idempotencyKey],
                 "event": ["type": event.eventType, "id": event.eventKey, "sequence": "\(event.id)"],
             ])
-        var outbound: ClientRequest
-        do { outbound = try BackendRequestBuilder.build(operation.request, context: context) } catch {
-            return .dead(reason: "the event's values cannot fill the operation's request (\(error))")
-        }
-        outbound.headers.add(name: "Idempotency-Key", value: event.idempotencyKey)
-        outbound.headers.add(name: "X-Request-Id", value: event.idempotencyKey)
-        outbound.headers.add(name: "X-Partner-Id", value: event.partnerId)
-        outbound.headers.add(name: "X-Event-Type", value: event.eventType)
-        // The backend's own timeoutMs caps every wait on it, deliveries included.
-        let ceiling = snapshot.manifests.cities[city]?.backends[service.backend]?.timeoutMilliseconds ?? Int.max
-        let timeout = min(snapshot.manifests.events.attemptTimeoutMilliseconds, ceiling)
-        do {
-            let answer = try await backend.call(
-                outbound, idempotent: true, maxAttempts: 1, attemptTimeout: .milliseconds(timeout),
-                deadline: .now + .milliseconds(timeout))
-            switch answer.status {
-            case 200..<300: return .delivered
-            case 408, 425, 429, 500...599:
-                let retryAfter = answer.headers["retry-after"].flatMap(Int.init).map { $0 * 1000 }
-                return .retry(
-                    reason: "backend \(service.backend) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
-            default:
-                return .dead(reason: "backend \(service.backend) refused the event with \(answer.status)")
-            }
+        let answer: ClientResponse
+        do throws(BackendCaller.Failure) {
+            // A delivery starts a trace of its own; the event's key is its request id, as the
+            // Idempotency-Key the backend de-duplicates on.
+            answer = try await caller.send(
+                BackendCaller.Call(
+                    operation: operation, context: context, backend: backend,
+                    backendTimeoutMilliseconds: snapshot.manifests.cities[city]?.backends[service.backend]?
+                        .timeoutMilliseconds,
+                    requestId: event.idempotencyKey,
+                    headers: [
+                        ("Idempotency-Key", event.idempotencyKey), ("X-Partner-Id", event.partnerId),
+                        ("X-Event-Type", event.eventType),
+                    ],
+                    timeoutMilliseconds: snapshot.manifests.events.attemptTimeoutMilliseconds, idempotent: true,
+                    maxAttempts: 1, durationLabels: Metrics.labels(["backend": "\(city)/\(service.backend)"])))
         } catch {
-            if error.isCancellation || Task.isCancelled { return .cancelled }
-            if error.isRefusal { return .deferred(reason: "backend \(service.backend): \(error.reason)") }
-            return .retry(reason: "backend \(service.backend): \(error.reason)", retryAfterMilliseconds: nil)
+            switch error {
+            case .template(let detail):
+                return .dead(reason: "the event's values cannot fill the operation's request (\(detail))")
+            case .backend(let failure):
+                if failure.isCancellation || Task.isCancelled { return .cancelled }
+                if failure.isRefusal { return .deferred(reason: "backend \(service.backend): \(failure.reason)") }
+                return .retry(reason: "backend \(service.backend): \(failure.reason)", retryAfterMilliseconds: nil)
+            }
+        }
+        switch answer.status {
+        case 200..<300: return .delivered
+        case 408, 425, 429, 500...599:
+            let retryAfter = answer.headers["retry-after"].flatMap(Int.init).map { $0 * 1000 }
+            return .retry(
+                reason: "backend \(service.backend) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
+        default:
+            return .dead(reason: "backend \(service.backend) refused the event with \(answer.status)")
         }
     }
 }
