@@ -22,6 +22,11 @@ final class Connection {
     var lastWriteProgressAt: UInt64
     var headStartedAt: UInt64?
     var bodyStartedAt: UInt64?
+    /// When it was accepted.
+    let acceptedAt: UInt64
+    /// Whether a response was written: only then is an idle connection a kept-alive one (a
+    /// connection whose first request has not been read yet is idle too, but not finished).
+    var hasAnswered = false
 
     init(id: UInt64, fd: Int32, core: ServerCore, remoteAddress: String, host: String, now: UInt64) {
         self.id = id
@@ -32,6 +37,7 @@ final class Connection {
         self.machine = ConnectionStateMachine(limits: core.configuration.limits)
         self.lastActivityAt = now
         self.lastWriteProgressAt = now
+        self.acceptedAt = now
     }
 
     var hasPendingOutput: Bool { outboundSent < outbound.count }
@@ -47,14 +53,16 @@ final class Connection {
         }
     }
 
-    /// The order in which connections are shed: idle ones first, oldest activity first; then
-    /// unfinished requests, those that started longest ago first (the slowest). The loop's clock
-    /// is coarse, so ties go to the connection accepted first.
+    /// Idle between requests after answering at least one (HTTP keep-alive).
+    var isKeptAliveIdle: Bool { machine.phase == .idle && hasAnswered }
+
+    /// The order in which connections are shed: kept-alive idle ones first, oldest activity
+    /// first; then unfinished requests (including a first request not read yet), those that
+    /// started longest ago first (the slowest). The loop's clock is coarse, so ties go to the
+    /// connection accepted first.
     var sheddingRank: (Int, UInt64, UInt64) {
-        switch machine.phase {
-        case .idle: (0, lastActivityAt, id)
-        default: (1, bodyStartedAt ?? headStartedAt ?? lastActivityAt, id)
-        }
+        isKeptAliveIdle
+            ? (0, lastActivityAt, id) : (1, bodyStartedAt ?? headStartedAt ?? acceptedAt, id)
     }
 
     /// Recomputes the one deadline that applies in the current phase.

@@ -209,6 +209,7 @@ extension EventLoop {
         // The connection may have been closed (timeout, reset, forced shutdown) meanwhile.
         guard let connection = connections[connectionID] else { return }
         let keepAlive = connection.machine.responded()
+        connection.hasAnswered = true
         // The server's request id and date go straight into the bytes; the handler's header list
         // is not copied to add them.
         ResponseSerializer.serialize(
@@ -283,6 +284,11 @@ extension EventLoop {
         connection.outboundSent = 0
         connection.machine.abandon()
         guard flush(connection) else { return }
+        // Input already received but not read would make the close a reset, and a reset can
+        // destroy the answer before the client reads it: read it away first (a bounded number of
+        // reads, so a client that keeps sending cannot hold the loop here).
+        var reads = 0
+        while reads < 16, Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count) > 0 { reads += 1 }
         close(connection)
     }
 
@@ -296,7 +302,7 @@ extension EventLoop {
             .sorted { $0.sheddingRank < $1.sheddingRank }
             .prefix(batch)
         for connection in victims {
-            if connection.machine.phase == .idle {
+            if connection.isKeptAliveIdle {
                 close(connection)  // RFC 9112 §9.5: an idle persistent connection may be closed at any time
             } else {
                 cutOff(
