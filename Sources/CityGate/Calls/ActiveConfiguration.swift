@@ -10,8 +10,11 @@ public final class ConfigurationSnapshot: Sendable {
     public let manifests: ManifestSet
     /// Partner id → authenticator.
     let authenticators: [String: PartnerAuthenticator]
-    /// "city/backend" → client.
+    /// "city/backend" (``backendKey(city:backend:)``) → client.
     let backends: [String: BackendClient]
+
+    /// The one spelling of a city's backend, as `backends` keys, metric labels and logs use it.
+    static func backendKey(city: String, backend: String) -> String { "\(city)/\(backend)" }
     /// City code → service id → what a call there needs, for every service a city offers.
     let routes: [String: [String: ServiceRoute]]
 
@@ -30,12 +33,12 @@ public final class ConfigurationSnapshot: Sendable {
         for (code, city) in manifests.cities {
             for (name, entry) in city.backends {
                 let backend = Backend(
-                    name: "\(code)/\(name)", baseURL: entry.baseURL,
+                    name: Self.backendKey(city: code, backend: name), baseURL: entry.baseURL,
                     tls: TLSOptions(
                         caFile: entry.caFile, clientCertificateFile: entry.clientCertificateFile,
                         clientKeyFile: entry.clientKeyFile),
                     maxInFlight: entry.maxConnections, healthPath: entry.healthPath)
-                let key = "\(code)/\(name)"
+                let key = Self.backendKey(city: code, backend: name)
                 if let kept = previous?.backends[key], kept.backend == backend {
                     backends[key] = kept
                 } else {

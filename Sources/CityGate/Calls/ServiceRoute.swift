@@ -34,7 +34,7 @@ struct ServiceRoute: Sendable {
     let limits: [Limit]
 
     init(city: CityConfiguration, service: ServiceManifest, backends: [String: BackendClient]) {
-        let backendName = "\(city.code)/\(service.backend)"
+        let backendName = ConfigurationSnapshot.backendKey(city: city.code, backend: service.backend)
         backend = backends[backendName]
         backendDurationLabels = Metrics.labels(["backend": backendName])
         requestDurationLabels = Metrics.labels(["city": city.code, "service": service.id])

@@ -229,7 +229,8 @@ public final class DeliveryWorker: Sendable {
         guard let city = event.city, let serviceId = event.service, let operationName = event.operation,
             let service = snapshot.manifests.services[serviceId], let operation = service.operations[operationName]
         else { return .retry(reason: "the binding is no longer in the manifests", retryAfterMilliseconds: nil) }
-        guard let backend = snapshot.backends["\(city)/\(service.backend)"] else {
+        let backendKey = ConfigurationSnapshot.backendKey(city: city, backend: service.backend)
+        guard let backend = snapshot.backends[backendKey] else {
             return .retry(reason: "city \(city) has no backend \(service.backend)", retryAfterMilliseconds: nil)
         }
         let fields = (try? JSONReader.parse(event.payload, rejectDuplicateNames: false))?.objectValue ?? [:]
@@ -255,7 +256,10 @@ public final class DeliveryWorker: Sendable {
                         ("X-Event-Type", event.eventType),
                     ],
                     timeoutMilliseconds: snapshot.manifests.events.attemptTimeoutMilliseconds, idempotent: true,
-                    maxAttempts: 1, durationLabels: Metrics.labels(["backend": "\(city)/\(service.backend)"])))
+                    maxAttempts: 1,
+                    // The call path's rendered labels when the city offers the service for calls too.
+                    durationLabels: snapshot.routes[city]?[serviceId]?.backendDurationLabels
+                        ?? Metrics.labels(["backend": backendKey])))
         } catch {
             switch error {
             case .template(let detail):
