@@ -17,7 +17,7 @@ struct PartnerConfigurationTests {
     func sampleLoads(id: String) throws {
         let partner = try Self.loadSample(id)
         #expect(partner.id == id)
-        #expect(!partner.keys.isEmpty)
+        #expect(!partner.scheme.keyIds.isEmpty)
     }
 
     /// Writes `json` as partners/<id>.json in a fresh directory and loads it.
@@ -58,7 +58,7 @@ struct PartnerConfigurationTests {
             json:
                 #"{"id":"p","name":"P","scheme":"rot13","cities":[],"keys":[{"id":"k","secret":"env:S"}],"clockSkew":5}"#,
             expected: [
-                "partners/p.json: $.clockSkew: unknown field (allowed: ack, cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, scheme, wechat, wechatpay)",
+                "partners/p.json: $.clockSkew: unknown field (allowed: cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, scheme)",
                 "partners/p.json: $.scheme: unknown scheme 'rot13' (known: standard-webhooks, wechat, wechatpay-v3, alipay-rsa2, hmac-sha256)",
             ]),
         Broken(
@@ -113,8 +113,57 @@ struct PartnerConfigurationTests {
             json:
                 #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S","algorithm":"md5"}]}"#,
             expected: [
-                "partners/p.json: $.keys[0].algorithm: unknown field (allowed: certificate, id, notAfter, notBefore, privateKey, publicKey, secret, token)"
+                "partners/p.json: $.keys[0].algorithm: unknown field (allowed: id, secret)"
             ]),
+        Broken(
+            name: "another scheme's key field",
+            json: #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","token":"env:S"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].token: unknown field (allowed: id, secret)",
+                "partners/p.json: $.keys[0]: needs secret",
+            ]),
+        Broken(
+            name: "another scheme's section",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"}],"wechat":{"appId":"wx1"}}"#,
+            expected: [
+                "partners/p.json: $.wechat: unknown field (allowed: cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, scheme)"
+            ]),
+        Broken(
+            name: "wechat section's own fields",
+            json:
+                #"{"id":"p","name":"P","scheme":"wechat","cities":[],"keys":[{"id":"k","token":"env:S"}],"wechat":{"appId":"wx1","aesKey":"x","encodingAESKey":"env:S"}}"#,
+            expected: [
+                "partners/p.json: $.wechat.aesKey: unknown field (allowed: appId, encodingAESKey)",
+                "partners/p.json: $.wechat.encodingAESKey: must resolve to 43 base64 characters",
+            ]),
+        Broken(
+            name: "wechatpay section without its key",
+            json:
+                #"{"id":"p","name":"P","scheme":"wechatpay-v3","cities":[],"keys":[{"id":"k","certificate":"file:missing.pem"}],"wechatpay":{}}"#,
+            expected: [
+                "partners/p.json: $.keys[0].certificate: cannot read", "partners/p.json: $.keys[0]: needs certificate",
+                "partners/p.json: $.wechatpay.apiV3Key: is required",
+            ]),
+        Broken(
+            name: "alipay key that is not PEM",
+            json: #"{"id":"p","name":"P","scheme":"alipay-rsa2","cities":[],"keys":[{"id":"k","publicKey":"env:S"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].publicKey: must resolve to a PEM public key",
+                "partners/p.json: $.keys[0]: needs publicKey",
+            ]),
+        Broken(
+            name: "standard-webhooks secret without whsec_ base64",
+            json:
+                #"{"id":"p","name":"P","scheme":"standard-webhooks","cities":[],"keys":[{"id":"k","secret":"env:S"}]}"#,
+            expected: [
+                "partners/p.json: $.keys[0].secret: must resolve to whsec_ followed by base64",
+                "partners/p.json: $.keys[0]: needs secret (whsec_) or publicKey (whpk_)",
+            ]),
+        Broken(
+            name: "no scheme",
+            json: #"{"id":"p","name":"P","cities":[],"keys":[{"id":"k","secret":"env:S"}]}"#,
+            expected: ["partners/p.json: $.scheme: is required"]),
     ]
 
     @Test(arguments: broken)
@@ -165,7 +214,7 @@ struct SignAndVerifyTests {
             Issue.record("the first delivery must be fresh")
             return
         }
-        #expect(verified.keyId == partner.keys[0].id)
+        #expect(verified.keyId == partner.scheme.keyIds[0])
         if id != "alipay-city" && id != "wechat-city" { #expect(verified.payload == Array(body.utf8)) }
         guard case .duplicate = try await authenticator.authenticate(request, now: now + 1) else {
             Issue.record("the same request again must be a duplicate")

@@ -72,6 +72,20 @@ struct WeChatVerifierTests {
     }
 
     @Test
+    func plainModePostIsRefusedOnceSafeModeIsConfigured() throws {
+        let aesKey = try SecureBytes.random(count: 32)
+        let now: Int64 = 1_714_036_504
+        let query = FormEncoding.encode([
+            ("timestamp", "\(now)"), ("nonce", "42"), ("signature", WeChatVerifier.signature(["tok", "\(now)", "42"])),
+        ])
+        let plain = SignedRequest(method: "POST", path: "/e", rawQuery: query, body: Array("<xml/>".utf8))
+        #expect(try WeChatVerifier(tokens: [("t", "tok")]).verify(plain, now: now).keyId == "t")
+        expectFailure(.missingSignature) {
+            try WeChatVerifier(tokens: [("t", "tok")], aesKey: aesKey, appId: "wxapp").verify(plain, now: now)
+        }
+    }
+
+    @Test
     func encryptRoundTrips() throws {
         let aesKey = try SecureBytes.random(count: 32)
         let encrypted = try WeChatVerifier.encrypt(Array("<xml>hello</xml>".utf8), aesKey: aesKey, appId: "wxapp")

@@ -53,8 +53,7 @@ struct EventRoutes: Sendable {
         let settings = snapshot.manifests.events
         guard request.body.count <= settings.maxEventBytes else {
             return (
-                EventAcknowledgement.refused(
-                    scheme,
+                scheme.refused(
                     problem(
                         "event-too-large", 413, "An event may have at most \(settings.maxEventBytes) bytes.", context)),
                 "too-large"
@@ -65,8 +64,8 @@ struct EventRoutes: Sendable {
             metrics.increment(
                 "citygate_verification_failures_total", ["partner": partnerId, "reason": error.reason.rawValue])
             return (
-                EventAcknowledgement.refused(
-                    scheme, error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
+                scheme.refused(
+                    error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
                 "unverified"
             )
         }
@@ -81,9 +80,9 @@ struct EventRoutes: Sendable {
             )
         }
         let event: EventPayload
-        do { event = try EventPayload.read(scheme: scheme, body: request.body, verified: verified) } catch {
+        do { event = try scheme.readEvent(body: request.body, verified: verified) } catch {
             return (
-                EventAcknowledgement.refused(scheme, problem("unreadable-event", 400, error.message, context)),
+                scheme.refused(problem("unreadable-event", 400, error.message, context)),
                 "unreadable"
             )
         }
@@ -98,7 +97,7 @@ struct EventRoutes: Sendable {
         switch appended {
         case .success(let result):
             if case .stored = result, binding != nil { worker.wake() }
-            var response = EventAcknowledgement.accepted(scheme)
+            var response = scheme.accepted()
             if case .duplicate = result {
                 response.headers.add(name: "X-CityGate-Duplicate", value: "true")
                 return (response, "duplicate")
@@ -107,8 +106,7 @@ struct EventRoutes: Sendable {
         case .failure(let error):
             Log.error(
                 "event not stored", ["requestId": context.requestId, "partner": partnerId, "code": "\(error.code)"])
-            var response = EventAcknowledgement.refused(
-                scheme,
+            var response = scheme.refused(
                 problem(
                     "inbox-unavailable", 503,
                     "The event could not be stored durably, so it is not accepted; send it again shortly.", context))
@@ -140,7 +138,7 @@ struct EventBinding: Sendable, Equatable {
     /// `<partner id>:<type>` first, then `<scheme>:<type>`, over the services (in id order); the
     /// city is the first of the partner's cities (in code order) that enables the service.
     static func resolve(_ manifests: ManifestSet, partner: PartnerConfiguration, event: EventPayload) -> EventBinding? {
-        for key in ["\(partner.id):\(event.type)", "\(partner.scheme.rawValue):\(event.type)"] {
+        for key in ["\(partner.id):\(event.type)", "\(partner.scheme.name):\(event.type)"] {
             for serviceId in manifests.services.keys.sorted() {
                 guard let service = manifests.services[serviceId], let operation = service.events[key] else { continue }
                 guard

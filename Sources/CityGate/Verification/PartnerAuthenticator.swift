@@ -34,12 +34,8 @@ public struct PartnerAuthenticator: Sendable {
     private let verifier: any PartnerVerifier
     private let replayStore: ReplayStore
 
-    /// How long a nonce is remembered: a timestamp may be `window` ahead of the clock and still be
-    /// accepted until `window` after it, so `2 × window` plus a minute of margin. Schemes without
-    /// a signed timestamp (Alipay) keep ids for 48 hours, longer than Alipay's retry schedule.
-    public var replayLifetime: Int64 {
-        partner.scheme == .alipayRSA2 ? 48 * 3600 : 2 * Int64(partner.clockSkewSeconds) + 60
-    }
+    /// How long a nonce is remembered: the scheme's rule (``PartnerScheme/replayLifetime(window:)``).
+    public var replayLifetime: Int64 { partner.replayLifetime }
 
     /// Creates an authenticator for one partner.
     public init(partner: PartnerConfiguration, replayStore: ReplayStore) {

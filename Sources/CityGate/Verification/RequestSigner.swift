@@ -3,7 +3,7 @@ import Foundation
 import HTTPCore
 
 /// Produces correctly signed requests for a partner: what `citygate sign` prints for city IT teams
-/// and partners to test with, and how CityGate will sign what it sends to partners.
+/// and partners to test with. The signing itself is the scheme's (``PartnerScheme/sign(_:keyId:now:nonce:)``).
 public struct RequestSigner: Sendable {
     /// Why a request could not be signed.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -30,78 +30,16 @@ public struct RequestSigner: Sendable {
         method: String = "POST", path: String? = nil, rawQuery: String? = nil, body: [UInt8], keyId: String? = nil,
         now: Int64 = Int64(Date().timeIntervalSince1970)
     ) throws(Failure) -> SignedRequest {
-        guard let key = keyId.map({ id in partner.keys.first { $0.id == id } }) ?? partner.keys.first else {
-            throw Failure(description: "partner \(partner.id) has no key \(keyId ?? "")")
-        }
         let path = path ?? "/v1/partners/\(partner.id)/events"
         let nonce = Encoding.hex((try? SecureBytes.random(count: 12)) ?? [])
         var request = SignedRequest(method: method, path: path, rawQuery: rawQuery, body: body)
         do {
-            switch partner.scheme {
-            case .standardWebhooks:
-                guard let secret = key.secret else { throw Failure(description: "key \(key.id) has no secret") }
-                let id = "msg_" + nonce
-                request.headers = [
-                    "webhook-id": id, "webhook-timestamp": "\(now)",
-                    "webhook-signature": try StandardWebhooksVerifier.sign(
-                        id: id, timestamp: now, body: body, secret: secret),
-                    "Content-Type": "application/json",
-                ]
-            case .hmacSHA256:
-                guard let secret = key.secret else { throw Failure(description: "key \(key.id) has no secret") }
-                let header = try GenericHMACVerifier.sign(
-                    timestamp: now, method: method, path: path, rawQuery: rawQuery, body: body,
-                    secret: PartnerSecret(id: key.id, bytes: secret))
-                request.headers = ["X-Signature": header, "Content-Type": "application/json"]
-            case .wechat:
-                guard let token = key.token else { throw Failure(description: "key \(key.id) has no token") }
-                var parameters = [("timestamp", "\(now)"), ("nonce", nonce)]
-                if let aesKey = partner.wechatAESKey, let appId = partner.wechatAppId {
-                    let encrypted = try WeChatVerifier.encrypt(body, aesKey: aesKey, appId: appId)
-                    request.body = Array(
-                        "<xml><ToUserName><![CDATA[\(appId)]]></ToUserName><Encrypt><![CDATA[\(encrypted)]]></Encrypt></xml>"
-                            .utf8)
-                    parameters += [
-                        ("encrypt_type", "aes"),
-                        ("msg_signature", WeChatVerifier.signature([token, "\(now)", nonce, encrypted])),
-                    ]
-                }
-                parameters.append(("signature", WeChatVerifier.signature([token, "\(now)", nonce])))
-                let signed = FormEncoding.encode(parameters)
-                request.rawQuery = rawQuery.map { "\($0)&\(signed)" } ?? signed
-                request.headers = ["Content-Type": "text/xml"]
-            case .wechatPayV3:
-                guard let privateKey = key.privateKey, let serial = key.serial else {
-                    throw Failure(
-                        description: "key \(key.id) needs certificate and privateKey to sign (demo partners only)")
-                }
-                request.headers = [
-                    "Wechatpay-Timestamp": "\(now)", "Wechatpay-Nonce": nonce, "Wechatpay-Serial": serial,
-                    "Wechatpay-Signature": try WeChatPayVerifier.sign(
-                        timestamp: "\(now)", nonce: nonce, body: body, privateKey: privateKey),
-                    "Content-Type": "application/json",
-                ]
-            case .alipayRSA2:
-                guard let privateKey = key.privateKey else {
-                    throw Failure(description: "key \(key.id) needs privateKey to sign (demo partners only)")
-                }
-                guard let pairs = FormEncoding.decodePairs(String(decoding: body, as: UTF8.self)) else {
-                    throw Failure(description: "alipay-rsa2 bodies are form parameters: name=value&...")
-                }
-                var parameters = pairs.filter { $0.0 != "sign" && $0.0 != "sign_type" }
-                if !parameters.contains(where: { $0.0 == "notify_id" }) { parameters.append(("notify_id", nonce)) }
-                request.body = Array(try AlipayVerifier.signedForm(parameters, privateKey: privateKey).utf8)
-                request.headers = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]
-            }
-            // Names the caller for synchronous calls (its signature proves it); harmless on events.
-            request.headers.add(name: "X-Partner-Id", value: partner.id)
-        } catch let error as CryptoError {
-            throw Failure(description: "signing failed: \(error.operation)")
-        } catch let failure as Failure {
-            throw failure
+            try partner.scheme.sign(&request, keyId: keyId, now: now, nonce: nonce)
         } catch {
-            throw Failure(description: "signing failed")
+            throw Failure(description: error.description)
         }
+        // Names the caller for synchronous calls (its signature proves it); harmless on events.
+        request.headers.add(name: "X-Partner-Id", value: partner.id)
         return request
     }
 

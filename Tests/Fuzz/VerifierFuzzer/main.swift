@@ -11,15 +11,11 @@ import HTTPCore
 
 #if FUZZING
     enum Fixtures {
-        static let secret = PartnerSecret(id: "k", bytes: Array("fuzzing secret".utf8))
-        static let rsa = try? AsymmetricKey.generateRSA()
-        static let verifiers: [any PartnerVerifier] = [
-            StandardWebhooksVerifier(secrets: [secret]),
-            GenericHMACVerifier(secrets: [secret]),
-            WeChatVerifier(tokens: [("t", "token")], aesKey: Array(repeating: 7, count: 32), appId: "wxapp"),
-            WeChatPayVerifier(platformKeys: rsa.map { ["ABC": $0] } ?? [:], apiV3Key: Array(repeating: 1, count: 32)),
-            AlipayVerifier(publicKeys: rsa.map { [("a", $0)] } ?? []),
-        ]
+        /// Every registered scheme with freshly generated keys: a new scheme is fuzzed as soon as
+        /// it is in ``PartnerSchemes/all``.
+        static let verifiers: [any PartnerVerifier] = PartnerSchemes.all.compactMap { scheme in
+            (try? scheme.fixture())?.makeVerifier(window: 300)
+        }
     }
 
     @_cdecl("LLVMFuzzerTestOneInput")
@@ -34,7 +30,7 @@ import HTTPCore
             "webhook-id": field(0), "webhook-timestamp": field(1), "webhook-signature": field(2),
             "X-Signature": field(2),
             "Wechatpay-Timestamp": field(1), "Wechatpay-Nonce": field(0), "Wechatpay-Signature": field(2),
-            "Wechatpay-Serial": "ABC",
+            "Wechatpay-Serial": WeChatPayScheme.fixtureSerial,
         ]
         let request = SignedRequest(
             method: bytes[0] & 1 == 0 ? "POST" : "GET", path: "/e", rawQuery: field(3), headers: headers,

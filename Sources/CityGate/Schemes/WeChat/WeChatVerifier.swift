@@ -9,6 +9,8 @@ import Cryptography
 ///   AES-256-CBC with key = base64(EncodingAESKey + "="), IV = key[0..<16], PKCS#7 to 32-byte
 ///   blocks, plaintext = random(16) ‖ uint32-BE(length) ‖ message ‖ appid.
 /// - URL verification (GET): a valid signature makes `echostr` the exact answer.
+/// - With an AES key configured, POSTs must be safe mode: plain mode's signature leaves the body
+///   open to replacement, so it would be a downgrade.
 public struct WeChatVerifier: PartnerVerifier {
     /// Tokens (several during rotation).
     public var tokens: [(id: String, token: String)]
@@ -69,6 +71,12 @@ public struct WeChatVerifier: PartnerVerifier {
             return VerifiedRequest(keyId: keyId, replayKey: replayKey, timestamp: timestamp, payload: message)
         }
 
+        if aesKey != nil, request.method == "POST" {
+            // A plain-mode signature does not cover the body: accepting one when safe mode is
+            // configured would let anyone who strips encrypt_type and msg_signature replace it.
+            throw VerificationFailure(
+                .missingSignature, "msg_signature is required: this partner is configured for safe mode.")
+        }
         guard let signature = query["signature"] else {
             throw VerificationFailure(.missingSignature, "signature is required.")
         }
