@@ -50,7 +50,21 @@ struct BackendCaller: Sendable {
     /// Trace and span ids for backend requests.
     static let traceRandom = RandomPool()
 
+    /// Sends one built request to a backend: the backend's client (retries, breaker, bulkhead)
+    /// unless a test injects another (the pipeline tests, which run without sockets).
+    typealias Transport =
+        @Sendable (
+            _ request: ClientRequest, _ call: Call, _ attempts: Int, _ attemptTimeout: Duration,
+            _ deadline: ContinuousClock.Instant
+        ) async throws(BackendCallError) -> ClientResponse
+
     let metrics: Metrics?
+    let transport: Transport?
+
+    init(metrics: Metrics?, transport: Transport? = nil) {
+        self.metrics = metrics
+        self.transport = transport
+    }
 
     /// Builds and sends `call`; the backend's answer, whatever its status.
     func send(_ call: Call) async throws(Failure) -> ClientResponse {
@@ -79,10 +93,15 @@ struct BackendCaller: Sendable {
                 "citygate_backend_duration_seconds", labelText: call.durationLabels,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
+        let attemptTimeout = Duration.milliseconds(max(1, timeout / attempts))
+        let deadline = ContinuousClock.now + .milliseconds(timeout)
         do {
+            if let transport {
+                return try await transport(outbound, call, attempts, attemptTimeout, deadline)
+            }
             return try await call.backend.call(
-                outbound, idempotent: call.idempotent, maxAttempts: attempts,
-                attemptTimeout: .milliseconds(max(1, timeout / attempts)), deadline: .now + .milliseconds(timeout))
+                outbound, idempotent: call.idempotent, maxAttempts: attempts, attemptTimeout: attemptTimeout,
+                deadline: deadline)
         } catch {
             throw .backend(error)
         }

@@ -82,9 +82,13 @@ public struct AlipayScheme: PartnerScheme {
     }
 
     public func readEvent(body: [UInt8], verified: VerifiedRequest) throws(EventPayload.Unreadable) -> EventPayload {
-        guard let text = String(bytes: body, encoding: .utf8), let form = FormEncoding.decode(text) else {
+        guard let text = String(bytes: body, encoding: .utf8), var form = FormEncoding.decode(text) else {
             throw EventPayload.Unreadable(message: "the notification must be a form")
         }
+        // The event is what the signature covers, nothing else: Alipay's signature leaves out
+        // `sign`, `sign_type` and parameters with empty values, so anyone could add or drop those
+        // on a signed notification (found by the registry's fuzz).
+        form = form.filter { !$0.value.isEmpty && $0.key != "sign" && $0.key != "sign_type" }
         guard let type = form["notify_type"], !type.isEmpty else {
             throw EventPayload.Unreadable(message: "the notification needs notify_type")
         }

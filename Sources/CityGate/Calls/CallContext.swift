@@ -1,0 +1,72 @@
+import HTTPCore
+import HTTPServer
+
+/// One partner call as it moves through the pipeline's stages: what arrived, the snapshot it is
+/// decided on, and what each stage found, for the stages after it and for the observers.
+///
+/// Stages fill it in order (``CallPipeline/stages``); a stage that needs what an earlier one
+/// finds reads it through the throwing accessors, so a stage list in the wrong order is an
+/// internal error naming the stage, never a crash.
+struct CallContext {
+    /// The call's city, service, operation and their compiled route.
+    struct Target {
+        let city: CityConfiguration
+        let service: ServiceManifest
+        let operation: ServiceManifest.Operation
+        let route: ServiceRoute
+    }
+
+    /// The request as parsed.
+    let request: Request
+    /// Request id, path parameters and peer.
+    let http: RequestContext
+    /// The configuration this call is decided on, start to end.
+    let snapshot: ConfigurationSnapshot
+    /// When the pipeline took the call.
+    let started: ContinuousClock.Instant
+
+    /// Metric labels, filled as names resolve ("unknown" until then).
+    var labels = CallPipeline.Labels()
+    /// Set by ``ResolveStage``.
+    var target: Target?
+    /// Set by ``PartnerStage``: the partner whose signature holds, and the signed content.
+    var partnerId: String?
+    var payload: [UInt8] = []
+    /// Set by ``BearerStage`` when a token was sent (always for citizen services).
+    var token: TokenService.AccessToken?
+    /// Set by ``RateLimitStage``.
+    var limits: RateLimiter.Decision?
+    /// Set by ``InputStage``: the validated JSON object.
+    var input: [String: JSONValue] = [:]
+    /// Set by ``IdentityStage`` for raw-identity services: the citizen's own id.
+    var rawIdentity: String?
+    /// Set by ``BackendStage``: the answer for the partner.
+    var response: Response?
+    /// How long the backend took, when it was called.
+    var backendElapsed: Duration?
+
+    init(request: Request, http: RequestContext, snapshot: ConfigurationSnapshot, started: ContinuousClock.Instant) {
+        self.request = request
+        self.http = http
+        self.snapshot = snapshot
+        self.started = started
+    }
+
+    /// The resolved target, or an internal error when no stage resolved it yet.
+    func resolved(for stage: String) throws(CallPipeline.Stop) -> Target {
+        guard let target else { throw Self.misordered(stage, needs: "the target", http) }
+        return target
+    }
+
+    /// The verified partner, or an internal error when no stage verified one yet.
+    func partner(for stage: String) throws(CallPipeline.Stop) -> String {
+        guard let partnerId else { throw Self.misordered(stage, needs: "a verified partner", http) }
+        return partnerId
+    }
+
+    static func misordered(_ stage: String, needs: String, _ http: RequestContext) -> CallPipeline.Stop {
+        CallPipeline.problem(
+            "internal-error", 500, "The call could not be completed; quote the request id to support.", http,
+            extra: ["stage": stage])
+    }
+}

@@ -1,0 +1,68 @@
+import HTTPClient
+import HTTPCore
+
+/// Stages 6 and 7: the operation's backend request, built from its templates and sent through
+/// the one backend-call path (``BackendCaller``: retries, breaker, bulkhead, trace, timeout
+/// ceiling), and the backend's answer mapped into the partner's JSON (or the mapped problem).
+struct BackendStage: CallStage {
+    let name = "backend"
+    let caller: BackendCaller
+
+    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+        let target = try call.resolved(for: name)
+        let (city, service, operation) = (target.city, target.service, target.operation)
+        let context = call.http
+        guard let backend = target.route.backend else {
+            throw CallPipeline.problem(
+                "backend-not-configured", 503, "City \(city.code) has no backend \(service.backend).", context)
+        }
+        var values: [String: [String: String]] = [
+            "city": ["code": city.code], "partner": ["id": try call.partner(for: name)],
+            "request": ["id": context.requestId],
+        ]
+        var headers: [(String, String)] = []
+        if let grant = call.token?.grant {
+            values["subject"] = ["id": grant.subject, "level": grant.level.rawValue]
+            if let raw = call.rawIdentity { values["subject"]?["raw"] = raw }
+            // The backend sees who the call is for (a salted hash) and, for an agent, both parties.
+            headers.append(("X-Citizen-Subject", grant.subject))
+            headers.append(("X-Auth-Level", grant.level.rawValue))
+            if let actor = grant.actor {
+                values["agent"] = ["id": actor, "delegation": grant.delegationId ?? ""]
+                headers.append(("X-Acting-Agent", actor))
+                headers.append(("X-Delegation-Id", grant.delegationId ?? ""))
+            }
+        }
+        let started = ContinuousClock.now
+        let answer: ClientResponse
+        do throws(BackendCaller.Failure) {
+            answer = try await caller.send(
+                BackendCaller.Call(
+                    operation: operation, context: TemplateContext(input: call.input, values: values),
+                    backend: backend, backendTimeoutMilliseconds: city.backends[service.backend]?.timeoutMilliseconds,
+                    requestId: context.requestId, traceparent: call.request.headers["traceparent"],
+                    tracestate: call.request.headers["tracestate"], headers: headers,
+                    timeoutMilliseconds: city.services[service.id]?.timeoutMilliseconds
+                        ?? operation.timeoutMilliseconds,
+                    idempotent: operation.idempotent, maxAttempts: operation.retries + 1,
+                    durationLabels: target.route.backendDurationLabels))
+        } catch {
+            call.backendElapsed = ContinuousClock.now - started
+            switch error {
+            case .template(let detail):
+                throw CallPipeline.problem("invalid-input", 422, detail, context)
+            case .backend(let failure):
+                throw CallPipeline.Stop(
+                    response: BackendFailure.response(
+                        for: failure, backend: service.backend, requestId: context.requestId))
+            }
+        }
+        call.backendElapsed = ContinuousClock.now - started
+        switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
+        case .body(let json):
+            call.response = Response.text(json, contentType: "application/json; charset=utf-8")
+        case .problem(let slug, let status, let detail):
+            throw CallPipeline.problem(slug, status, detail, context, extra: ["backend": service.backend])
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import HTTPCore
+
+/// Stage 5: the signed body as a JSON object valid against the operation's schema, read straight
+/// from bytes (strict RFC 8259, a member named twice refused: the schema must check exactly what
+/// the backend request is built from). 400 for what is not JSON, 422 listing the violations (at
+/// most ``CallPipeline/listedViolations``, the rest counted in `errorsOmitted`).
+struct InputStage: CallStage {
+    let name = "input"
+
+    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+        let operation = try call.resolved(for: name).operation
+        let context = call.http
+        let payload = call.payload
+        let value: JSONValue
+        if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            value = .object([:])
+        } else {
+            do { value = try JSONReader.parse(payload) } catch {
+                throw CallPipeline.problem("invalid-json", 400, "The request body is not JSON (\(error)).", context)
+            }
+        }
+        if let schema = operation.input {
+            let (violations, total) = schema.validate(value, keepingAtMost: CallPipeline.listedViolations)
+            if total > 0 {
+                let listed = total > violations.count ? " (the first \(violations.count) are listed)" : ""
+                var problem = Problem(
+                    slug: "invalid-input", title: "Unprocessable Content", status: 422,
+                    detail: "The input breaks \(total) rule(s) of operation \(operation.name)\(listed).",
+                    requestId: context.requestId)
+                let list = JSONValue.array(
+                    violations.map {
+                        // A path is at most 200 bytes: nested names come from the caller too.
+                        let path = $0.path.utf8.count > 200 ? String($0.path.prefix(200)) + "…" : $0.path
+                        return .object(["path": .string(path), "message": .string($0.message)])
+                    })
+                problem.jsonExtensions["errors"] = String(decoding: JSONWriter.encode(list), as: UTF8.self)
+                if total > violations.count {
+                    problem.jsonExtensions["errorsOmitted"] = String(total - violations.count)
+                }
+                throw CallPipeline.Stop(response: .problem(problem), slug: "invalid-input")
+            }
+        }
+        guard case .object(let object) = value else {
+            throw CallPipeline.problem("invalid-json", 400, "The request body must be a JSON object.", context)
+        }
+        call.input = object
+    }
+}

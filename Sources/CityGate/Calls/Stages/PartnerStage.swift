@@ -1,0 +1,58 @@
+import HTTPCore
+
+/// Stage 2: `X-Partner-Id` names a configured partner that may call the city, its signature
+/// holds over the raw request, and the request was not accepted before (401 / 403 / 409; 503
+/// when the replay store cannot record it, which is never accepted unrecorded).
+struct PartnerStage: CallStage {
+    let name = "partner"
+    let metrics: Metrics?
+    let clock: @Sendable () -> Int64
+
+    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+        let context = call.http
+        let city = try call.resolved(for: name).city
+        guard let partnerId = call.request.headers["x-partner-id"], !partnerId.isEmpty else {
+            throw CallPipeline.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
+        }
+        guard let authenticator = call.snapshot.authenticators[partnerId] else {
+            throw CallPipeline.problem(
+                "unknown-partner", 401,
+                "No partner \(EchoableText.quoted(partnerId, or: "by that X-Partner-Id")) is configured.", context)
+        }
+        call.labels.partner = partnerId
+        guard city.partners.contains(partnerId), authenticator.partner.cities.contains(city.code) else {
+            throw CallPipeline.problem(
+                "partner-not-allowed", 403, "Partner \(partnerId) may not call city \(city.code).", context)
+        }
+        let outcome: PartnerAuthenticator.Outcome
+        do {
+            outcome = try await authenticator.authenticate(SignedRequest(call.request), now: clock())
+        } catch {
+            switch error {
+            case .verification(let failure):
+                metrics?.increment(
+                    "citygate_verification_failures_total", ["partner": partnerId, "reason": failure.reason.rawValue])
+                throw CallPipeline.Stop(
+                    response: .problem(
+                        failure.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
+                    slug: failure.reason.rawValue)
+            case .storage:
+                var stop = CallPipeline.problem(
+                    "store-unavailable", 503, "The gateway cannot record this request right now; retry shortly.",
+                    context)
+                stop.response.headers.add(name: "Retry-After", value: "5")
+                throw stop
+            }
+        }
+        switch outcome {
+        case .fresh(let verified):
+            call.partnerId = partnerId
+            call.payload = verified.payload
+        case .duplicate:
+            let failure = VerificationFailure(
+                .replayed, "This signed request was already accepted; sign each call afresh.")
+            throw CallPipeline.Stop(
+                response: .problem(failure.problem(requestId: context.requestId)), slug: failure.reason.rawValue)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import HTTPCore
+
+/// Stage 4: every limit the city and the service declare, decided together (GCRA; a refusal
+/// charges none). `subject` limits count per citizen, so they apply to calls with a citizen
+/// token. A refusal is 429 with `Retry-After` and the RateLimit fields; an answer carries the
+/// fields of the tightest limit.
+struct RateLimitStage: CallStage {
+    let name = "rate-limits"
+    let limiter: RateLimiter
+    let metrics: Metrics?
+    /// Monotonic nanoseconds (the limiter's clock).
+    let monotonicNanos: @Sendable () -> Int64
+
+    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+        let target = try call.resolved(for: name)
+        let rules = target.route.rules(
+            operation: target.operation.name, partnerId: try call.partner(for: name),
+            remoteAddress: call.http.remoteAddress, subject: call.token?.grant.subject)
+        let decision = limiter.check(rules, now: monotonicNanos())
+        guard decision.allowed else {
+            metrics?.increment("citygate_rate_limit_refusals_total", ["scope": decision.rule?.policy ?? "unknown"])
+            var stop = CallPipeline.problem(
+                "rate-limited", 429,
+                "The \(decision.rule?.policy ?? "") limit for this call is used up; retry after \(decision.retryAfterSeconds) s.",
+                call.http)
+            stop.response.headers.add(name: "Retry-After", value: "\(decision.retryAfterSeconds)")
+            RateLimitHeaders.add(decision, to: &stop.response)
+            throw stop
+        }
+        call.limits = decision
+    }
+
+    func decorate(_ response: inout Response, _ call: CallContext) {
+        if let limits = call.limits { RateLimitHeaders.add(limits, to: &response) }
+    }
+
+    /// The process's monotonic clock in nanoseconds.
+    static let uptimeNanos: @Sendable () -> Int64 = { Int64(ProcessInfo.processInfo.systemUptime * 1e9) }
+}
