@@ -30,7 +30,7 @@ struct AdminRoutes: Sendable {
             case .failure(let problems):
                 Log.error("reload refused", ["problems": "\(problems.problems.count)", "requestId": context.requestId])
                 var problem = Problem(
-                    slug: "invalid-manifests", title: "Unprocessable Content", status: 422,
+                    .invalidManifests,
                     detail:
                         "The new manifests have \(problems.problems.count) problem(s); the running set stays in force.",
                     requestId: context.requestId)
@@ -43,28 +43,14 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    struct Refusal: ProblemConvertible {
-        let slug: String
-        let status: Int
-        let detail: String
-        func problem(requestId: String) -> Problem {
-            Problem(
-                slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
-                requestId: requestId)
-        }
-    }
-
     func authorize(_ request: Request, _ context: RequestContext) throws {
         guard let expected = active.snapshot.manifests.adminToken else {
-            throw Refusal(
-                slug: "admin-disabled", status: 403, detail: "No admin token is configured (gateway.json adminToken).")
+            throw ProblemError(.adminDisabled, "No admin token is configured (gateway.json adminToken).")
         }
         let header = request.headers["authorization"] ?? ""
         guard header.hasPrefix("Bearer "), SecureBytes.equal(Array(header.dropFirst(7).utf8), Array(expected.utf8))
         else {
-            throw Refusal(
-                slug: "admin-unauthorized", status: 401,
-                detail: "The admin endpoints need Authorization: Bearer <admin token>.")
+            throw ProblemError(.adminUnauthorized, "The admin endpoints need Authorization: Bearer <admin token>.")
         }
     }
 }

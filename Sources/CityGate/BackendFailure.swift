@@ -1,56 +1,46 @@
 import HTTPClient
 import HTTPCore
+import HTTPServer
 
 /// How a failed backend call is answered to a partner: a problem that names the backend and the
 /// kind of failure, never the URL, the request or libcurl's text (which can carry hosts and paths).
 public enum BackendFailure {
+    /// The refusal for `error` from the backend named `backend`, with `Retry-After` where waiting
+    /// helps (the gateway's own refusals, which lift by themselves).
+    public static func error(for error: BackendCallError, backend: String) -> ProblemError {
+        let (type, detail): (ProblemType, String) =
+            switch error {
+            case .circuitOpen:
+                (.backendCircuitOpen, "Backend '\(backend)' is failing and calls to it are paused; retry later.")
+            case .bulkheadFull:
+                (.backendBusy, "Backend '\(backend)' has too many calls in flight; retry later.")
+            case .transport(let transport):
+                switch transport.kind {
+                case .timeout:
+                    (.backendTimeout, "Backend '\(backend)' did not answer in time.")
+                case .connectRefused, .dns, .reset:
+                    (.backendUnavailable, "Backend '\(backend)' could not be reached (\(transport.kind.rawValue)).")
+                case .tls:
+                    (.backendTLSFailure, "The secure connection to backend '\(backend)' failed.")
+                case .tooLarge:
+                    (.backendResponseTooLarge, "Backend '\(backend)' answered with more data than allowed.")
+                case .cancelled:
+                    (.requestCancelled, "The call to backend '\(backend)' was cancelled.")
+                case .other:
+                    (.backendError, "The call to backend '\(backend)' failed.")
+                }
+            }
+        return ProblemError(
+            type, detail, extensions: ["backend": backend], headers: error.isRefusal ? [("Retry-After", "1")] : [])
+    }
+
     /// The problem for `error` from the backend named `backend`.
     public static func problem(for error: BackendCallError, backend: String, requestId: String) -> Problem {
-        let transport: CurlError
-        switch error {
-        case .circuitOpen:
-            return problem(
-                "backend-circuit-open", 503, "Backend '\(backend)' is failing and calls to it are paused; retry later.",
-                backend: backend, requestId: requestId)
-        case .bulkheadFull:
-            return problem(
-                "backend-busy", 503, "Backend '\(backend)' has too many calls in flight; retry later.",
-                backend: backend,
-                requestId: requestId)
-        case .transport(let error):
-            transport = error
-        }
-        let (slug, status, detail): (String, Int, String) =
-            switch transport.kind {
-            case .timeout:
-                ("backend-timeout", 504, "Backend '\(backend)' did not answer in time.")
-            case .connectRefused, .dns, .reset:
-                ("backend-unavailable", 502, "Backend '\(backend)' could not be reached (\(transport.kind.rawValue)).")
-            case .tls:
-                ("backend-tls-failure", 502, "The secure connection to backend '\(backend)' failed.")
-            case .tooLarge:
-                ("backend-response-too-large", 502, "Backend '\(backend)' answered with more data than allowed.")
-            case .cancelled:
-                ("request-cancelled", 503, "The call to backend '\(backend)' was cancelled.")
-            case .other:
-                ("backend-error", 502, "The call to backend '\(backend)' failed.")
-            }
-        return problem(slug, status, detail, backend: backend, requestId: requestId)
+        self.error(for: error, backend: backend).problem(requestId: requestId)
     }
 
-    private static func problem(_ slug: String, _ status: Int, _ detail: String, backend: String, requestId: String)
-        -> Problem
-    {
-        Problem(
-            slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
-            requestId: requestId, extensions: ["backend": backend])
-    }
-
-    /// The response for `error`, with `Retry-After` where waiting helps (the gateway's own
-    /// refusals, which lift by themselves).
+    /// The response for `error`: the problem and its `Retry-After`.
     public static func response(for error: BackendCallError, backend: String, requestId: String) -> Response {
-        var response = Response.problem(problem(for: error, backend: backend, requestId: requestId))
-        if error.isRefusal { response.headers.add(name: "Retry-After", value: "1") }
-        return response
+        self.error(for: error, backend: backend).response(requestId: requestId)
     }
 }

@@ -59,8 +59,7 @@ final class HealthChecks: Sendable {
             }
             var response = Response.problem(
                 Problem(
-                    slug: "not-ready", title: "Service Unavailable", status: 503,
-                    detail: "Failing readiness checks: \(failing.joined(separator: ", ")).",
+                    .notReady, detail: "Failing readiness checks: \(failing.joined(separator: ", ")).",
                     requestId: context.requestId))
             response.headers.add(name: "Retry-After", value: "1")
             return response

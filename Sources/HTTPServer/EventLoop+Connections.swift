@@ -45,7 +45,7 @@ extension EventLoop {
             let host = EventLoop.host(of: remote)
             guard core.admit(host: host) else {
                 refuse(
-                    fd, slug: "too-many-connections",
+                    fd, .tooManyConnections,
                     detail:
                         "This address has \(core.configuration.maxConnectionsPerAddress) connections open, the most allowed; reuse them."
                 )
@@ -55,7 +55,7 @@ extension EventLoop {
                 shed(core)
                 if core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections {
                     core.release(host: host)
-                    refuse(fd, slug: "server-busy", detail: "The server is at its connection limit; retry shortly.")
+                    refuse(fd, .serverBusy, detail: "The server is at its connection limit; retry shortly.")
                     continue
                 }
             }
@@ -258,11 +258,11 @@ extension EventLoop {
                 switch connection.machine.phase {
                 case .readingHead:
                     cutOff(
-                        connection, slug: "header-timeout", detail: "The request header section did not arrive in time."
+                        connection, .headerTimeout, detail: "The request header section did not arrive in time."
                     )
                     continue
                 case .readingBody:
-                    cutOff(connection, slug: "body-timeout", detail: "The request body did not arrive in time.")
+                    cutOff(connection, .bodyTimeout, detail: "The request body did not arrive in time.")
                     continue
                 default:
                     break
@@ -274,9 +274,8 @@ extension EventLoop {
 
     /// Tells a client that is too slow (or shed at the connection cap) why, best effort, then
     /// closes its connection.
-    private func cutOff(_ connection: Connection, slug: String, detail: String) {
-        let problem = Problem(
-            slug: slug, title: "Request Timeout", status: 408, detail: detail, requestId: requestIds.next())
+    private func cutOff(_ connection: Connection, _ type: ProblemType, detail: String) {
+        let problem = Problem(type, detail: detail, requestId: requestIds.next())
         var response = Response.problem(problem)
         response.headers.add(name: "X-Request-Id", value: problem.requestId)
         response.headers.add(name: "Date", value: date.current())
@@ -306,7 +305,7 @@ extension EventLoop {
                 close(connection)  // RFC 9112 §9.5: an idle persistent connection may be closed at any time
             } else {
                 cutOff(
-                    connection, slug: "connection-shed",
+                    connection, .connectionShed,
                     detail: "The server is at its connection limit and closed the slowest unfinished requests.")
             }
         }
@@ -314,9 +313,8 @@ extension EventLoop {
 
     /// Answers a connection refused at accept with a problem (best effort, without blocking)
     /// and closes it.
-    private func refuse(_ fd: Int32, slug: String, detail: String) {
-        let problem = Problem(
-            slug: slug, title: "Service Unavailable", status: 503, detail: detail, requestId: requestIds.next())
+    private func refuse(_ fd: Int32, _ type: ProblemType, detail: String) {
+        let problem = Problem(type, detail: detail, requestId: requestIds.next())
         var response = Response.problem(problem)
         response.headers.add(name: "X-Request-Id", value: problem.requestId)
         response.headers.add(name: "Retry-After", value: "1")

@@ -12,4 +12,12 @@ public protocol Responder: Sendable {
 public protocol ProblemConvertible: Error {
     /// The problem for this error, for the given request id.
     func problem(requestId: String) -> Problem
+
+    /// The whole answer (the problem and any fields it needs). Default: the problem alone.
+    func response(requestId: String) -> Response
+}
+
+extension ProblemConvertible {
+    /// The problem alone.
+    public func response(requestId: String) -> Response { .problem(problem(requestId: requestId)) }
 }

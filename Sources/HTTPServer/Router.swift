@@ -124,30 +124,27 @@ public struct Router: Responder {
             do {
                 return try await handler(request, context)
             } catch let error as any ProblemConvertible {
-                return .problem(error.problem(requestId: context.requestId))
+                return error.response(requestId: context.requestId)
             } catch {
                 return .problem(
                     Problem(
-                        slug: "internal-error", title: "Internal Server Error", status: 500,
-                        detail: "The request could not be completed; quote the request id to support.",
+                        .internalError, detail: "The request could not be completed; quote the request id to support.",
                         requestId: context.requestId))
             }
         case .methodNotAllowed(let allowed):
             return .problem(
                 Problem(
-                    slug: "method-not-allowed", title: "Method Not Allowed", status: 405,
+                    .methodNotAllowed,
                     detail: "\(request.method) is not allowed here; allowed: \(allowed.joined(separator: ", ")).",
                     requestId: context.requestId, extensions: ["allow": allowed.joined(separator: ", ")]))
         case .notFound:
             return .problem(
-                Problem(
-                    slug: "not-found", title: "Not Found", status: 404,
-                    detail: "No route matches this path.", requestId: context.requestId))
+                Problem(.notFound, detail: "No route matches this path.", requestId: context.requestId))
         case .badPath:
             return .problem(
                 Problem(
-                    slug: "invalid-path", title: "Bad Request", status: 400,
-                    detail: "A path segment has an invalid percent-encoding.", requestId: context.requestId))
+                    .invalidPath, detail: "A path segment has an invalid percent-encoding.",
+                    requestId: context.requestId))
         }
     }
 

@@ -166,14 +166,14 @@ struct MappingTests {
     func statusesBecomeProblems(status: Int, body: String, slug: String, expectedStatus: Int) throws {
         let mapping = try Self.operation("social-security.account", "balance").response
         guard
-            case .problem(let actual, let code, let detail) = ResponseMapper.map(
+            case .problem(let type, let detail) = ResponseMapper.map(
                 Self.response(status, body), with: mapping, backend: "hrss")
         else {
             Issue.record("expected a problem")
             return
         }
-        #expect(actual == slug)
-        #expect(code == expectedStatus)
+        #expect(type.slug == slug)
+        #expect(type.status == expectedStatus)
         #expect(!detail.contains("127.0.0.1"))
     }
 

@@ -53,20 +53,20 @@ struct CallContext {
     }
 
     /// The resolved target, or an internal error when no stage resolved it yet.
-    func resolved(for stage: String) throws(CallPipeline.Stop) -> Target {
+    func resolved(for stage: String) throws(ProblemError) -> Target {
         guard let target else { throw Self.misordered(stage, needs: "the target", http) }
         return target
     }
 
     /// The verified partner, or an internal error when no stage verified one yet.
-    func partner(for stage: String) throws(CallPipeline.Stop) -> String {
+    func partner(for stage: String) throws(ProblemError) -> String {
         guard let partnerId else { throw Self.misordered(stage, needs: "a verified partner", http) }
         return partnerId
     }
 
-    static func misordered(_ stage: String, needs: String, _ http: RequestContext) -> CallPipeline.Stop {
-        CallPipeline.problem(
-            "internal-error", 500, "The call could not be completed; quote the request id to support.", http,
-            extra: ["stage": stage])
+    static func misordered(_ stage: String, needs: String, _ http: RequestContext) -> ProblemError {
+        ProblemError(
+            .internalError, "The call could not be completed; quote the request id to support.",
+            extensions: ["stage": stage])
     }
 }

@@ -106,17 +106,17 @@ public struct CallPipeline: Sendable {
     /// Runs the stages in order; the answer and, when a stage stopped the call, its slug.
     private func run(_ call: inout CallContext) async -> (Response, String?) {
         var ran = 0
-        do throws(Stop) {
+        do throws(ProblemError) {
             for stage in stages {
                 try await stage.run(&call)
                 ran += 1
             }
         } catch {
-            return (error.response, error.slug)
+            return (error.response(requestId: call.http.requestId), error.type.slug)
         }
         guard var response = call.response else {
-            let stop = CallContext.misordered("end", needs: "an answer", call.http)
-            return (stop.response, stop.slug)
+            let refusal = CallContext.misordered("end", needs: "an answer", call.http)
+            return (refusal.response(requestId: call.http.requestId), refusal.type.slug)
         }
         for stage in stages[..<ran].reversed() { stage.decorate(&response, call) }
         return (response, nil)

@@ -1,4 +1,5 @@
 import HTTPCore
+import HTTPServer
 
 /// One step of the call pipeline, in the manner of an Envoy HTTP filter or a Hummingbird
 /// middleware: it reads and fills the ``CallContext`` or stops the call with a problem.
@@ -10,7 +11,7 @@ protocol CallStage: Sendable {
     var name: String { get }
 
     /// Does the stage's work, or throws the answer that ends the call.
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop)
+    func run(_ call: inout CallContext) async throws(ProblemError)
 
     /// Adds to a successful answer on the way out (in reverse stage order). Default: nothing.
     func decorate(_ response: inout Response, _ call: CallContext)

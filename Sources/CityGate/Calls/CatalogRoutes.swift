@@ -11,10 +11,9 @@ struct CatalogRoutes: Sendable {
         let snapshot = active.snapshot
         let code = context.pathParameters["city"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
-            return CallPipeline.problem(
-                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
-                context
-            ).response
+            return ProblemError(
+                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
+            ).response(requestId: context.requestId)
         }
         let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
             guard let service = snapshot.manifests.services[id], let entry = city.services[id] else { return nil }
@@ -30,16 +29,14 @@ struct CatalogRoutes: Sendable {
         let code = context.pathParameters["city"] ?? ""
         let id = context.pathParameters["service"] ?? ""
         guard let city = snapshot.manifests.cities[code] else {
-            return CallPipeline.problem(
-                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
-                context
-            ).response
+            return ProblemError(
+                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
+            ).response(requestId: context.requestId)
         }
         guard let entry = city.services[id], let service = snapshot.manifests.services[id] else {
-            return CallPipeline.problem(
-                "unknown-service", 404,
-                "City \(code) offers no service \(EchoableText.quoted(id, or: "by that name")).", context
-            ).response
+            return ProblemError(
+                .unknownService, "City \(code) offers no service \(EchoableText.quoted(id, or: "by that name"))."
+            ).response(requestId: context.requestId)
         }
         var guide = summary(service, entry: entry)
         guide["version"] = service.version

@@ -17,10 +17,9 @@ struct DeliveryRoutes: Sendable {
             var state: InboxEvent.State?
             if let text = query["state"] {
                 guard let parsed = InboxEvent.State(rawValue: text) else {
-                    throw AdminRoutes.Refusal(
-                        slug: "invalid-query", status: 400,
-                        detail:
-                            "state must be one of \(InboxEvent.State.allCases.map(\.rawValue).joined(separator: ", "))."
+                    throw ProblemError(
+                        .invalidQuery,
+                        "state must be one of \(InboxEvent.State.allCases.map(\.rawValue).joined(separator: ", "))."
                     )
                 }
                 state = parsed
@@ -40,7 +39,7 @@ struct DeliveryRoutes: Sendable {
             let id = Int64(context.pathParameters["id"] ?? "") ?? -1
             return try store {
                 guard let event = try inbox.find(id) else {
-                    throw AdminRoutes.Refusal(slug: "unknown-delivery", status: 404, detail: "No event \(id).")
+                    throw ProblemError(.unknownDelivery, "No event \(id).")
                 }
                 return .jsonObject(event.summary())
             }
@@ -51,8 +50,7 @@ struct DeliveryRoutes: Sendable {
             return try store {
                 let count = try inbox.replay(ids: [id], now: clock())
                 guard count == 1 else {
-                    throw AdminRoutes.Refusal(
-                        slug: "not-dead", status: 409, detail: "Event \(id) is not a dead letter (or does not exist).")
+                    throw ProblemError(.notDead, "Event \(id) is not a dead letter (or does not exist).")
                 }
                 worker.wake()
                 return .jsonObject(["replayed": count])
@@ -62,9 +60,8 @@ struct DeliveryRoutes: Sendable {
             try authorize(request, context)
             let query = FormEncoding.decode(request.query ?? "") ?? [:]
             guard let from = Int64(query["from"] ?? ""), let to = Int64(query["to"] ?? ""), from < to else {
-                throw AdminRoutes.Refusal(
-                    slug: "invalid-query", status: 400,
-                    detail: "Bulk replay needs from and to (Unix milliseconds of receipt, from < to).")
+                throw ProblemError(
+                    .invalidQuery, "Bulk replay needs from and to (Unix milliseconds of receipt, from < to).")
             }
             return try store {
                 let count = try inbox.replay(ids: nil, from: from, to: to, now: clock())
@@ -75,8 +72,8 @@ struct DeliveryRoutes: Sendable {
     }
 
     private func store(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let refusal as AdminRoutes.Refusal { throw refusal } catch {
-            throw AdminRoutes.Refusal(slug: "store-unavailable", status: 503, detail: "The inbox cannot be read.")
+        do { return try body() } catch let refusal as ProblemError { throw refusal } catch {
+            throw ProblemError(.storeUnavailable, "The inbox cannot be read.")
         }
     }
 }

@@ -22,10 +22,13 @@ struct EventRoutes: Sendable {
         router.get("/v1/partners/{partner}/events") { request, context in await handle(request, context) }
     }
 
-    private func problem(_ slug: String, _ status: Int, _ detail: String, _ context: RequestContext) -> Problem {
-        Problem(
-            slug: slug, title: Status.standardPhrase(for: status), status: status, detail: detail,
-            requestId: context.requestId)
+    /// A refusal in the partner scheme's shape (RFC 9457, plus what the platform documents).
+    private func refuse(
+        _ error: ProblemError, _ scheme: any PartnerScheme, _ context: RequestContext
+    ) -> Response {
+        var response = scheme.refused(error.problem(requestId: context.requestId))
+        for (name, value) in error.headers { response.headers.add(name: name, value: value) }
+        return response
     }
 
     func handle(_ request: Request, _ context: RequestContext) async -> Response {
@@ -42,10 +45,10 @@ struct EventRoutes: Sendable {
         let partnerId = context.pathParameters["partner"] ?? ""
         guard let authenticator = snapshot.authenticators[partnerId] else {
             return (
-                .problem(
-                    problem(
-                        "unknown-partner", 404,
-                        "No partner \(EchoableText.quoted(partnerId, or: "by that id")) is configured.", context)),
+                ProblemError(
+                    .unknownEventPartner,
+                    "No partner \(EchoableText.quoted(partnerId, or: "by that id")) is configured."
+                ).response(requestId: context.requestId),
                 "unknown-partner"
             )
         }
@@ -53,9 +56,9 @@ struct EventRoutes: Sendable {
         let settings = snapshot.manifests.events
         guard request.body.count <= settings.maxEventBytes else {
             return (
-                scheme.refused(
-                    problem(
-                        "event-too-large", 413, "An event may have at most \(settings.maxEventBytes) bytes.", context)),
+                refuse(
+                    ProblemError(.eventTooLarge, "An event may have at most \(settings.maxEventBytes) bytes."), scheme,
+                    context),
                 "too-large"
             )
         }
@@ -64,15 +67,17 @@ struct EventRoutes: Sendable {
             metrics.increment(
                 "citygate_verification_failures_total", ["partner": partnerId, "reason": error.reason.rawValue])
             return (
-                scheme.refused(
-                    error.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
+                refuse(error.problemError(debug: authenticator.partner.debugSignatures), scheme, context),
                 "unverified"
             )
         }
         if request.method == "GET" {
             // WeChat's URL verification answers echostr verbatim; nothing is stored.
             guard let echo = verified.echo else {
-                return (.problem(problem("method-not-allowed", 405, "Events are POSTed.", context)), "not-allowed")
+                return (
+                    ProblemError(.methodNotAllowed, "Events are POSTed.").response(requestId: context.requestId),
+                    "not-allowed"
+                )
             }
             return (
                 Response(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(echo.utf8)),
@@ -82,7 +87,7 @@ struct EventRoutes: Sendable {
         let event: EventPayload
         do { event = try scheme.readEvent(body: request.body, verified: verified) } catch {
             return (
-                scheme.refused(problem("unreadable-event", 400, error.message, context)),
+                refuse(ProblemError(.unreadableEvent, error.message), scheme, context),
                 "unreadable"
             )
         }
@@ -106,12 +111,11 @@ struct EventRoutes: Sendable {
         case .failure(let error):
             Log.error(
                 "event not stored", ["requestId": context.requestId, "partner": partnerId, "code": "\(error.code)"])
-            var response = scheme.refused(
-                problem(
-                    "inbox-unavailable", 503,
-                    "The event could not be stored durably, so it is not accepted; send it again shortly.", context))
-            response.headers.add(name: "Retry-After", value: "5")
-            return (response, "not-stored")
+            let refusal = ProblemError(
+                .inboxUnavailable,
+                "The event could not be stored durably, so it is not accepted; send it again shortly.",
+                headers: [("Retry-After", "5")])
+            return (refuse(refusal, scheme, context), "not-stored")
         }
     }
 

@@ -19,29 +19,30 @@ public enum ResponseMapper {
     public enum Outcome: Equatable {
         /// The partner's JSON body.
         case body(String)
-        /// A problem: slug, status and a detail that names no backend internals.
-        case problem(slug: String, status: Int, detail: String)
+        /// A problem: its kind (the gateway's, or one the manifest maps a status to) and a detail
+        /// that names no backend internals.
+        case problem(ProblemType, detail: String)
     }
 
     public static func map(_ response: ClientResponse, with mapping: ResponseMapping, backend: String) -> Outcome {
         if let slug = mapping.errors[response.status] {
             let status = response.status >= 500 ? 502 : response.status
             return .problem(
-                slug: slug, status: status,
+                ProblemType(slug, status),
                 detail: "The service answered: \(slug.replacingOccurrences(of: "-", with: " ")).")
         }
         if response.status >= 500 {
             return .problem(
-                slug: "backend-error", status: 502, detail: "Backend '\(backend)' failed (status \(response.status)).")
+                .backendError, detail: "Backend '\(backend)' failed (status \(response.status)).")
         }
         if response.status >= 400 {
             return .problem(
-                slug: "backend-rejected-request", status: 502,
+                .backendRejectedRequest,
                 detail: "Backend '\(backend)' refused the request the gateway built (status \(response.status)).")
         }
         guard let document = decode(response) else {
             return .problem(
-                slug: "backend-bad-response", status: 502,
+                .backendBadResponse,
                 detail: "Backend '\(backend)' answered with a body the gateway cannot read.")
         }
         var out: [UInt8] = [UInt8(ascii: "{")]

@@ -13,14 +13,12 @@ struct DelegationRoutes: Sendable {
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
 
-    typealias Refusal = AdminRoutes.Refusal
-
     func mount(on router: inout Router) {
         router.post("/admin/delegations") { request, context in
             try authorize(request, context)
             let delegation = try parse(request.body)
             do { try tokens.delegations.insert(delegation, now: clock()) } catch {
-                throw Refusal(slug: "store-unavailable", status: 503, detail: "The delegation could not be stored.")
+                throw ProblemError(.storeUnavailable, "The delegation could not be stored.")
             }
             var response = Response.jsonObject(delegation.json())
             response.status = .created
@@ -29,7 +27,7 @@ struct DelegationRoutes: Sendable {
         router.get("/admin/delegations") { request, context in
             try authorize(request, context)
             do { return .jsonObject(["delegations": try tokens.delegations.list().map { $0.json() }]) } catch {
-                throw Refusal(slug: "store-unavailable", status: 503, detail: "Delegations cannot be read.")
+                throw ProblemError(.storeUnavailable, "Delegations cannot be read.")
             }
         }
         router.post("/admin/delegations/{id}/revoke") { request, context in
@@ -37,12 +35,11 @@ struct DelegationRoutes: Sendable {
             let id = context.pathParameters["id"] ?? ""
             let revoked: Bool
             do { revoked = try tokens.delegations.revoke(id: id, now: clock()) } catch {
-                throw Refusal(slug: "store-unavailable", status: 503, detail: "The delegation could not be revoked.")
+                throw ProblemError(.storeUnavailable, "The delegation could not be revoked.")
             }
             guard revoked else {
-                throw Refusal(
-                    slug: "unknown-delegation", status: 404,
-                    detail: "No active delegation \(EchoableText.quoted(id, or: "with that id")).")
+                throw ProblemError(
+                    .unknownDelegation, "No active delegation \(EchoableText.quoted(id, or: "with that id")).")
             }
             return .jsonObject(["id": id, "status": "revoked"])
         }
@@ -55,7 +52,7 @@ struct DelegationRoutes: Sendable {
                 let entries = try audit.list(since: since, onBehalfOnly: onBehalf).map { $0.json() }
                 return .jsonObject(["entries": entries])
             } catch {
-                throw Refusal(slug: "store-unavailable", status: 503, detail: "The audit trail cannot be read.")
+                throw ProblemError(.storeUnavailable, "The audit trail cannot be read.")
             }
         }
     }
@@ -64,7 +61,7 @@ struct DelegationRoutes: Sendable {
     /// problem in one answer, never echoing the ids.
     private func parse(_ body: [UInt8]) throws -> Delegation {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw Refusal(slug: "invalid-json", status: 400, detail: "The body must be a JSON object.")
+            throw ProblemError(.invalidJSON, "The body must be a JSON object.")
         }
         let manifests = tokens.active.snapshot.manifests
         var problems: [String] = []
@@ -90,11 +87,11 @@ struct DelegationRoutes: Sendable {
         if notAfter <= notBefore { problems.append("$.notAfter: must be a Unix time after notBefore") }
         if notAfter - notBefore > 366 * 86_400 { problems.append("$.notAfter: a delegation lasts at most a year") }
         guard problems.isEmpty else {
-            throw Refusal(slug: "invalid-delegation", status: 422, detail: problems.joined(separator: "; "))
+            throw ProblemError(.invalidDelegation, problems.joined(separator: "; "))
         }
         let id: String
         do { id = try TokenService.randomId(prefix: "dlg_", bytes: 12) } catch {
-            throw Refusal(slug: "internal-error", status: 500, detail: "No randomness available.")
+            throw ProblemError(.internalError, "No randomness available.")
         }
         return Delegation(
             id: id, partnerId: partner, agent: tokens.subjectHash(partnerId: partner, id: agent),

@@ -1,4 +1,5 @@
 import HTTPCore
+import HTTPServer
 
 /// Exactly what arrived, before anything parsed it: verifiers work on these bytes.
 public struct SignedRequest: Sendable {
@@ -90,14 +91,19 @@ public struct VerificationFailure: Error, Sendable, Equatable, CustomStringConve
     /// `reason: detail`.
     public var description: String { "\(reason.rawValue): \(detail)" }
 
+    /// The problem kind: 401, `replayed` 409.
+    public var problemType: ProblemType { ProblemType(reason.rawValue, reason == .replayed ? 409 : 401) }
+
     /// The RFC 9457 problem; `debug` adds the canonical digest.
     public func problem(requestId: String, debug: Bool = false) -> Problem {
+        problemError(debug: debug).problem(requestId: requestId)
+    }
+
+    /// The refusal; `debug` adds the canonical digest.
+    public func problemError(debug: Bool = false) -> ProblemError {
         var extensions: [String: String] = [:]
         if debug, let canonicalDigest { extensions["canonicalSha256"] = canonicalDigest }
-        let status = reason == .replayed ? 409 : 401
-        return Problem(
-            slug: reason.rawValue, title: Status.standardPhrase(for: status), status: status, detail: detail,
-            requestId: requestId, extensions: extensions)
+        return ProblemError(problemType, detail, extensions: extensions)
     }
 }
 

@@ -1,5 +1,6 @@
 import HTTPClient
 import HTTPCore
+import HTTPServer
 
 /// Stages 6 and 7: the operation's backend request, built from its templates and sent through
 /// the one backend-call path (``BackendCaller``: retries, breaker, bulkhead, trace, timeout
@@ -8,13 +9,12 @@ struct BackendStage: CallStage {
     let name = "backend"
     let caller: BackendCaller
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let target = try call.resolved(for: name)
         let (city, service, operation) = (target.city, target.service, target.operation)
         let context = call.http
         guard let backend = target.route.backend else {
-            throw CallPipeline.problem(
-                "backend-not-configured", 503, "City \(city.code) has no backend \(service.backend).", context)
+            throw ProblemError(.backendNotConfigured, "City \(city.code) has no backend \(service.backend).")
         }
         var values: [String: [String: String]] = [
             "city": ["code": city.code], "partner": ["id": try call.partner(for: name)],
@@ -50,19 +50,17 @@ struct BackendStage: CallStage {
             call.backendElapsed = ContinuousClock.now - started
             switch error {
             case .template(let detail):
-                throw CallPipeline.problem("invalid-input", 422, detail, context)
+                throw ProblemError(.invalidInput, detail)
             case .backend(let failure):
-                throw CallPipeline.Stop(
-                    response: BackendFailure.response(
-                        for: failure, backend: service.backend, requestId: context.requestId))
+                throw BackendFailure.error(for: failure, backend: service.backend)
             }
         }
         call.backendElapsed = ContinuousClock.now - started
         switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
         case .body(let json):
             call.response = Response.text(json, contentType: "application/json; charset=utf-8")
-        case .problem(let slug, let status, let detail):
-            throw CallPipeline.problem(slug, status, detail, context, extra: ["backend": service.backend])
+        case .problem(let type, let detail):
+            throw ProblemError(type, detail, extensions: ["backend": service.backend])
         }
     }
 }

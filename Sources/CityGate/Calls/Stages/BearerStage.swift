@@ -11,7 +11,7 @@ struct BearerStage: CallStage {
     let tokens: TokenService?
     let clock: @Sendable () -> Int64
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let target = try call.resolved(for: name)
         call.token = try check(
             call.request, partnerId: try call.partner(for: name), city: target.city, service: target.service,
@@ -21,48 +21,47 @@ struct BearerStage: CallStage {
     private func check(
         _ request: Request, partnerId: String, city: CityConfiguration, service: ServiceManifest,
         operation: ServiceManifest.Operation, _ context: RequestContext
-    ) throws(CallPipeline.Stop) -> TokenService.AccessToken? {
+    ) throws(ProblemError) -> TokenService.AccessToken? {
         guard let header = request.headers["authorization"] else {
             guard service.authLevel > .partner else { return nil }
             throw CallPipeline.bearerProblem(
-                "token-required", 401,
+                .tokenRequired,
                 "Service \(service.id) acts for a citizen and requires a citizen-bound bearer token (auth level \(service.authLevel.rawValue)).",
-                challenge: "Bearer realm=\"citygate\"", context)
+                challenge: "Bearer realm=\"citygate\"")
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw CallPipeline.bearerProblem(
-                "invalid-token", 401, "Authorization must be a Bearer token.",
-                challenge: "Bearer realm=\"citygate\", error=\"invalid_request\"", context)
+                .invalidToken, "Authorization must be a Bearer token.",
+                challenge: "Bearer realm=\"citygate\", error=\"invalid_request\"")
         }
         guard let tokens else {
-            throw CallPipeline.problem("tokens-unavailable", 503, "Tokens cannot be checked on this gateway.", context)
+            throw ProblemError(.tokensUnavailable, "Tokens cannot be checked on this gateway.")
         }
         let now = clock()
         let token: TokenService.AccessToken
         do { token = try tokens.verifyAccessToken(String(header.dropFirst(7)), now: now) } catch {
-            throw CallPipeline.invalidToken(error.description, context)
+            throw CallPipeline.invalidToken(error.description)
         }
         let grant = token.grant
         guard grant.partnerId == partnerId else {
-            throw CallPipeline.invalidToken("The token was issued to another partner.", context)
+            throw CallPipeline.invalidToken("The token was issued to another partner.")
         }
         guard grant.audience == city.code else {
-            throw CallPipeline.invalidToken("The token is for city \(grant.audience), not \(city.code).", context)
+            throw CallPipeline.invalidToken("The token is for city \(grant.audience), not \(city.code).")
         }
         guard grant.scopes.contains(operation.scope) else {
             throw CallPipeline.bearerProblem(
-                "insufficient-scope", 403, "Operation \(operation.name) needs scope \(operation.scope).",
-                challenge: "Bearer realm=\"citygate\", error=\"insufficient_scope\", scope=\"\(operation.scope)\"",
-                context)
+                .insufficientScope, "Operation \(operation.name) needs scope \(operation.scope).",
+                challenge: "Bearer realm=\"citygate\", error=\"insufficient_scope\", scope=\"\(operation.scope)\"")
         }
         if service.authLevel > .partner && grant.level < service.authLevel {
             // RFC 9470: the client must get a token of a higher assurance level.
             throw CallPipeline.bearerProblem(
-                "insufficient-auth-level", 401,
+                .insufficientAuthLevel,
                 "Service \(service.id) needs auth level \(service.authLevel.rawValue); the token has \(grant.level.rawValue).",
                 challenge:
-                    "Bearer realm=\"citygate\", error=\"insufficient_user_authentication\", acr_values=\"\(service.authLevel.rawValue)\"",
-                context)
+                    "Bearer realm=\"citygate\", error=\"insufficient_user_authentication\", acr_values=\"\(service.authLevel.rawValue)\""
+            )
         }
         return token
     }

@@ -1,3 +1,5 @@
+import HTTPServer
+
 /// Stage 5b: every bound input field names the token's own citizen (see ``SubjectBinding``).
 /// For an agent that is the citizen its delegation names. A field left out claims nobody and
 /// passes; a mismatch is 403 `subject-mismatch` naming the field, never either value, counted in
@@ -6,7 +8,7 @@ struct BindingStage: CallStage {
     let name = "bindings"
     let metrics: Metrics?
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let operation = try call.resolved(for: name).operation
         guard !operation.bindings.isEmpty else { return }
         let (input, grant, raw, labels, context) = (
@@ -26,10 +28,10 @@ struct BindingStage: CallStage {
                     "city": labels.city, "service": labels.service, "operation": labels.operation,
                     "partner": labels.partner, "field": binding.field,
                 ])
-            throw CallPipeline.problem(
-                "subject-mismatch", 403,
+            throw ProblemError(
+                .subjectMismatch,
                 "Input field \(binding.field) must identify the citizen this token stands for (bound to \(binding.source.rawValue)); an agent acts only for the citizen its delegation names.",
-                context, extra: ["field": binding.field])
+                extensions: ["field": binding.field])
         }
     }
 }

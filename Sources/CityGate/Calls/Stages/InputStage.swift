@@ -1,4 +1,5 @@
 import HTTPCore
+import HTTPServer
 
 /// Stage 5: the signed body as a JSON object valid against the operation's schema, read straight
 /// from bytes (strict RFC 8259, a member named twice refused: the schema must check exactly what
@@ -7,7 +8,7 @@ import HTTPCore
 struct InputStage: CallStage {
     let name = "input"
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let operation = try call.resolved(for: name).operation
         let context = call.http
         let payload = call.payload
@@ -16,32 +17,30 @@ struct InputStage: CallStage {
             value = .object([:])
         } else {
             do { value = try JSONReader.parse(payload) } catch {
-                throw CallPipeline.problem("invalid-json", 400, "The request body is not JSON (\(error)).", context)
+                throw ProblemError(.invalidJSON, "The request body is not JSON (\(error)).")
             }
         }
         if let schema = operation.input {
             let (violations, total) = schema.validate(value, keepingAtMost: CallPipeline.listedViolations)
             if total > 0 {
                 let listed = total > violations.count ? " (the first \(violations.count) are listed)" : ""
-                var problem = Problem(
-                    slug: "invalid-input", title: "Unprocessable Content", status: 422,
-                    detail: "The input breaks \(total) rule(s) of operation \(operation.name)\(listed).",
-                    requestId: context.requestId)
+                var refusal = ProblemError(
+                    .invalidInput, "The input breaks \(total) rule(s) of operation \(operation.name)\(listed).")
                 let list = JSONValue.array(
                     violations.map {
                         // A path is at most 200 bytes: nested names come from the caller too.
                         let path = $0.path.utf8.count > 200 ? String($0.path.prefix(200)) + "…" : $0.path
                         return .object(["path": .string(path), "message": .string($0.message)])
                     })
-                problem.jsonExtensions["errors"] = String(decoding: JSONWriter.encode(list), as: UTF8.self)
+                refusal.jsonExtensions["errors"] = String(decoding: JSONWriter.encode(list), as: UTF8.self)
                 if total > violations.count {
-                    problem.jsonExtensions["errorsOmitted"] = String(total - violations.count)
+                    refusal.jsonExtensions["errorsOmitted"] = String(total - violations.count)
                 }
-                throw CallPipeline.Stop(response: .problem(problem), slug: "invalid-input")
+                throw refusal
             }
         }
         guard case .object(let object) = value else {
-            throw CallPipeline.problem("invalid-json", 400, "The request body must be a JSON object.", context)
+            throw ProblemError(.invalidJSON, "The request body must be a JSON object.")
         }
         call.input = object
     }

@@ -1,4 +1,5 @@
 import HTTPCore
+import HTTPServer
 
 /// Stage 2: `X-Partner-Id` names a configured partner that may call the city, its signature
 /// holds over the raw request, and the request was not accepted before (401 / 403 / 409; 503
@@ -8,21 +9,20 @@ struct PartnerStage: CallStage {
     let metrics: Metrics?
     let clock: @Sendable () -> Int64
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let context = call.http
         let city = try call.resolved(for: name).city
         guard let partnerId = call.request.headers["x-partner-id"], !partnerId.isEmpty else {
-            throw CallPipeline.problem("missing-partner", 401, "X-Partner-Id must name the calling partner.", context)
+            throw ProblemError(.missingPartner, "X-Partner-Id must name the calling partner.")
         }
         guard let authenticator = call.snapshot.authenticators[partnerId] else {
-            throw CallPipeline.problem(
-                "unknown-partner", 401,
-                "No partner \(EchoableText.quoted(partnerId, or: "by that X-Partner-Id")) is configured.", context)
+            throw ProblemError(
+                .unknownPartner,
+                "No partner \(EchoableText.quoted(partnerId, or: "by that X-Partner-Id")) is configured.")
         }
         call.labels.partner = partnerId
         guard city.partners.contains(partnerId), authenticator.partner.cities.contains(city.code) else {
-            throw CallPipeline.problem(
-                "partner-not-allowed", 403, "Partner \(partnerId) may not call city \(city.code).", context)
+            throw ProblemError(.partnerNotAllowed, "Partner \(partnerId) may not call city \(city.code).")
         }
         let outcome: PartnerAuthenticator.Outcome
         do {
@@ -32,16 +32,11 @@ struct PartnerStage: CallStage {
             case .verification(let failure):
                 metrics?.increment(
                     "citygate_verification_failures_total", ["partner": partnerId, "reason": failure.reason.rawValue])
-                throw CallPipeline.Stop(
-                    response: .problem(
-                        failure.problem(requestId: context.requestId, debug: authenticator.partner.debugSignatures)),
-                    slug: failure.reason.rawValue)
+                throw failure.problemError(debug: authenticator.partner.debugSignatures)
             case .storage:
-                var stop = CallPipeline.problem(
-                    "store-unavailable", 503, "The gateway cannot record this request right now; retry shortly.",
-                    context)
-                stop.response.headers.add(name: "Retry-After", value: "5")
-                throw stop
+                throw ProblemError(
+                    .storeUnavailable, "The gateway cannot record this request right now; retry shortly.",
+                    headers: [("Retry-After", "5")])
             }
         }
         switch outcome {
@@ -51,8 +46,7 @@ struct PartnerStage: CallStage {
         case .duplicate:
             let failure = VerificationFailure(
                 .replayed, "This signed request was already accepted; sign each call afresh.")
-            throw CallPipeline.Stop(
-                response: .problem(failure.problem(requestId: context.requestId)), slug: failure.reason.rawValue)
+            throw failure.problemError()
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPCore
+import HTTPServer
 
 /// Stage 4: every limit the city and the service declare, decided together (GCRA; a refusal
 /// charges none). `subject` limits count per citizen, so they apply to calls with a citizen
@@ -12,7 +13,7 @@ struct RateLimitStage: CallStage {
     /// Monotonic nanoseconds (the limiter's clock).
     let monotonicNanos: @Sendable () -> Int64
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let target = try call.resolved(for: name)
         let rules = target.route.rules(
             operation: target.operation.name, partnerId: try call.partner(for: name),
@@ -20,13 +21,10 @@ struct RateLimitStage: CallStage {
         let decision = limiter.check(rules, now: monotonicNanos())
         guard decision.allowed else {
             metrics?.increment("citygate_rate_limit_refusals_total", ["scope": decision.rule?.policy ?? "unknown"])
-            var stop = CallPipeline.problem(
-                "rate-limited", 429,
+            throw ProblemError(
+                .rateLimited,
                 "The \(decision.rule?.policy ?? "") limit for this call is used up; retry after \(decision.retryAfterSeconds) s.",
-                call.http)
-            stop.response.headers.add(name: "Retry-After", value: "\(decision.retryAfterSeconds)")
-            RateLimitHeaders.add(decision, to: &stop.response)
-            throw stop
+                headers: [("Retry-After", "\(decision.retryAfterSeconds)")] + RateLimitHeaders.fields(decision))
         }
         call.limits = decision
     }

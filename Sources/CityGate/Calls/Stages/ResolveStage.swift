@@ -1,31 +1,31 @@
+import HTTPServer
+
 /// Stage 1: the city, service and operation of the path in the call's snapshot, and their
 /// compiled route. 404 for names that are not served, 503 with the city's notice for a paused
 /// service.
 struct ResolveStage: CallStage {
     let name = "resolve"
 
-    func run(_ call: inout CallContext) async throws(CallPipeline.Stop) {
+    func run(_ call: inout CallContext) async throws(ProblemError) {
         let context = call.http
         let code = context.pathParameters["city"] ?? ""
         let serviceId = context.pathParameters["service"] ?? ""
         let operationName = context.pathParameters["operation"] ?? ""
         guard let city = call.snapshot.manifests.cities[code] else {
-            throw CallPipeline.problem(
-                "unknown-city", 404, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.",
-                context)
+            throw ProblemError(
+                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.")
         }
         call.labels.city = code
         guard let entry = city.services[serviceId], let service = call.snapshot.manifests.services[serviceId] else {
-            throw CallPipeline.problem(
-                "unknown-service", 404,
-                "City \(code) offers no service \(EchoableText.quoted(serviceId, or: "by that name")).", context)
+            throw ProblemError(
+                .unknownService, "City \(code) offers no service \(EchoableText.quoted(serviceId, or: "by that name"))."
+            )
         }
         call.labels.service = serviceId
         guard let operation = service.operations[operationName], !operation.eventOnly else {
-            throw CallPipeline.problem(
-                "unknown-operation", 404,
-                "Service \(serviceId) has no operation \(EchoableText.quoted(operationName, or: "by that name")).",
-                context)
+            throw ProblemError(
+                .unknownOperation,
+                "Service \(serviceId) has no operation \(EchoableText.quoted(operationName, or: "by that name")).")
         }
         call.labels.operation = operationName
         let route =
@@ -35,7 +35,7 @@ struct ResolveStage: CallStage {
         if !entry.enabled || !service.enabled {
             let zh = entry.disabledNoticeZh ?? service.disabledNoticeZh ?? "该服务暂停办理。"
             let en = entry.disabledNoticeEn ?? service.disabledNoticeEn ?? "This service is paused."
-            throw CallPipeline.problem("service-disabled", 503, en, context, extra: ["noticeZh": zh, "noticeEn": en])
+            throw ProblemError(.serviceDisabled, en, extensions: ["noticeZh": zh, "noticeEn": en])
         }
         call.target = CallContext.Target(city: city, service: service, operation: operation, route: route)
     }
