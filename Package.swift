@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "citygate", targets: ["CityGateCLI"]),
         .library(name: "HTTPCore", targets: ["HTTPCore"]),
+        .library(name: "Logging", targets: ["Logging"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
         .library(name: "Cryptography", targets: ["Cryptography"]),
@@ -46,15 +47,22 @@ let package = Package(
         ),
         // Pure HTTP values and the incremental parser: no I/O, no Foundation, fuzzable.
         .target(name: "HTTPCore", swiftSettings: swiftSettings),
+        // Structured JSON log lines with personal data masked; buffered per event-loop turn by
+        // whoever installs a LogBuffer on its thread, so nothing here knows the loops.
+        .target(
+            name: "Logging",
+            dependencies: ["HTTPCore", "CSystemLinux"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
-            dependencies: ["HTTPCore", "CSystemLinux"],
+            dependencies: ["HTTPCore", "Logging", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPClient",
             // The client runs on HTTPServer's event loops (see docs/architecture.md).
-            dependencies: ["HTTPCore", "HTTPServer", "CCurl"],
+            dependencies: ["HTTPCore", "HTTPServer", "Logging", "CCurl"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -69,12 +77,12 @@ let package = Package(
         ),
         .target(
             name: "CityGate",
-            dependencies: ["HTTPCore", "HTTPServer", "HTTPClient", "Cryptography", "Store"],
+            dependencies: ["HTTPCore", "Logging", "HTTPServer", "HTTPClient", "Cryptography", "Store"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CityGateCLI",
-            dependencies: ["CityGate", "HTTPServer", "CSystemLinux"],
+            dependencies: ["CityGate", "Logging", "HTTPServer", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.
@@ -108,6 +116,11 @@ let package = Package(
         .testTarget(
             name: "HTTPCoreTests",
             dependencies: ["HTTPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LoggingTests",
+            dependencies: ["Logging"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

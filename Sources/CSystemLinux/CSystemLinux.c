@@ -69,6 +69,16 @@ void citygate_set_current_loop(void *loop) {
     citygate_thread_loop = loop;
 }
 
+static __thread void *citygate_thread_log_buffer = NULL;
+
+void *citygate_current_log_buffer(void) {
+    return citygate_thread_log_buffer;
+}
+
+void citygate_set_current_log_buffer(void *buffer) {
+    citygate_thread_log_buffer = buffer;
+}
+
 /* Write ends of the signal pipes, by signal number; -1 until installed. */
 static int citygate_signal_write_ends[NSIG];
 static int citygate_signal_read_ends[NSIG];

@@ -2,6 +2,7 @@ import Cryptography
 import Foundation
 import HTTPCore
 import HTTPServer
+import Logging
 
 /// `/admin/*` on the ops listener, behind `Authorization: Bearer <admin token>` (compared in
 /// constant time; the token comes from `gateway.json` as a secret reference).

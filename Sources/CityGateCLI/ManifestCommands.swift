@@ -1,5 +1,6 @@
 import CityGate
 import HTTPServer
+import Logging
 
 #if canImport(Glibc)
     import Glibc

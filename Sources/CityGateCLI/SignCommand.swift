@@ -2,6 +2,7 @@ import CityGate
 import Foundation
 import HTTPCore
 import HTTPServer
+import Logging
 
 /// `citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
 ///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]

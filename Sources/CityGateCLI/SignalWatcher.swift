@@ -1,6 +1,7 @@
 import CSystemLinux
 import Foundation
 import HTTPServer
+import Logging
 import Synchronization
 
 #if canImport(Glibc)

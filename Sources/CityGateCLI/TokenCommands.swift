@@ -2,6 +2,7 @@ import CityGate
 import Cryptography
 import Foundation
 import HTTPServer
+import Logging
 
 #if canImport(Glibc)
     import Glibc

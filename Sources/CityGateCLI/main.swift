@@ -1,6 +1,7 @@
 import CityGate
 import Dispatch
 import HTTPServer
+import Logging
 
 #if canImport(Glibc)
     import Glibc

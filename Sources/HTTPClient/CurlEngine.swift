@@ -1,5 +1,6 @@
 import CCurl
 import HTTPServer
+import Logging
 import Synchronization
 
 #if canImport(Glibc)

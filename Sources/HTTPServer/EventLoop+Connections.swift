@@ -1,5 +1,6 @@
 import CSystemLinux
 import HTTPCore
+import Logging
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import CSystemLinux
 import HTTPCore
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -58,8 +59,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var timers: [any LoopTimer] = []
     /// Work held back until this turn's queue has run (batched writes: log lines, replay records).
     var endOfTurn: [() -> Void] = []
-    /// Log lines of this turn, written together at its end.
-    var logBuffer: [UInt8] = []
 
     init(index: Int) throws(SocketError) {
         self.index = index
@@ -150,7 +149,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     func runLoop() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
         citygate_set_current_loop(Unmanaged.passUnretained(self).toOpaque())
-        defer { citygate_set_current_loop(nil) }
+        // A turn's log lines leave in one write at its end.
+        let logs = LogBuffer { [self] buffer in atEndOfTurn { buffer.flush() } }
+        LogBuffer.install(logs)
+        defer {
+            logs.flush()
+            LogBuffer.install(nil)
+            citygate_set_current_loop(nil)
+        }
         var events = [citygate_epoll_event](repeating: citygate_epoll_event(), count: 512)
         now = EventLoop.monotonicNow()
         var nextSweep = now + EventLoop.sweepInterval

@@ -1,4 +1,5 @@
 import HTTPCore
+import Logging
 import Synchronization
 
 /// An HTTP/1.1 server: one listening socket shared by the loops of an ``EventLoopGroup``.

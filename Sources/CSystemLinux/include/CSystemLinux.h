@@ -45,6 +45,11 @@ int citygate_stream_socket(int family);
 void *citygate_current_loop(void);
 /// Sets the calling thread's event loop (NULL to clear).
 void citygate_set_current_loop(void *loop);
+/// The log buffer of the calling thread's turn-based owner (a thread-local; NULL when lines are
+/// written at once).
+void *citygate_current_log_buffer(void);
+/// Sets the calling thread's log buffer (NULL to clear).
+void citygate_set_current_log_buffer(void *buffer);
 /// Catches `signal_number` with a handler that writes one byte to a pipe of its own, and returns
 /// the pipe's read end (the same one on later calls), or -1 with errno set. The handler is
 /// installed before this returns, so no signal after it can be lost: a Dispatch signal source

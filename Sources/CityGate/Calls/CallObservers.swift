@@ -1,5 +1,5 @@
 import HTTPCore
-import HTTPServer
+import Logging
 
 /// `citygate_requests_total` and `citygate_request_duration_seconds` for every call, labelled
 /// with configured names only.

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPClient
 import HTTPCore
-import HTTPServer
+import Logging
 import Synchronization
 
 /// Delivers inbox events to their bound backend operations.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPCore
 import HTTPServer
+import Logging
 
 /// `POST /v1/partners/{partner}/events` (and `GET` for WeChat's URL verification).
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPCore
 import HTTPServer
+import Logging
 
 /// One structured JSON access line per request on the public listener (standard output):
 /// request id, method, path without its query, city / service / operation / partner (configured

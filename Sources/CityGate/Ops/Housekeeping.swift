@@ -1,5 +1,5 @@
 import Foundation
-import HTTPServer
+import Logging
 import Synchronization
 
 /// Periodic clean-up of records that have outlived their purpose: replay records past their

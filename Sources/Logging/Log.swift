@@ -1,3 +1,4 @@
+import CSystemLinux
 import HTTPCore
 import Synchronization
 
@@ -72,8 +73,8 @@ public enum Log {
 
     private static func finish(_ line: inout [UInt8]) {
         line.append(contentsOf: "}\n".utf8)
-        if let loop = EventLoop.current {
-            loop.bufferLogLine(line)
+        if let pointer = citygate_current_log_buffer() {
+            Unmanaged<LogBuffer>.fromOpaque(pointer).takeUnretainedValue().append(line)
         } else {
             output(line)
         }
@@ -84,7 +85,8 @@ public enum Log {
     private static let outputLock = Mutex(())
 
     /// Writes whole lines to standard output.
-    static func output(_ bytes: [UInt8]) {
+    /// Writes `bytes` to standard output in one go (lines from several threads never interleave).
+    public static func output(_ bytes: [UInt8]) {
         outputLock.withLock { _ in
             var offset = 0
             while offset < bytes.count {
@@ -97,24 +99,5 @@ public enum Log {
                 offset += written
             }
         }
-    }
-}
-
-extension EventLoop {
-    /// Holds `line` until the end of this turn (or until 64 KiB are held), so a loop serving many
-    /// requests writes their access lines with one `write` instead of one each, as nginx's
-    /// `access_log … buffer=` does. A line waits at most one loop turn.
-    func bufferLogLine(_ line: [UInt8]) {
-        if logBuffer.isEmpty {
-            atEndOfTurn { [self] in flushLog() }
-        }
-        logBuffer.append(contentsOf: line)
-        if logBuffer.count >= 64 * 1024 { flushLog() }
-    }
-
-    private func flushLog() {
-        guard !logBuffer.isEmpty else { return }
-        Log.output(logBuffer)
-        logBuffer.removeAll(keepingCapacity: true)
     }
 }
