@@ -75,6 +75,27 @@ struct PartnerSchemeRegistryTests {
         }
     }
 
+    /// The partner-file reference in docs/manifests.md names every common field and, per scheme,
+    /// every key member and section the plugin accepts.
+    @Test
+    func thePartnerFileReferenceMatchesTheLoaderAndThePlugins() throws {
+        let documented = try ManifestReferenceTests.documentedFields(after: "## `partners/<id>.json`")
+        #expect(documented == PartnerConfiguration.commonFields)
+        let text = try String(
+            contentsOf: ExternalProcess.packageRoot.appendingPathComponent("docs/manifests.md"), encoding: .utf8)
+        let section = text.components(separatedBy: "## `partners/<id>.json`").last ?? ""
+        for scheme in PartnerSchemes.all {
+            let row = section.split(separator: "\n").first { $0.hasPrefix("| `\(scheme.name)` |") }
+            guard let row else {
+                Issue.record("docs/manifests.md has no partner-file row for \(scheme.name)")
+                continue
+            }
+            for field in scheme.keyFields.union(scheme.sections) {
+                #expect(row.contains("`\(field)`"), "\(scheme.name): `\(field)` is not documented")
+            }
+        }
+    }
+
     @Test(arguments: names)
     func signsAndVerifiesItsOwnSample(name: String) throws {
         let signed = try Self.signed(name)
