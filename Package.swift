@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "citygate", targets: ["CityGateCLI"]),
         .library(name: "HTTPCore", targets: ["HTTPCore"]),
         .library(name: "Logging", targets: ["Logging"]),
+        .library(name: "EventLoops", targets: ["EventLoops"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
         .library(name: "Cryptography", targets: ["Cryptography"]),
@@ -54,15 +55,23 @@ let package = Package(
             dependencies: ["HTTPCore", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
+        // The epoll loops (threads that are also TaskExecutors), their descriptor watchers,
+        // timers and end-of-turn work: what the server, the outbound client and later the
+        // shared-state clients run on, with no HTTP in it.
+        .target(
+            name: "EventLoops",
+            dependencies: ["Logging", "CSystemLinux"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
-            dependencies: ["HTTPCore", "Logging", "CSystemLinux"],
+            dependencies: ["HTTPCore", "EventLoops", "Logging", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPClient",
-            // The client runs on HTTPServer's event loops (see docs/architecture.md).
-            dependencies: ["HTTPCore", "HTTPServer", "Logging", "CCurl"],
+            // The client runs on the event loops (see docs/architecture.md), not on the server.
+            dependencies: ["HTTPCore", "EventLoops", "Logging", "CCurl"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -77,12 +86,14 @@ let package = Package(
         ),
         .target(
             name: "CityGate",
-            dependencies: ["HTTPCore", "Logging", "HTTPServer", "HTTPClient", "Cryptography", "Store"],
+            dependencies: [
+                "HTTPCore", "Logging", "EventLoops", "HTTPServer", "HTTPClient", "Cryptography", "Store",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CityGateCLI",
-            dependencies: ["CityGate", "Logging", "HTTPServer", "CSystemLinux"],
+            dependencies: ["CityGate", "Logging", "EventLoops", "HTTPServer", "CSystemLinux"],
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.
@@ -90,14 +101,14 @@ let package = Package(
         // Mock government backends for the sample manifests (external systems: demos and tests).
         .executableTarget(
             name: "MockBackends",
-            dependencies: ["HTTPCore", "HTTPServer"],
+            dependencies: ["EventLoops", "HTTPCore", "HTTPServer"],
             path: "mocks/MockBackends",
             swiftSettings: swiftSettings
         ),
         // `make bench` only: drives concurrent requests through HTTPClient.
         .executableTarget(
             name: "ClientBench",
-            dependencies: ["HTTPClient", "HTTPCore", "HTTPServer"],
+            dependencies: ["EventLoops", "HTTPClient", "HTTPCore", "HTTPServer"],
             path: "bench/ClientBench",
             swiftSettings: swiftSettings
         ),
@@ -125,14 +136,14 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPCore", "HTTPServer", "TestSupport"],
+            dependencies: ["EventLoops", "HTTPCore", "HTTPServer", "TestSupport"],
             // Run as an external client by the tests, not compiled.
             exclude: ["Clients/http_client_check.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HTTPClientTests",
-            dependencies: ["HTTPClient", "HTTPCore", "HTTPServer", "TestSupport"],
+            dependencies: ["EventLoops", "HTTPClient", "HTTPCore", "HTTPServer", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -142,7 +153,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CityGateTests",
-            dependencies: ["CityGate", "Cryptography", "HTTPCore", "HTTPServer", "HTTPClient", "Store", "TestSupport"],
+            dependencies: [
+                "CityGate", "Cryptography", "EventLoops", "HTTPCore", "HTTPServer", "HTTPClient", "Store",
+                "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,4 @@
 import CSystemLinux
-import HTTPCore
 import Logging
 import Synchronization
 
@@ -7,19 +6,24 @@ import Synchronization
     import Glibc
 #endif
 
-/// One thread, one epoll instance, and the connections accepted on it.
+/// One thread, one epoll instance, and the sockets registered on it.
 ///
 /// The loop is also a Swift `TaskExecutor`: request handlers are started with the loop as their
 /// preferred executor, so a handler that does not hop elsewhere runs on the thread that owns its
 /// connection and its response is written without any cross-thread hand-off.
 ///
 /// ```
-///   epoll_wait ─► wake fd          drain the eventfd counter
-///              ├► listener token   accept4 up to 64 connections (EPOLLEXCLUSIVE, shared fd)
-///              └► connection id    read / parse / dispatch / write (edge-triggered, to EAGAIN)
-///   run queued jobs and closures (tasks, completions from other threads)
-///   every 250 ms: expire deadlines (header, body, idle, write, linger)
+///   epoll_wait ─► wake fd            drain the eventfd counter
+///              ├► socket token       the loop's socket owner (the HTTP server: listeners and
+///              │                     connections, read / parse / dispatch / write to EAGAIN)
+///              └► descriptor token   a DescriptorWatcher (libcurl's sockets, later Redis, PostgreSQL)
+///   due LoopTimers, then queued jobs and closures (tasks, completions from other threads),
+///   then end-of-turn work (one write for the turn's log lines, one commit for its records)
+///   every 250 ms: the socket owner's sweep (the server expires its deadlines)
 /// ```
+///
+/// The loop knows nothing of HTTP: the server installs itself as the ``socketOwner``, the
+/// outbound client and the state stores watch descriptors and keep timers.
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // @unchecked: the mutable state below the queue is touched only on the loop's own thread
     // (every entry point from elsewhere goes through `queue` + `wake`); `queue`, `threadID` and
@@ -31,14 +35,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     static let wakeToken: UInt64 = 0
-    static let firstConnectionID: UInt64 = 1 << 32
-    /// Tokens of watched descriptors: this bit plus the descriptor (connection ids never reach it).
-    static let descriptorTokenBit: UInt64 = 1 << 62
+    /// Tokens of watched descriptors: this bit plus the descriptor. Socket owners use tokens
+    /// from 1 up to below it.
+    package static let descriptorTokenBit: UInt64 = 1 << 62
     static let sweepInterval: UInt64 = 250_000_000
 
     /// The loop's position in its group.
     public let index: Int
-    let epollFD: Int32
+    package let epollFD: Int32
     let wakeFD: Int32
     private let queue = Mutex<[Work]>([])
     private let threadID = Atomic<UInt>(0)
@@ -46,13 +50,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // Loop-thread state.
     private var spareQueue: [Work] = []
-    var connections: [UInt64: Connection] = [:]
-    var listeners: [UInt64: ServerCore] = [:]
-    var nextConnectionID = EventLoop.firstConnectionID
-    let readBuffer: UnsafeMutableRawBufferPointer
-    var date = HTTPDate()
-    var requestIds: RequestIdGenerator
-    var now: UInt64 = 0
+    /// Monotonic nanoseconds at the start of this turn's work.
+    package var now: UInt64 = 0
+    /// Who handles events on socket tokens (below ``descriptorTokenBit``): the HTTP server.
+    /// Set once, on the loop thread.
+    package var socketOwner: (any LoopSocketOwner)?
     /// Descriptors other parts of the process watch on this loop (libcurl's sockets).
     var descriptorWatchers: [Int32: any DescriptorWatcher] = [:]
     /// Deadlines other parts of the process keep on this loop (libcurl's timer).
@@ -62,7 +64,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     init(index: Int) throws(SocketError) {
         self.index = index
-        self.requestIds = RequestIdGenerator(loopIndex: index)
         let epollFD = try SystemCall.run("epoll_create1") { citygate_epoll_create() }
         let wakeFD: Int32
         do {
@@ -76,17 +77,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         self.epollFD = epollFD
         self.wakeFD = wakeFD
-        self.readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
     }
 
     deinit {
-        readBuffer.deallocate()
         SystemCall.close(wakeFD)
         SystemCall.close(epollFD)
     }
 
     /// Whether the caller runs on this loop's thread.
-    var inLoopThread: Bool {
+    package var inLoopThread: Bool {
         let owner = threadID.load(ordering: .acquiring)
         return owner != 0 && pthread_equal(pthread_t(owner), pthread_self()) != 0
     }
@@ -109,7 +108,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// Runs `body` on the loop thread: now if already there, otherwise on its next turn.
-    func execute(_ body: @escaping @Sendable () -> Void) {
+    package func execute(_ body: @escaping @Sendable () -> Void) {
         if inLoopThread {
             body()
         } else {
@@ -118,7 +117,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// Runs `body` on the loop thread and returns its result.
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             submit(.closure { continuation.resume(returning: body()) })
         }
@@ -177,19 +176,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 case EventLoop.wakeToken:
                     var counter: UInt64 = 0
                     _ = Glibc.read(wakeFD, &counter, 8)
-                case ..<EventLoop.firstConnectionID:
-                    if let core = listeners[event.data] { acceptConnections(core) }
                 case EventLoop.descriptorTokenBit...:
                     let fd = Int32(truncatingIfNeeded: event.data & ~EventLoop.descriptorTokenBit)
                     descriptorWatchers[fd]?.descriptorReady(fd, events: DescriptorEvents(epoll: event.events))
                 default:
-                    if let connection = connections[event.data] { handle(event.events, on: connection) }
+                    socketOwner?.socketEvent(token: event.data, events: event.events)
                 }
             }
             fireDueTimers()
             runQueuedWork()
             if now >= nextSweep {
-                expireDeadlines()
+                socketOwner?.sweep()
                 nextSweep = now + EventLoop.sweepInterval
             }
         }
@@ -242,9 +239,18 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    static func monotonicNow() -> UInt64 {
+    package static func monotonicNow() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
+}
+
+/// The one owner of a loop's socket tokens (the HTTP server's per-loop state): it registers its
+/// sockets with tokens from 1 to below ``EventLoop/descriptorTokenBit`` and hears of their events.
+package protocol LoopSocketOwner: AnyObject {
+    /// Events (epoll bits) on the socket registered with `token`.
+    func socketEvent(token: UInt64, events: UInt32)
+    /// Called every 250 ms on the loop thread: the place to expire deadlines.
+    func sweep()
 }

@@ -30,7 +30,7 @@ public final class EventLoopGroup: Sendable {
     }
 
     /// A token for a new listener, distinct from connection ids.
-    func makeListenerToken() -> UInt64 {
+    package func makeListenerToken() -> UInt64 {
         nextToken.add(1, ordering: .relaxed).oldValue
     }
 

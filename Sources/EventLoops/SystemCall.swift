@@ -3,7 +3,7 @@
 #endif
 
 /// The outcome of a non-blocking I/O call.
-enum IOResult: Equatable {
+package enum IOResult: Equatable {
     /// The call transferred this many bytes (0 on read means end of stream).
     case done(Int)
     /// The descriptor is not ready (EAGAIN/EWOULDBLOCK).
@@ -12,10 +12,10 @@ enum IOResult: Equatable {
 
 /// The one place system calls are made from: retries EINTR, reports EAGAIN as would-block, and
 /// throws every other failure with errno and the call's name.
-enum SystemCall {
+package enum SystemCall {
     /// Runs a call that returns -1 and sets errno on failure; retries on EINTR.
     @inline(__always)
-    static func run(_ name: @autoclosure () -> String, _ body: () -> Int32) throws(SocketError) -> Int32 {
+    package static func run(_ name: @autoclosure () -> String, _ body: () -> Int32) throws(SocketError) -> Int32 {
         while true {
             let result = body()
             if result >= 0 { return result }
@@ -27,7 +27,7 @@ enum SystemCall {
 
     /// Runs an I/O call returning a byte count; EAGAIN becomes `.wouldBlock`.
     @inline(__always)
-    static func io(_ name: @autoclosure () -> String, _ body: () -> Int) throws(SocketError) -> IOResult {
+    package static func io(_ name: @autoclosure () -> String, _ body: () -> Int) throws(SocketError) -> IOResult {
         while true {
             let result = body()
             if result >= 0 { return .done(result) }
@@ -39,7 +39,7 @@ enum SystemCall {
     }
 
     /// Closes a descriptor. EINTR is not retried: on Linux the descriptor is gone either way.
-    static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }
 }

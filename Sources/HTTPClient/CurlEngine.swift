@@ -1,5 +1,5 @@
 import CCurl
-import HTTPServer
+import EventLoops
 import Logging
 import Synchronization
 

@@ -1,6 +1,6 @@
 import CCurl
 import Dispatch
-import HTTPServer
+import EventLoops
 import Synchronization
 
 /// The outbound HTTP client: libcurl's multi interface driven by event loops, with async/await.

@@ -1,3 +1,4 @@
+import EventLoops
 import HTTPCore
 import Logging
 import Synchronization
@@ -37,7 +38,7 @@ public final class HTTPServer: Sendable {
             // `listeners` table is updated on the loop itself.
             loop.execute {
                 do throws(SocketError) {
-                    try loop.startListening(core)
+                    try loop.server.startListening(core)
                 } catch {
                     Log.error("could not register listener", ["error": error.description])
                 }
@@ -62,7 +63,7 @@ public final class HTTPServer: Sendable {
         guard let core = core.withLock({ $0 }) else { return }
         core.draining.store(true, ordering: .relaxed)
         for loop in group.loops {
-            await loop.run { loop.drain(core, force: false) }
+            await loop.run { loop.server.drain(core, force: false) }
         }
         core.listener.close()
         let clock = ContinuousClock()
@@ -72,7 +73,7 @@ public final class HTTPServer: Sendable {
         }
         if core.openConnections.load(ordering: .relaxed) > 0 {
             for loop in group.loops {
-                await loop.run { loop.drain(core, force: true) }
+                await loop.run { loop.server.drain(core, force: true) }
             }
         }
         self.core.withLock { $0 = nil }

@@ -1,4 +1,5 @@
 import CSystemLinux
+import EventLoops
 
 #if canImport(Glibc)
     import Glibc

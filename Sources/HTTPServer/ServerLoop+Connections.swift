@@ -1,4 +1,5 @@
 import CSystemLinux
+import EventLoops
 import HTTPCore
 import Logging
 
@@ -7,20 +8,20 @@ import Logging
 #endif
 
 /// The life of a connection on its loop: accept, read, parse, dispatch, write, close.
-extension EventLoop {
+extension ServerLoop {
     static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     func startListening(_ core: ServerCore) throws(SocketError) {
         let events = citygate_epollin | citygate_epollexclusive
         _ = try SystemCall.run("epoll_ctl(ADD listener)") {
-            citygate_epoll_add(epollFD, core.listener.fd, events, core.token)
+            citygate_epoll_add(loop.epollFD, core.listener.fd, events, core.token)
         }
         listeners[core.token] = core
     }
 
     func stopListening(_ core: ServerCore) {
         if listeners.removeValue(forKey: core.token) != nil {
-            _ = citygate_epoll_remove(epollFD, core.listener.fd)
+            _ = citygate_epoll_remove(loop.epollFD, core.listener.fd)
         }
     }
 
@@ -42,8 +43,8 @@ extension EventLoop {
                 SystemCall.close(fd)
                 continue
             }
-            let remote = (try? EventLoop.peerAddress(of: fd)) ?? ""
-            let host = EventLoop.host(of: remote)
+            let remote = (try? ServerLoop.peerAddress(of: fd)) ?? ""
+            let host = ServerLoop.host(of: remote)
             guard core.admit(host: host) else {
                 refuse(
                     fd, .tooManyConnections,
@@ -65,7 +66,7 @@ extension EventLoop {
             let id = nextConnectionID
             nextConnectionID += 1
             let events = citygate_epollin | citygate_epollout | citygate_epollrdhup | citygate_epollet
-            guard citygate_epoll_add(epollFD, fd, events, id) == 0 else {
+            guard citygate_epoll_add(loop.epollFD, fd, events, id) == 0 else {
                 Log.error("epoll_ctl(ADD connection) failed", ["errno": "\(errno)"])
                 core.release(host: host)
                 SystemCall.close(fd)
@@ -104,7 +105,7 @@ extension EventLoop {
                 guard readOnce(connection) else { return }
                 continue
             case .sendContinue:
-                connection.outbound.append(contentsOf: EventLoop.continueResponse)
+                connection.outbound.append(contentsOf: ServerLoop.continueResponse)
                 guard flush(connection) else { return }
                 continue
             case .dispatch(let request):
@@ -198,9 +199,9 @@ extension EventLoop {
         let responder = connection.core.responder
         let connectionID = connection.id
         let isHead = request.method == "HEAD"
-        Task(executorPreference: self) {
+        Task(executorPreference: loop) {
             let response = await responder.respond(to: request, context: context)
-            self.execute {
+            self.loop.execute {
                 self.complete(connectionID, response: response, requestId: context.requestId, isHead: isHead)
             }
         }
@@ -246,7 +247,7 @@ extension EventLoop {
 
     func close(_ connection: Connection) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
-        _ = citygate_epoll_remove(epollFD, connection.fd)
+        _ = citygate_epoll_remove(loop.epollFD, connection.fd)
         SystemCall.close(connection.fd)
         connection.core.openConnections.subtract(1, ordering: .relaxed)
         connection.core.release(host: connection.host)

@@ -1,3 +1,5 @@
+import EventLoops
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,4 +1,5 @@
 import CityGate
+import EventLoops
 import Foundation
 import HTTPServer
 import Store

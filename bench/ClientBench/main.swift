@@ -5,6 +5,7 @@
 // With --requests FILE (one JSON request per line: method, path, query, headers, body in base64,
 // as `citygate sign --format json` prints), each request is sent exactly once, in order, to URL +
 // its path: pre-signed calls for the pipeline benchmark, where replay protection refuses repeats.
+import EventLoops
 import Foundation
 import HTTPClient
 import HTTPCore

@@ -6,6 +6,7 @@
 // halls (+4) on consecutive ports from --base-port, or on ephemeral ports with --base-port 0.
 // Prints one JSON line naming each backend's port. --error-rate answers that share of requests
 // with 503; --latency-ms delays every answer.
+import EventLoops
 import Foundation
 import HTTPCore
 import HTTPServer
