@@ -138,6 +138,7 @@ public final class Gateway: Sendable {
         let delegations: DelegationStore
         let vault: IdentityVault
         let audit: AuditLog
+        let idempotency: IdempotencyStore
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
             // loss could forget the last few nonces. An fsync per partner call would cap the
@@ -153,6 +154,7 @@ public final class Gateway: Sendable {
             delegations = try DelegationStore(database: database)
             vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
+            idempotency = try IdempotencyStore(database: database)
             inbox = try Inbox(
                 path: dataDirectory + "/inbox.db",
                 maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
@@ -186,6 +188,7 @@ public final class Gateway: Sendable {
                 Housekeeping.Job(name: "tokens and revocations") { [tokenStore] now in
                     try tokenStore.purgeExpired(now: now)
                 },
+                Housekeeping.Job(name: "idempotency keys") { [idempotency] now in try idempotency.purge(now: now) },
             ])
         let worker = deliveries
         health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
@@ -197,7 +200,7 @@ public final class Gateway: Sendable {
             configuration: publicHTTP,
             responder: AccessLog(
                 inner: Gateway.publicRouter(
-                    health: health, active: active, tokens: tokens, audit: audit,
+                    health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
                     events: EventRoutes(
                         active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
                     metrics: metrics,
@@ -248,14 +251,15 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        events: EventRoutes, metrics: Metrics, benchmarkRoute: Bool
+        idempotency: IdempotencyStore, events: EventRoutes, metrics: Metrics, benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
         let catalog = CatalogRoutes(active: active)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let pipeline = CallPipeline(
-            active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics, clock: clock)
+            active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics, clock: clock,
+            idempotency: idempotency)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         events.mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }

@@ -89,5 +89,23 @@ public enum GatewaySchema {
         """
         ALTER TABLE audit ADD COLUMN outcome TEXT
         """,
+        // 6: idempotency keys. The first outcome of a partner's `Idempotency-Key` on a
+        //    non-idempotent operation, per partner and citizen (`scope`), replayed for 24 hours;
+        //    `fingerprint` is the SHA-256 of the operation and body it was first used with.
+        """
+        CREATE TABLE idempotency (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status INTEGER,
+            content_type TEXT,
+            body BLOB,
+            started_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX idempotency_expiry ON idempotency (expires_at)
+        """,
     ])
 }

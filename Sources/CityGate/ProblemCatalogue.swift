@@ -28,6 +28,9 @@ extension ProblemType {
     static let invalidJSON = ProblemType("invalid-json", 400)
     static let invalidInput = ProblemType("invalid-input", 422)
     static let rateLimited = ProblemType("rate-limited", 429)
+    static let invalidIdempotencyKey = ProblemType("invalid-idempotency-key", 400)
+    static let idempotencyKeyInUse = ProblemType("idempotency-key-in-use", 409)
+    static let idempotencyKeyReused = ProblemType("idempotency-key-reused", 422)
     static let backendRejectedRequest = ProblemType("backend-rejected-request", 502)
     static let backendBadResponse = ProblemType("backend-bad-response", 502)
     // Backends
@@ -60,7 +63,9 @@ extension ProblemType {
         .unknownCity, .unknownService, .unknownOperation, .serviceDisabled, .missingPartner, .unknownPartner,
         .partnerNotAllowed, .tokenRequired, .invalidToken, .insufficientScope, .insufficientAuthLevel,
         .delegationInvalid, .delegationOutOfScope, .backendNotConfigured, .subjectMismatch, .tokensUnavailable,
-        .storeUnavailable, .invalidJSON, .invalidInput, .rateLimited, .backendRejectedRequest, .backendBadResponse,
+        .storeUnavailable, .invalidJSON, .invalidInput, .rateLimited,
+        .invalidIdempotencyKey, .idempotencyKeyInUse, .idempotencyKeyReused, .backendRejectedRequest,
+        .backendBadResponse,
         .backendCircuitOpen, .backendBusy, .backendTimeout, .backendUnavailable, .backendTLSFailure,
         .backendResponseTooLarge, .backendError, .requestCancelled, .unknownEventPartner, .unreadableEvent,
         .eventTooLarge,

@@ -16,16 +16,16 @@ struct CallPipelineTests {
     /// What the injected backend saw, and what it answers.
     final class RecordingTransport: Sendable {
         let requests = Mutex<[ClientRequest]>([])
-        let answer: @Sendable (ClientRequest) throws(BackendCallError) -> ClientResponse
+        let answer: @Sendable (ClientRequest) async throws(BackendCallError) -> ClientResponse
 
-        init(answer: @escaping @Sendable (ClientRequest) throws(BackendCallError) -> ClientResponse) {
+        init(answer: @escaping @Sendable (ClientRequest) async throws(BackendCallError) -> ClientResponse) {
             self.answer = answer
         }
 
         var transport: BackendCaller.Transport {
             { request, _, _, _, _ throws(BackendCallError) in
                 self.requests.withLock { $0.append(request) }
-                return try self.answer(request)
+                return try await self.answer(request)
             }
         }
 
@@ -53,11 +53,12 @@ struct CallPipelineTests {
         let audit: AuditLog
         let metrics: Metrics
         let client: HTTPClient
+        let idempotency: IdempotencyStore
 
         /// Builds a pipeline over the sample tree with `edits` applied.
         init(
             edits: [String: @Sendable (inout [String: Any]) -> Void] = [:],
-            answer: @escaping @Sendable (ClientRequest) throws(BackendCallError) -> ClientResponse = { _ in
+            answer: @escaping @Sendable (ClientRequest) async throws(BackendCallError) -> ClientResponse = { _ in
                 ClientResponse(
                     status: 200, headers: ["Content-Type": "application/json"],
                     body: Array(#"{"waiting":3,"eta_minutes":12,"updated_at":"2026-12-03T08:00:00+08:00"}"#.utf8))
@@ -77,6 +78,7 @@ struct CallPipelineTests {
                 delegations: try DelegationStore(database: database), vault: try IdentityVault(database: database),
                 replayStore: replayStore, material: try TokenKeyMaterial.load(directory: data.path))
             audit = try AuditLog(database: database)
+            idempotency = try IdempotencyStore(database: database)
             metrics = Metrics()
             backend = RecordingTransport(answer: answer)
             let clocks = Clocks()
@@ -84,7 +86,8 @@ struct CallPipelineTests {
             pipeline = CallPipeline(
                 active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics,
                 clock: { clocks.seconds.load(ordering: .relaxed) },
-                monotonicNanos: { clocks.nanos.load(ordering: .relaxed) }, transport: backend.transport)
+                monotonicNanos: { clocks.nanos.load(ordering: .relaxed) }, idempotency: idempotency,
+                transport: backend.transport)
         }
 
         /// Signs and runs one call as `partner`.
@@ -117,7 +120,8 @@ struct CallPipelineTests {
         defer { fixture.client.shutdown() }
         #expect(
             fixture.pipeline.stages.map(\.name) == [
-                "resolve", "partner", "bearer", "delegation", "rate-limits", "input", "identity", "bindings", "backend",
+                "resolve", "partner", "bearer", "delegation", "rate-limits", "input", "identity", "bindings",
+                "idempotency", "backend",
             ])
     }
 

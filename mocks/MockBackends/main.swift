@@ -74,6 +74,7 @@ final class RequestRecorder: Sendable {
         if let query = request.query { entry["query"] = query }
         for name in [
             "X-Citizen-Subject", "X-Auth-Level", "X-Acting-Agent", "X-Delegation-Id", "traceparent", "tracestate",
+            "Idempotency-Key",
         ] {
             if let value = request.headers[name] { entry[name] = value }
         }

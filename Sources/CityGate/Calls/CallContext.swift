@@ -40,8 +40,13 @@ struct CallContext {
     var input: [String: JSONValue] = [:]
     /// Set by ``IdentityStage`` for raw-identity services: the citizen's own id.
     var rawIdentity: String?
-    /// Set by ``BackendStage``: the answer for the partner.
+    /// Set by ``IdempotencyStage`` when this call claimed an `Idempotency-Key`.
+    var idempotencyKey: (scope: String, key: String)?
+    /// The answer for the partner: set by ``BackendStage``, or by a stage that answers the call
+    /// itself (``IdempotencyStage`` replaying a stored answer), which ends the stage list there.
     var response: Response?
+    /// Whether the backend answered (whatever the status): its outcome is known.
+    var backendAnswered = false
     /// How long the backend took, when it was called.
     var backendElapsed: Duration?
 

@@ -18,8 +18,11 @@ import HTTPServer
 ///  input        JSON object valid against the operation's schema           400 / 422 with the violations
 ///  identity     the citizen's own id for raw-identity services             401
 ///  bindings     bound input fields name the token's citizen                403 subject-mismatch
+///  idempotency  Idempotency-Key on non-idempotent operations: the first     400 / 409 / 422, or the
+///               answer kept 24 h and replayed                               stored answer replayed
 ///  backend      request from the templates through BackendCaller,          502 / 503 / 504 naming the
 ///               answer mapped into the partner's JSON                      backend, or the mapped problem
+/// A stage may answer the call itself (a replayed answer): the stages after it do not run.
 /// observers:    metrics (every call), audit (citizen-bound calls and their refusals)
 /// ```
 ///
@@ -44,12 +47,12 @@ public struct CallPipeline: Sendable {
         audit: AuditLog? = nil, metrics: Metrics? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         monotonicNanos: @escaping @Sendable () -> Int64 = RateLimitStage.uptimeNanos,
-        transport: BackendCaller.Transport? = nil
+        idempotency: IdempotencyStore? = nil, transport: BackendCaller.Transport? = nil
     ) {
         self.active = active
         self.stages = Self.standardStages(
             limiter: limiter, tokens: tokens, metrics: metrics, clock: clock, monotonicNanos: monotonicNanos,
-            caller: BackendCaller(metrics: metrics, transport: transport))
+            idempotency: idempotency, caller: BackendCaller(metrics: metrics, transport: transport))
         var observers: [any CallObserver] = []
         if let metrics { observers.append(RequestMetricsObserver(metrics: metrics)) }
         if let audit { observers.append(AuditObserver(audit: audit, clock: clock)) }
@@ -66,7 +69,7 @@ public struct CallPipeline: Sendable {
     /// The stage list: the one place the order of a call is written.
     static func standardStages(
         limiter: RateLimiter, tokens: TokenService?, metrics: Metrics?, clock: @escaping @Sendable () -> Int64,
-        monotonicNanos: @escaping @Sendable () -> Int64, caller: BackendCaller
+        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: IdempotencyStore?, caller: BackendCaller
     ) -> [any CallStage] {
         [
             ResolveStage(),
@@ -77,6 +80,7 @@ public struct CallPipeline: Sendable {
             InputStage(),
             IdentityStage(tokens: tokens, clock: clock),
             BindingStage(metrics: metrics),
+            IdempotencyStage(store: idempotency, clock: clock),
             BackendStage(caller: caller),
         ]
     }
@@ -96,29 +100,32 @@ public struct CallPipeline: Sendable {
         let snapshot = active.snapshot
         var call = CallContext(request: request, http: context, snapshot: snapshot, started: .now)
         // The token checks read the same snapshot as the rest of the call.
-        let (response, refusal) = await TokenService.$pinned.withValue(snapshot.manifests) {
+        let (response, refusal, ran) = await TokenService.$pinned.withValue(snapshot.manifests) {
             await run(&call)
         }
+        for stage in stages[..<ran].reversed() { stage.finish(call, response: response, refusal: refusal) }
         for observer in observers { observer.finished(call, response: response, refusal: refusal) }
         return response
     }
 
-    /// Runs the stages in order; the answer and, when a stage stopped the call, its slug.
-    private func run(_ call: inout CallContext) async -> (Response, String?) {
+    /// Runs the stages in order until one refuses or one answers; the answer, the refusal's slug
+    /// if a stage refused, and how many stages completed.
+    private func run(_ call: inout CallContext) async -> (Response, String?, Int) {
         var ran = 0
         do throws(ProblemError) {
             for stage in stages {
                 try await stage.run(&call)
                 ran += 1
+                if call.response != nil { break }
             }
         } catch {
-            return (error.response(requestId: call.http.requestId), error.type.slug)
+            return (error.response(requestId: call.http.requestId), error.type.slug, ran)
         }
         guard var response = call.response else {
             let refusal = CallContext.misordered("end", needs: "an answer", call.http)
-            return (refusal.response(requestId: call.http.requestId), refusal.type.slug)
+            return (refusal.response(requestId: call.http.requestId), refusal.type.slug, ran)
         }
         for stage in stages[..<ran].reversed() { stage.decorate(&response, call) }
-        return (response, nil)
+        return (response, nil, ran)
     }
 }

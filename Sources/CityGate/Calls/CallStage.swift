@@ -15,10 +15,17 @@ protocol CallStage: Sendable {
 
     /// Adds to a successful answer on the way out (in reverse stage order). Default: nothing.
     func decorate(_ response: inout Response, _ call: CallContext)
+
+    /// Sees the call's final answer, success or refusal, once it is decided (every stage whose
+    /// `run` completed, in reverse order): the place to keep or release what `run` claimed.
+    /// Default: nothing.
+    func finish(_ call: CallContext, response: Response, refusal: String?)
 }
 
 extension CallStage {
     func decorate(_ response: inout Response, _ call: CallContext) {}
+
+    func finish(_ call: CallContext, response: Response, refusal: String?) {}
 }
 
 /// Sees every call once it is answered, successfully or not: metrics, the audit trail.

@@ -33,6 +33,10 @@ struct BackendStage: CallStage {
                 headers.append(("X-Delegation-Id", grant.delegationId ?? ""))
             }
         }
+        if let claimed = call.idempotencyKey {
+            // Scoped by partner, so two partners' keys never meet at the backend.
+            headers.append(("Idempotency-Key", "\(try call.partner(for: name)):\(claimed.key)"))
+        }
         let started = ContinuousClock.now
         let answer: ClientResponse
         do throws(BackendCaller.Failure) {
@@ -56,6 +60,7 @@ struct BackendStage: CallStage {
             }
         }
         call.backendElapsed = ContinuousClock.now - started
+        call.backendAnswered = true
         switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
         case .body(let json):
             call.response = Response.text(json, contentType: "application/json; charset=utf-8")
