@@ -274,6 +274,17 @@ struct CallEndToEndTests {
         #expect((traffic["notice"] as? [String: String])?["en"] == "Upgrading; back on 1 December.")
         let guide = try Self.json(try environment.get("/v1/cities/330100/services/permit.application"))
         #expect((guide["timeLimits"] as? [String: Int])?["legalDays"] == 20)
+        // The time limits as dates, counted in Hangzhou's working days for a case received now.
+        let calendar = try WorkingCalendarTests.hangzhou()
+        let deadlines = try #require(guide["deadlinesIfReceivedNow"] as? [String: String])
+        let expected = [Int64(Date().timeIntervalSince1970) - 5, Int64(Date().timeIntervalSince1970)].map {
+            calendar.deadlines(receivedAt: $0, legalDays: 20, promisedDays: 10)
+        }
+        #expect(
+            expected.contains {
+                deadlines["countsFrom"] == $0.countsFrom.description && deadlines["legalBy"] == $0.legalBy.description
+                    && deadlines["promisedBy"] == $0.promisedBy.description
+            }, "\(deadlines)")
         let operations = try #require(guide["operations"] as? [[String: Any]])
         #expect(operations.compactMap { $0["name"] as? String } == ["apply", "progress"])
         #expect(operations.first?["input"] as? [String: Any] != nil)

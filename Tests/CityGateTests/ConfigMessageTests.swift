@@ -45,4 +45,15 @@ struct ConfigMessageTests {
         ])
         #expect(problems.contains(expected), "\(problems)")
     }
+
+    @Test(arguments: ["25:00", "17:60", "5pm", "17:00:00", "7:00", ""])
+    func aCutOffMustBeATimeOfDay(cutoff: String) throws {
+        let problems = try ManifestSetTests.problems([
+            "cities/330100.json": { city in city["calendar"] = ["cutoff": cutoff] }
+        ])
+        #expect(
+            problems.contains(
+                "cities/330100.json: $.calendar.cutoff: must be a time of day written HH:MM (00:00 to 23:59)"),
+            "\(problems)")
+    }
 }

@@ -6,6 +6,8 @@ import HTTPServer
 /// (one service's guide: operations, input schemas, time limits, auth level, notices).
 struct CatalogRoutes: Sendable {
     let active: ActiveConfiguration
+    /// Unix seconds: "if applied now" deadlines in the guide.
+    var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     func catalog(_ request: Request, _ context: RequestContext) -> Response {
         let snapshot = active.snapshot
@@ -58,6 +60,13 @@ struct CatalogRoutes: Sendable {
             }
             return item
         }
+        // What a case received now would be due by, in this city's working days.
+        let deadlines = city.calendar.deadlines(
+            receivedAt: clock(), legalDays: service.legalDays, promisedDays: service.promisedDays)
+        guide["deadlinesIfReceivedNow"] = [
+            "countsFrom": deadlines.countsFrom.description, "promisedBy": deadlines.promisedBy.description,
+            "legalBy": deadlines.legalBy.description,
+        ]
         guide["rateLimits"] = (entry.rateLimits.isEmpty ? service.rateLimits : entry.rateLimits).map {
             ["scope": $0.scope, "limit": $0.limit, "periodSeconds": $0.periodSeconds, "burst": $0.burst]
                 as [String: Any]

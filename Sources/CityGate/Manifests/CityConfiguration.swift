@@ -52,8 +52,8 @@ public struct CityConfiguration: Sendable {
     public var services: [String: ServiceEntry]
     public var partners: [String]
     public var rateLimits: [ServiceManifest.RateLimit]
-    public var holidays: [String]
-    public var workdays: [String]
+    /// Working days, holidays, make-up workdays and the office day's end (`calendar`).
+    public var calendar: WorkingCalendar
 
     static let fields: Set<String> = ["code", "name", "backends", "services", "partners", "rateLimits", "calendar"]
 
@@ -148,34 +148,36 @@ public struct CityConfiguration: Sendable {
             }
             return id
         }
-        var holidays: [String] = []
-        var workdays: [String] = []
-        if let raw = root["calendar"], let calendar = reader.object(raw, at: "$.calendar") {
-            reader.checkFields(calendar, at: "$.calendar", allowed: ["holidays", "workdays"])
-            func dates(_ key: String) -> [String] {
-                (reader.array(calendar, key, at: "$.calendar", required: false) ?? []).enumerated().compactMap {
+        var calendar = WorkingCalendar()
+        if let raw = root["calendar"], let object = reader.object(raw, at: "$.calendar") {
+            reader.checkFields(object, at: "$.calendar", allowed: ["holidays", "workdays", "cutoff"])
+            func dates(_ key: String) -> [CivilDate] {
+                (reader.array(object, key, at: "$.calendar", required: false) ?? []).enumerated().compactMap {
                     index, value in
-                    guard let text = value as? String, InputFormat.date.accepts(text) else {
-                        let text = value as? String ?? ""
-                        let shaped =
-                            text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil
-                        reader.report(
-                            "$.calendar.\(key)[\(index)]",
-                            shaped ? "\(text) is not a calendar date" : "must be a date written YYYY-MM-DD")
-                        return nil
-                    }
-                    return text
+                    let text = value as? String ?? ""
+                    if let date = CivilDate(text) { return date }
+                    let shaped = text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil
+                    reader.report(
+                        "$.calendar.\(key)[\(index)]",
+                        shaped ? "\(text) is not a calendar date" : "must be a date written YYYY-MM-DD")
+                    return nil
                 }
             }
-            holidays = dates("holidays")
-            workdays = dates("workdays")
-            for date in Set(holidays).intersection(workdays).sorted() {
+            calendar.holidays = Set(dates("holidays"))
+            calendar.workdays = Set(dates("workdays"))
+            for date in calendar.holidays.intersection(calendar.workdays).sorted() {
                 reader.report("$.calendar", "\(date) is both a holiday and a make-up workday")
+            }
+            if let text = reader.string(object, "cutoff", at: "$.calendar", required: false) {
+                if let minutes = WorkingCalendar.minutes(text) {
+                    calendar.cutoffMinutes = minutes
+                } else {
+                    reader.report("$.calendar.cutoff", "must be a time of day written HH:MM (00:00 to 23:59)")
+                }
             }
         }
         return CityConfiguration(
             code: code, nameZh: name.0, nameEn: name.1, backends: backends, services: services, partners: partners,
-            rateLimits: ManifestValidation.rateLimits(root, at: "$", reader: reader), holidays: holidays,
-            workdays: workdays)
+            rateLimits: ManifestValidation.rateLimits(root, at: "$", reader: reader), calendar: calendar)
     }
 }
