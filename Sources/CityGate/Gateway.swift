@@ -96,8 +96,12 @@ public final class Gateway: Sendable {
     /// The durable event inbox and its delivery workers.
     let inbox: Inbox
     let deliveries: DeliveryWorker
-    /// Deletes what has expired from gateway.db.
+    /// Deletes what has expired from gateway.db, and seals the audit chain.
     let housekeeping: Housekeeping
+    /// Signs the audit chain's head.
+    let sealKey: AuditSealKey
+    /// The audit trail (sealed once more at shutdown).
+    let audit: AuditLog
     /// Counters and histograms for `/metrics`.
     let metrics = Metrics()
     /// Both servers, for the open-connections gauge (set once both exist).
@@ -137,7 +141,6 @@ public final class Gateway: Sendable {
         let tokenStore: TokenStore
         let delegations: DelegationStore
         let vault: IdentityVault
-        let audit: AuditLog
         let idempotency: IdempotencyStore
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
@@ -165,6 +168,9 @@ public final class Gateway: Sendable {
         do { material = try TokenKeyMaterial.load(directory: dataDirectory) } catch {
             throw .tokenKeys(error.description)
         }
+        let sealKey: AuditSealKey
+        do { sealKey = try AuditSealKey.load(directory: dataDirectory) } catch { throw .tokenKeys(error.description) }
+        self.sealKey = sealKey
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
         // On the server's loops: a handler's backend call is driven by the loop it runs on.
         do { client = try HTTPClient(loops: group) } catch {
@@ -179,7 +185,8 @@ public final class Gateway: Sendable {
             active: active, store: tokenStore, delegations: delegations, vault: vault, replayStore: replayStore,
             material: material)
         reloader = Reloader(
-            directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client)
+            directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client,
+            audit: audit)
         housekeeping = Housekeeping(
             interval: configuration.housekeepingInterval,
             jobs: [
@@ -189,6 +196,10 @@ public final class Gateway: Sendable {
                     try tokenStore.purgeExpired(now: now)
                 },
                 Housekeeping.Job(name: "idempotency keys") { [idempotency] now in try idempotency.purge(now: now) },
+                // The chain's head is signed once a minute at most: a cut behind a seal is found.
+                Housekeeping.Job(name: "audit seal") { [audit] now in
+                    try audit.seal(key: sealKey, now: now) == nil ? 0 : 1
+                },
             ])
         let worker = deliveries
         health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
@@ -244,6 +255,8 @@ public final class Gateway: Sendable {
         active.snapshot.stopProbing()
         deliveries.stop()
         housekeeping.stop()
+        // Whatever was audited since the last seal is covered before the process ends.
+        _ = try? audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
         inbox.stop()
         client.shutdown()
         group.shutdown()
@@ -289,7 +302,7 @@ public final class Gateway: Sendable {
             clock: { Int64(Date().timeIntervalSince1970) }
         ).mount(on: &router)
         DeliveryRoutes(
-            inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock
+            inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock, audit: audit
         ).mount(on: &router)
         StatusRoute(
             active: admin.active, inbox: inbox, deliveries: deliveries, metrics: metrics,

@@ -107,5 +107,24 @@ public enum GatewaySchema {
         ) WITHOUT ROWID;
         CREATE INDEX idempotency_expiry ON idempotency (expires_at)
         """,
+        // 7: the tamper-evident audit chain (AuditChain): every audited event, each with the
+        //    hash of the one before, and seals (Ed25519 signatures of the chain's head).
+        """
+        CREATE TABLE audit_chain (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            content TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TABLE audit_seal (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            at INTEGER NOT NULL
+        )
+        """,
     ])
 }

@@ -1,5 +1,7 @@
 import Foundation
 import HTTPClient
+import Logging
+import Store
 import Synchronization
 
 /// Hot reload: build and validate the new set off to the side, then swap it in atomically.
@@ -17,19 +19,41 @@ public final class Reloader: Sendable {
     private let active: ActiveConfiguration
     private let replayStore: ReplayStore
     private let client: HTTPClient
+    private let audit: AuditLog?
     private let serial = Mutex<Void>(())
 
-    init(directory: String, active: ActiveConfiguration, replayStore: ReplayStore, client: HTTPClient) {
+    init(
+        directory: String, active: ActiveConfiguration, replayStore: ReplayStore, client: HTTPClient,
+        audit: AuditLog? = nil
+    ) {
         self.directory = directory
         self.active = active
         self.replayStore = replayStore
         self.client = client
+        self.audit = audit
     }
 
     /// Reloads; returns the new set's hash, or every problem (and the old set stays in force).
-    public func reload() -> Result<ManifestSet, ConfigProblems> {
+    /// Either way the attempt goes to the audit trail, with `trigger` (`SIGHUP`, `admin`).
+    public func reload(trigger: String) -> Result<ManifestSet, ConfigProblems> {
         serial.withLock { _ in
-            switch ManifestSet.load(directory: directory) {
+            let result = ManifestSet.load(directory: directory)
+            let now = Int64(Date().timeIntervalSince1970)
+            do throws(SQLiteError) {
+                switch result {
+                case .success(let manifests):
+                    try audit?.append(
+                        kind: "manifests.reloaded", at: now,
+                        fields: ["trigger": trigger, "sha256": manifests.contentHash])
+                case .failure(let problems):
+                    try audit?.append(
+                        kind: "manifests.refused", at: now,
+                        fields: ["trigger": trigger, "problems": problems.problems.count])
+                }
+            } catch {
+                Log.error("audit record failed", ["event": "reload", "error": "\(error.code)"])
+            }
+            switch result {
             case .failure(let problems):
                 return .failure(problems)
             case .success(let manifests):

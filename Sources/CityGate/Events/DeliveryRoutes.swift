@@ -9,6 +9,8 @@ struct DeliveryRoutes: Sendable {
     let worker: DeliveryWorker
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
+    /// Replays are admin actions: they go to the audit trail.
+    var audit: AuditLog? = nil
 
     func mount(on router: inout Router) {
         router.get("/admin/deliveries") { request, context in
@@ -52,6 +54,9 @@ struct DeliveryRoutes: Sendable {
                 guard count == 1 else {
                     throw ProblemError(.notDead, "Event \(id) is not a dead letter (or does not exist).")
                 }
+                try audit?.append(
+                    kind: "deliveries.replayed", at: clock() / 1000,
+                    fields: ["events": [id], "count": count, "requestId": context.requestId])
                 worker.wake()
                 return .jsonObject(["replayed": count])
             }
@@ -65,6 +70,9 @@ struct DeliveryRoutes: Sendable {
             }
             return try store {
                 let count = try inbox.replay(ids: nil, from: from, to: to, now: clock())
+                try audit?.append(
+                    kind: "deliveries.replayed", at: clock() / 1000,
+                    fields: ["from": from, "to": to, "count": count, "requestId": context.requestId])
                 worker.wake()
                 return .jsonObject(["replayed": count])
             }

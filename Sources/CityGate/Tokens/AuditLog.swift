@@ -1,7 +1,11 @@
+import Cryptography
 import Store
 
-/// The audit trail of citizen-bound calls: who called which service for whom, and whether an
-/// agent acted under a delegation. Subjects are salted hashes; no input or answer is kept.
+/// The audit trail: citizen-bound calls and their refusals (who called which service for whom,
+/// and whether an agent acted under a delegation), delegation changes, admin actions and
+/// manifest reloads. Subjects are salted hashes; no input or answer is kept. Every event is
+/// appended to the hash chain (``AuditChain``) in the same transaction; calls are also kept in
+/// the queryable `audit` table, which `citygate audit verify` checks against the chain.
 public final class AuditLog: Sendable {
     /// One audited call.
     public struct Entry: Sendable, Equatable {
@@ -51,9 +55,9 @@ public final class AuditLog: Sendable {
         self.database = database
     }
 
-    /// Appends one entry.
+    /// Appends one call (answered or refused).
     func record(_ entry: Entry) throws(SQLiteError) {
-        _ = try database.withConnection { session throws(SQLiteError) in
+        _ = try database.transaction { session throws(SQLiteError) in
             try session.run(
                 """
                 INSERT OR REPLACE INTO audit (request_id, at, city, service, operation, partner, client_id, subject,
@@ -65,7 +69,53 @@ public final class AuditLog: Sendable {
                     entry.agent.map { .text($0) } ?? .null, entry.delegationId.map { .text($0) } ?? .null,
                     .integer(Int64(entry.status)), entry.outcome.map { .text($0) } ?? .null,
                 ])
+            try AuditChain.append(kind: "call", at: entry.at, fields: entry.json(), in: session)
         }
+    }
+
+    /// Appends another audited event (`delegation.created`, `manifests.reloaded`, …); `fields`
+    /// hold identifiers and hashes only, never personal data.
+    func append(kind: String, at: Int64, fields: [String: Any]) throws(SQLiteError) {
+        _ = try database.transaction { session throws(SQLiteError) in
+            try AuditChain.append(kind: kind, at: at, fields: fields, in: session)
+        }
+    }
+
+    /// Signs the chain's head with `key` (housekeeping, and at shutdown).
+    func seal(key: AuditSealKey, now: Int64) throws -> Int64? {
+        try AuditChain.seal(database: database, key: key.key, keyId: key.id, now: now)
+    }
+
+    /// Chain entries `from`…`to` (at most `limit`) with their hashes, and the seals among them:
+    /// what an auditor needs to re-hash a range and check it against a seal.
+    func chain(from: Int64, to: Int64, limit: Int = 1000) throws(SQLiteError) -> [String: Any] {
+        try database.withConnection { session throws(SQLiteError) -> [String: Any] in
+            let entries = try session.query(
+                "SELECT seq, at, kind, content, prev_hash, hash FROM audit_chain WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq LIMIT ?3",
+                [.integer(from), .integer(to), .integer(Int64(limit))]
+            ) { row -> [String: Any] in
+                [
+                    "seq": row.integer(0), "at": row.integer(1), "kind": row.text(2) ?? "",
+                    "content": row.text(3) ?? "",
+                    "prevHash": row.text(4) ?? "", "hash": row.text(5) ?? "",
+                ]
+            }
+            let seals = try session.query(
+                "SELECT seq, hash, signature, key_id, at FROM audit_seal WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+                [.integer(from), .integer(to)]
+            ) { row -> [String: Any] in
+                [
+                    "seq": row.integer(0), "hash": row.text(1) ?? "", "signature": row.text(2) ?? "",
+                    "keyId": row.text(3) ?? "", "at": row.integer(4),
+                ]
+            }
+            return ["entries": entries, "seals": seals]
+        }
+    }
+
+    /// Walks the chain and its seals.
+    func verify(publicKey: AsymmetricKey) throws(SQLiteError) -> AuditChain.Verification {
+        try AuditChain.verify(database: database, publicKey: publicKey)
     }
 
     /// Entries at or after `since`, newest first; `onBehalfOnly` keeps the delegated ones.

@@ -17,7 +17,17 @@ struct DelegationRoutes: Sendable {
         router.post("/admin/delegations") { request, context in
             try authorize(request, context)
             let delegation = try parse(request.body)
-            do { try tokens.delegations.insert(delegation, now: clock()) } catch {
+            do {
+                try tokens.delegations.insert(delegation, now: clock())
+                try audit.append(
+                    kind: "delegation.created", at: clock(),
+                    fields: [
+                        "id": delegation.id, "partner": delegation.partnerId, "agent": delegation.agent,
+                        "citizen": delegation.citizen, "services": delegation.services,
+                        "notBefore": delegation.notBefore, "notAfter": delegation.notAfter,
+                        "requestId": context.requestId,
+                    ])
+            } catch {
                 throw ProblemError(.storeUnavailable, "The delegation could not be stored.")
             }
             var response = Response.jsonObject(delegation.json())
@@ -34,7 +44,13 @@ struct DelegationRoutes: Sendable {
             try authorize(request, context)
             let id = context.pathParameters["id"] ?? ""
             let revoked: Bool
-            do { revoked = try tokens.delegations.revoke(id: id, now: clock()) } catch {
+            do {
+                revoked = try tokens.delegations.revoke(id: id, now: clock())
+                if revoked {
+                    try audit.append(
+                        kind: "delegation.revoked", at: clock(), fields: ["id": id, "requestId": context.requestId])
+                }
+            } catch {
                 throw ProblemError(.storeUnavailable, "The delegation could not be revoked.")
             }
             guard revoked else {
@@ -42,6 +58,20 @@ struct DelegationRoutes: Sendable {
                     .unknownDelegation, "No active delegation \(EchoableText.quoted(id, or: "with that id")).")
             }
             return .jsonObject(["id": id, "status": "revoked"])
+        }
+        // A range of the hash chain with its seals: each entry's hash is SHA-256 of the previous
+        // hash, "\n" and `content` (docs/ops.md), so an auditor can check it without the database.
+        router.get("/admin/audit/chain") { request, context in
+            try authorize(request, context)
+            let query = FormEncoding.decode(request.query ?? "") ?? [:]
+            let from = Int64(query["from"] ?? "") ?? 1
+            let to = Int64(query["to"] ?? "") ?? Int64.max
+            guard from >= 1, to >= from else {
+                throw ProblemError(.invalidQuery, "from and to are entry numbers, 1 ≤ from ≤ to.")
+            }
+            do { return .jsonObject(try audit.chain(from: from, to: to)) } catch {
+                throw ProblemError(.storeUnavailable, "The audit trail cannot be read.")
+            }
         }
         router.get("/admin/audit") { request, context in
             try authorize(request, context)

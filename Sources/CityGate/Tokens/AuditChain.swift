@@ -1,0 +1,188 @@
+import Cryptography
+import Foundation
+import Store
+
+/// The tamper-evident form of the audit trail: every audited event is appended to `audit_chain`
+/// with the SHA-256 of the previous entry, and the chain's head is signed now and then
+/// (`audit_seal`) with the gateway's audit key, so editing, deleting or reordering an entry —
+/// or cutting the chain short behind a seal — is found by ``verify(database:publicKey:)``
+/// (`citygate audit verify`).
+///
+/// ```
+///   hash(n) = SHA-256( hash(n−1) "\n" content(n) )       hash(0) = 64 × "0"
+///   content(n) = canonical JSON {"at","fields","kind","seq"} (keys sorted)
+///   seal = Ed25519( "citygate-audit-seal\n" seq "\n" hash(seq) )
+/// ```
+///
+/// Appending happens inside the caller's transaction (`BEGIN IMMEDIATE`), so concurrent appends
+/// from several loops are serialised by SQLite and the chain has one order.
+enum AuditChain {
+    /// The previous hash of the first entry.
+    static let genesis = String(repeating: "0", count: 64)
+
+    /// Appends one event in `session`'s transaction; returns its sequence number.
+    @discardableResult
+    static func append(kind: String, at: Int64, fields: [String: Any], in session: Session) throws(SQLiteError)
+        -> Int64
+    {
+        let last = try session.query("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1") { row in
+            (seq: row.integer(0), hash: row.text(1) ?? genesis)
+        }.first
+        let seq = (last?.seq ?? 0) + 1
+        let previous = last?.hash ?? genesis
+        let content = canonical(["seq": seq, "at": at, "kind": kind, "fields": fields])
+        try session.run(
+            "INSERT INTO audit_chain (seq, at, kind, content, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            [
+                .integer(seq), .integer(at), .text(kind), .text(content), .text(previous),
+                .text(hash(previous: previous, content: content)),
+            ])
+        return seq
+    }
+
+    /// Signs the chain's head unless it is sealed already; the sealed sequence number, if any.
+    @discardableResult
+    static func seal(database: Database, key: AsymmetricKey, keyId: String, now: Int64) throws -> Int64? {
+        try database.transaction { session throws(SQLiteError) -> Int64? in
+            guard
+                let head = try session.query(
+                    "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1",
+                    row: {
+                        (seq: $0.integer(0), hash: $0.text(1) ?? "")
+                    }
+                ).first
+            else { return nil }
+            let sealed = try session.query("SELECT MAX(seq) FROM audit_seal") { $0.integer(0) }.first ?? 0
+            guard head.seq > sealed else { return nil }
+            guard let signature = try? key.sign(sealMessage(seq: head.seq, hash: head.hash)) else { return nil }
+            try session.run(
+                "INSERT INTO audit_seal (seq, hash, signature, key_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                [.integer(head.seq), .text(head.hash), .text(Encoding.base64(signature)), .text(keyId), .integer(now)])
+            return head.seq
+        }
+    }
+
+    /// What ``verify(database:publicKey:)`` found.
+    struct Verification: Equatable, CustomStringConvertible {
+        /// Entries and seals read.
+        var entries = 0
+        var seals = 0
+        /// The last entry a seal covers.
+        var lastSealed: Int64 = 0
+        /// The first break, naming the entry (nil: intact).
+        var broken: String?
+
+        var description: String {
+            if let broken { return "audit chain broken: \(broken)" }
+            let unsealed = Int64(entries) - lastSealed
+            return
+                "audit chain intact: \(entries) entries, \(seals) seals (the last covers entry \(lastSealed); \(unsealed) after it are not sealed yet)"
+        }
+    }
+
+    /// Walks the whole chain and every seal, and checks the queryable `audit` table against it.
+    static func verify(database: Database, publicKey: AsymmetricKey) throws(SQLiteError) -> Verification {
+        try database.withConnection { session throws(SQLiteError) -> Verification in
+            var result = Verification()
+            let rows = try session.query("SELECT seq, content, prev_hash, hash FROM audit_chain ORDER BY seq") { row in
+                (seq: row.integer(0), content: row.text(1) ?? "", previous: row.text(2) ?? "", hash: row.text(3) ?? "")
+            }
+            var expected: Int64 = 1
+            var previous = genesis
+            var hashes: [Int64: String] = [:]
+            var calls: [String: [String: Any]] = [:]
+            for row in rows {
+                result.entries += 1
+                if row.seq != expected {
+                    result.broken = "entry \(expected) is missing (the chain goes on at entry \(row.seq))"
+                    return result
+                }
+                if row.previous != previous {
+                    result.broken =
+                        "entry \(row.seq) does not follow entry \(row.seq - 1) (an entry was edited, removed or reordered)"
+                    return result
+                }
+                if hash(previous: row.previous, content: row.content) != row.hash {
+                    result.broken = "entry \(row.seq) does not match its hash (its content was edited)"
+                    return result
+                }
+                let object = (try? JSONSerialization.jsonObject(with: Data(row.content.utf8))) as? [String: Any]
+                guard let object, (object["seq"] as? NSNumber)?.int64Value == row.seq else {
+                    result.broken = "entry \(row.seq) carries another sequence number (entries were renumbered)"
+                    return result
+                }
+                if object["kind"] as? String == "call", let fields = object["fields"] as? [String: Any],
+                    let requestId = fields["requestId"] as? String
+                {
+                    calls[requestId] = fields
+                }
+                hashes[row.seq] = row.hash
+                previous = row.hash
+                expected += 1
+            }
+            let seals = try session.query("SELECT seq, hash, signature FROM audit_seal ORDER BY seq") { row in
+                (seq: row.integer(0), hash: row.text(1) ?? "", signature: row.text(2) ?? "")
+            }
+            for seal in seals {
+                result.seals += 1
+                guard let signature = Encoding.base64Decode(seal.signature),
+                    publicKey.verify(signature: signature, data: sealMessage(seq: seal.seq, hash: seal.hash))
+                else {
+                    result.broken = "the seal of entry \(seal.seq) does not verify with the audit key"
+                    return result
+                }
+                guard let hash = hashes[seal.seq] else {
+                    result.broken =
+                        "a seal covers entry \(seal.seq) but the chain ends at entry \(expected - 1) (entries were removed from its end)"
+                    return result
+                }
+                guard hash == seal.hash else {
+                    result.broken = "entry \(seal.seq) is not the entry its seal signed"
+                    return result
+                }
+                result.lastSealed = max(result.lastSealed, seal.seq)
+            }
+            // The queryable table must say what the chain says.
+            let indexed = try session.query(
+                "SELECT request_id, status, subject, service, operation, partner FROM audit ORDER BY request_id"
+            ) { row in
+                (
+                    requestId: row.text(0) ?? "", status: Int(row.integer(1)), subject: row.text(2) ?? "",
+                    service: row.text(3) ?? "", operation: row.text(4) ?? "", partner: row.text(5) ?? ""
+                )
+            }
+            for row in indexed {
+                guard let fields = calls[row.requestId] else {
+                    result.broken = "the audit table has request \(row.requestId), which the chain does not"
+                    return result
+                }
+                guard (fields["status"] as? NSNumber)?.intValue == row.status,
+                    fields["subject"] as? String == row.subject,
+                    fields["service"] as? String == row.service, fields["operation"] as? String == row.operation,
+                    fields["partner"] as? String == row.partner
+                else {
+                    result.broken = "the audit table's row for request \(row.requestId) differs from the chain"
+                    return result
+                }
+            }
+            return result
+        }
+    }
+
+    static func hash(previous: String, content: String) -> String {
+        Encoding.hex((try? Digest.sha256.hash(Array((previous + "\n" + content).utf8))) ?? [])
+    }
+
+    static func sealMessage(seq: Int64, hash: String) -> [UInt8] {
+        Array("citygate-audit-seal\n\(seq)\n\(hash)".utf8)
+    }
+
+    /// JSON with keys sorted and no insignificant whitespace (the content that is hashed).
+    static func canonical(_ object: [String: Any]) -> String {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
