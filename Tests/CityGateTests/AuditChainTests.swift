@@ -43,6 +43,18 @@ struct AuditChainTests {
         AuditVerifier.verify(dataDirectory: directory)
     }
 
+    /// The hashed content is byte-stable: keys sorted by UTF-8 bytes (capitals first), nothing
+    /// between tokens, strings escaped as JSON.
+    @Test
+    func theContentIsCanonicalJSON() throws {
+        let text = AuditChain.canonical([
+            "b": 1, "a": ["x": true, "A": "é\"\n", "list": [Int64(2), "s", false]] as [String: Any], "seq": Int64(7),
+        ])
+        #expect(text == #"{"a":{"A":"é\"\n","list":[2,"s",false],"x":true},"b":1,"seq":7}"#)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect((parsed["a"] as? [String: Any])?["A"] as? String == "é\"\n")
+    }
+
     @Test
     func anIntactChainVerifies() throws {
         let directory = try Self.makeChain()
