@@ -250,4 +250,43 @@ struct IdempotencyEndToEndTests {
         #expect(applications.count == 2, "two keys, two applications: \(applications.count)")
         #expect(applications.first?["Idempotency-Key"] == "webhooks-demo:permit-retry-1")
     }
+
+    /// Eight threads of a Python partner (the standardwebhooks library signing each attempt)
+    /// send one application at once with one key: one case, and every answer is that case or a
+    /// "still in progress" 409.
+    @Test
+    func concurrentRetriesFromAnIndependentClientCreateOneCase() async throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        let token = try OAuthEndToEndTests.citizenToken(environment)
+        let secret = try String(
+            contentsOfFile: ExternalProcess.packageRoot.appendingPathComponent("mocks/keys/webhooks-demo.secret").path,
+            encoding: .utf8
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = try await Interop.run([
+            "op": "standardwebhooks-concurrent-calls", "secret": secret, "port": Int(environment.gateway.publicPort),
+            "path": "/v1/cities/330100/services/permit.application/apply", "partner": "webhooks-demo",
+            "token": token, "key": "\"concurrent-1\"", "count": 8,
+            "body":
+                #"{"applicant":{"name":"张三","idNumber":"33010619900101123X","phone":"13800138000"},"location":"西湖区文三路 1 号","from":"2026-12-10","to":"2026-12-20"}"#,
+        ])
+        let results = try #require(answer["results"] as? [[String: Any]])
+        #expect(results.count == 8)
+        let answered = results.filter { $0["status"] as? Int == 200 }
+        let conflicts = results.filter { $0["status"] as? Int == 409 }
+        #expect(answered.count + conflicts.count == 8, "\(results)")
+        #expect(answered.filter { $0["replayed"] is NSNull || $0["replayed"] == nil }.count == 1, "one original answer")
+        let cases = Set(
+            answered.compactMap { result -> String? in
+                guard let body = result["body"] as? String,
+                    let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                else { return nil }
+                return object["caseNumber"] as? String
+            })
+        #expect(cases.count == 1, "\(cases)")
+        let applications = try BackendCallerTests.requests(environment, backend: "approvals").filter {
+            $0["path"] == "/api/permits" && $0["method"] == "POST"
+        }
+        #expect(applications.count == 1)
+    }
 }

@@ -53,6 +53,40 @@ if op == "standardwebhooks-call":
     response = connection.getresponse()
     answer(status=response.status, body=response.read().decode())
 
+if op == "standardwebhooks-concurrent-calls":
+    # A partner retrying one application from several threads at once: each attempt signed
+    # afresh with the reference library, all with the same Idempotency-Key (and bearer token).
+    import http.client
+    import threading
+    import time
+    import uuid
+    from standardwebhooks.webhooks import Webhook
+    results = [None] * command["count"]
+    start = threading.Barrier(command["count"])
+
+    def attempt(index):
+        msg_id = "msg_" + uuid.uuid4().hex
+        now = int(time.time())
+        signature = Webhook(command["secret"]).sign(
+            msg_id, datetime.fromtimestamp(now, tz=timezone.utc), command["body"])
+        connection = http.client.HTTPConnection("127.0.0.1", command["port"], timeout=10)
+        headers = {
+            "webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature,
+            "X-Partner-Id": command["partner"], "Content-Type": "application/json",
+            "Idempotency-Key": command["key"], "Authorization": "Bearer " + command["token"]}
+        start.wait()
+        connection.request("POST", command["path"], body=command["body"].encode(), headers=headers)
+        response = connection.getresponse()
+        results[index] = {"status": response.status, "body": response.read().decode(),
+                          "replayed": response.getheader("Idempotent-Replayed")}
+
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(command["count"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answer(results=results)
+
 if op == "wechat-signature":
     from wechatpy.utils import WeChatSigner
     signer = WeChatSigner()
