@@ -142,6 +142,7 @@ public final class Gateway: Sendable {
         let delegations: DelegationStore
         let vault: IdentityVault
         let idempotency: IdempotencyStore
+        let cases: CaseStore
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
             // loss could forget the last few nonces. An fsync per partner call would cap the
@@ -158,6 +159,7 @@ public final class Gateway: Sendable {
             vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
             idempotency = try IdempotencyStore(database: database)
+            cases = try CaseStore(database: database)
             inbox = try Inbox(
                 path: dataDirectory + "/inbox.db",
                 maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
@@ -212,6 +214,7 @@ public final class Gateway: Sendable {
             responder: AccessLog(
                 inner: Gateway.publicRouter(
                     health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
+                    cases: cases,
                     events: EventRoutes(
                         active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
                     metrics: metrics,
@@ -264,7 +267,8 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        idempotency: IdempotencyStore, events: EventRoutes, metrics: Metrics, benchmarkRoute: Bool
+        idempotency: IdempotencyStore, cases: CaseStore, events: EventRoutes, metrics: Metrics,
+        benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
@@ -272,7 +276,7 @@ public final class Gateway: Sendable {
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let pipeline = CallPipeline(
             active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics, clock: clock,
-            idempotency: idempotency)
+            idempotency: idempotency, cases: cases)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         events.mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }

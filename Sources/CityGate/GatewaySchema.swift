@@ -126,5 +126,25 @@ public enum GatewaySchema {
             at INTEGER NOT NULL
         )
         """,
+        // 8: cases opened through the gateway (the case lifecycle): who applied (the subject
+        //    hash), through which partner, when, and the deadlines counted in the city's working
+        //    days when the case was received.
+        """
+        CREATE TABLE gateway_case (
+            city TEXT NOT NULL,
+            number TEXT NOT NULL,
+            service TEXT NOT NULL,
+            department TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            partner TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            counts_from TEXT NOT NULL,
+            promised_by TEXT NOT NULL,
+            legal_by TEXT NOT NULL,
+            PRIMARY KEY (city, number)
+        ) WITHOUT ROWID;
+        CREATE INDEX gateway_case_due ON gateway_case (legal_by)
+        """,
     ])
 }

@@ -54,6 +54,7 @@ struct CallPipelineTests {
         let metrics: Metrics
         let client: HTTPClient
         let idempotency: IdempotencyStore
+        let cases: CaseStore
 
         /// Builds a pipeline over the sample tree with `edits` applied.
         init(
@@ -79,6 +80,7 @@ struct CallPipelineTests {
                 replayStore: replayStore, material: try TokenKeyMaterial.load(directory: data.path))
             audit = try AuditLog(database: database)
             idempotency = try IdempotencyStore(database: database)
+            cases = try CaseStore(database: database)
             metrics = Metrics()
             backend = RecordingTransport(answer: answer)
             let clocks = Clocks()
@@ -86,7 +88,7 @@ struct CallPipelineTests {
             pipeline = CallPipeline(
                 active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics,
                 clock: { clocks.seconds.load(ordering: .relaxed) },
-                monotonicNanos: { clocks.nanos.load(ordering: .relaxed) }, idempotency: idempotency,
+                monotonicNanos: { clocks.nanos.load(ordering: .relaxed) }, idempotency: idempotency, cases: cases,
                 transport: backend.transport)
         }
 
@@ -121,7 +123,7 @@ struct CallPipelineTests {
         #expect(
             fixture.pipeline.stages.map(\.name) == [
                 "resolve", "partner", "bearer", "delegation", "rate-limits", "input", "identity", "bindings",
-                "idempotency", "backend",
+                "idempotency", "case", "backend",
             ])
     }
 

@@ -237,6 +237,10 @@ struct IdempotencyEndToEndTests {
         let caseNumber = try OAuthEndToEndTests.json(first)["caseNumber"] as? String
         #expect(caseNumber != nil)
         #expect(try OAuthEndToEndTests.json(retry)["caseNumber"] as? String == caseNumber)
+        // The case opened carries its working-day deadlines, and the replay the same ones.
+        let deadlines = try OAuthEndToEndTests.json(first)["deadlines"] as? [String: String]
+        #expect(deadlines?["legalBy"] != nil, "\(first.text)")
+        #expect(try OAuthEndToEndTests.json(retry)["deadlines"] as? [String: String] == deadlines)
         let changed = try apply(key: #""permit-retry-1""#, body: input.replacingOccurrences(of: "12-20", with: "12-21"))
         #expect(changed.statusCode == 422, "\(changed.text)")
         let another = try apply(key: #""permit-retry-2""#)

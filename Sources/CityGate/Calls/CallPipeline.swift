@@ -20,6 +20,8 @@ import HTTPServer
 ///  bindings     bound input fields name the token's citizen                403 subject-mismatch
 ///  idempotency  Idempotency-Key on non-idempotent operations: the first     400 / 409 / 422, or the
 ///               answer kept 24 h and replayed                               stored answer replayed
+///  case         on the way out: an opened case recorded with its working-day deadlines, which
+///               the answer gains
 ///  backend      request from the templates through BackendCaller,          502 / 503 / 504 naming the
 ///               answer mapped into the partner's JSON                      backend, or the mapped problem
 /// A stage may answer the call itself (a replayed answer): the stages after it do not run.
@@ -47,12 +49,12 @@ public struct CallPipeline: Sendable {
         audit: AuditLog? = nil, metrics: Metrics? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         monotonicNanos: @escaping @Sendable () -> Int64 = RateLimitStage.uptimeNanos,
-        idempotency: IdempotencyStore? = nil, transport: BackendCaller.Transport? = nil
+        idempotency: IdempotencyStore? = nil, cases: CaseStore? = nil, transport: BackendCaller.Transport? = nil
     ) {
         self.active = active
         self.stages = Self.standardStages(
             limiter: limiter, tokens: tokens, metrics: metrics, clock: clock, monotonicNanos: monotonicNanos,
-            idempotency: idempotency, caller: BackendCaller(metrics: metrics, transport: transport))
+            idempotency: idempotency, cases: cases, caller: BackendCaller(metrics: metrics, transport: transport))
         var observers: [any CallObserver] = []
         if let metrics { observers.append(RequestMetricsObserver(metrics: metrics)) }
         if let audit { observers.append(AuditObserver(audit: audit, clock: clock)) }
@@ -69,7 +71,8 @@ public struct CallPipeline: Sendable {
     /// The stage list: the one place the order of a call is written.
     static func standardStages(
         limiter: RateLimiter, tokens: TokenService?, metrics: Metrics?, clock: @escaping @Sendable () -> Int64,
-        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: IdempotencyStore?, caller: BackendCaller
+        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: IdempotencyStore?, cases: CaseStore?,
+        caller: BackendCaller
     ) -> [any CallStage] {
         [
             ResolveStage(),
@@ -81,6 +84,7 @@ public struct CallPipeline: Sendable {
             IdentityStage(tokens: tokens, clock: clock),
             BindingStage(metrics: metrics),
             IdempotencyStage(store: idempotency, clock: clock),
+            CaseStage(store: cases, metrics: metrics, clock: clock),
             BackendStage(caller: caller),
         ]
     }

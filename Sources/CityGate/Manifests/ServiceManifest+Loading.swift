@@ -8,7 +8,7 @@ extension ServiceManifest {
     ]
     static let operationFields: Set<String> = [
         "scope", "idempotent", "timeoutMs", "retries", "input", "request", "response", "description", "eventOnly",
-        "bind", "bindingExempt",
+        "bind", "bindingExempt", "opensCase",
     ]
 
     /// Loads one service manifest; problems go to `reader`.
@@ -239,6 +239,22 @@ extension ServiceManifest {
             }
         }
         let (bindings, exemption) = loadBindings(object, input: input, at: path, reader: reader)
+        var opensCaseField: String?
+        if let raw = object["opensCase"], let opensCase = reader.object(raw, at: "\(path).opensCase") {
+            reader.checkFields(opensCase, at: "\(path).opensCase", allowed: ["number"])
+            if let number = reader.string(opensCase, "number", at: "\(path).opensCase") {
+                let field = number.hasPrefix("$.") ? String(number.dropFirst(2)) : ""
+                if response.fields.contains(where: { $0.0 == field }) {
+                    opensCaseField = field
+                } else {
+                    reader.report(
+                        "\(path).opensCase.number",
+                        "must be $.<field> naming one of the answer's response.fields (\(response.fields.map(\.0).sorted().joined(separator: ", ")))"
+                    )
+                }
+            }
+            if idempotent { reader.report("\(path).opensCase", "an operation that opens a case cannot be idempotent") }
+        }
         let inputJSON = object["input"].flatMap {
             try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
         }
@@ -248,6 +264,6 @@ extension ServiceManifest {
             inputSchemaJSON: inputJSON.map { String(decoding: $0, as: UTF8.self) },
             request: request, response: response,
             eventOnly: reader.boolean(object, "eventOnly", at: path) ?? false, bindings: bindings,
-            bindingExemption: exemption)
+            bindingExemption: exemption, opensCaseField: opensCaseField)
     }
 }

@@ -42,6 +42,10 @@ public struct ServiceManifest: Sendable {
         public var bindings: [SubjectBinding] = []
         /// Why identity-shaped input may go unbound (`bindingExempt`).
         public var bindingExemption: BindingExemption = .none
+        /// The answer's field that holds the case number when this operation opens a case
+        /// (`"opensCase": {"number": "$.caseNumber"}`): the gateway records the case and adds its
+        /// working-day deadlines to the answer.
+        public var opensCaseField: String? = nil
     }
 
     /// A rate limit declaration.

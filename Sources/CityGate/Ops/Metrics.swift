@@ -40,6 +40,9 @@ public final class Metrics: Sendable {
         "citygate_subject_mismatches_total": (
             "counter", "Calls refused because a bound input field named another citizen, by operation and field."
         ),
+        "citygate_case_record_failures_total": (
+            "counter", "Cases the backend opened that the gateway could not record, by city."
+        ),
     ]
 
     /// Creates an empty registry.
