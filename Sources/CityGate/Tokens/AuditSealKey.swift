@@ -11,40 +11,16 @@ struct AuditSealKey: Sendable {
     /// `audit-` and the first bytes of the SHA-256 of the raw public key.
     let id: String
 
-    /// Why the key could not be read or made.
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func load(directory: String) throws(Failure) -> AuditSealKey {
-        let keyPath = directory + "/audit-signing-key.pem"
+    /// Reads `audit-signing-key.pem` from `directory`, creating it (and its `.pub`) if missing.
+    static func load(directory: String) throws(KeyFile.Failure) -> AuditSealKey {
+        let key = try KeyFile.ed25519(at: directory + "/audit-signing-key.pem", purpose: "audit key")
         let publicPath = directory + "/audit-signing-key.pub"
-        let key: AsymmetricKey
-        do {
-            if let data = FileManager.default.contents(atPath: keyPath) {
-                key = try AsymmetricKey(pem: String(decoding: data, as: UTF8.self))
-                guard key.isPrivate, key.algorithm == .ed25519 else {
-                    throw Failure(description: "\(keyPath): is not an Ed25519 private key")
-                }
-            } else {
-                key = try AsymmetricKey.generateEd25519()
-                guard
-                    FileManager.default.createFile(
-                        atPath: keyPath, contents: Data(try key.privateKeyPEM().utf8),
-                        attributes: [.posixPermissions: 0o600])
-                else { throw Failure(description: "\(keyPath): cannot be written") }
+        if !FileManager.default.fileExists(atPath: publicPath) {
+            guard let pem = try? key.publicKeyPEM() else {
+                throw KeyFile.Failure(description: "\(publicPath): the public key cannot be written")
             }
-            if !FileManager.default.fileExists(atPath: publicPath) {
-                _ = FileManager.default.createFile(
-                    atPath: publicPath, contents: Data(try key.publicKeyPEM().utf8),
-                    attributes: [.posixPermissions: 0o644])
-            }
-        } catch let failure as Failure {
-            throw failure
-        } catch {
-            throw Failure(description: "\(keyPath): cannot read or create the audit key (\(error))")
+            try KeyFile.write(Array(pem.utf8), to: publicPath, mode: 0o644)
         }
-        let digest = (try? Digest.sha256.hash((try? key.rawPublicKey()) ?? [])) ?? []
-        return AuditSealKey(key: key, id: "audit-" + Encoding.hex(digest.prefix(6)))
+        return AuditSealKey(key: key, id: KeyFile.id(of: key, prefix: "audit-"))
     }
 }
