@@ -186,9 +186,23 @@ struct AuditChainEndToEndTests {
         #expect(call.statusCode == 200, "\(call.text)")
         let reload = try CitizenCallTests.admin(environment, "POST", "/admin/reload")
         #expect(reload.statusCode == 200, "\(reload.text)")
+        let created = try CitizenCallTests.admin(
+            environment, "POST", "/admin/delegations",
+            body:
+                #"{"partner":"webhooks-demo","agent":"agent-station-7","citizen":"330106195001011231","services":["social-security.account"],"notAfter":\#(OAuth.now + 3600)}"#
+        )
+        #expect(created.statusCode == 201, "\(created.text)")
+        let delegationId = try #require(try OAuth.json(created)["id"] as? String)
+        let revoked = try CitizenCallTests.admin(environment, "POST", "/admin/delegations/\(delegationId)/revoke")
+        #expect(revoked.statusCode == 200, "\(revoked.text)")
         let exported = try OAuth.json(try CitizenCallTests.admin(environment, "GET", "/admin/audit/chain?from=1"))
         let entries = try #require(exported["entries"] as? [[String: Any]])
-        #expect(entries.compactMap { $0["kind"] as? String } == ["call", "manifests.reloaded"])
+        #expect(
+            entries.compactMap { $0["kind"] as? String } == [
+                "call", "manifests.reloaded", "delegation.created", "delegation.revoked",
+            ])
+        // Hashes and identifiers only: the citizen's id number is not in the chain.
+        #expect(!entries.contains { ($0["content"] as? String)?.contains("330106195001011231") == true })
         var previous = AuditChain.genesis
         for entry in entries {
             #expect(entry["prevHash"] as? String == previous)
@@ -204,6 +218,6 @@ struct AuditChainEndToEndTests {
         #expect(environment.gateway.waitForExit() == 0)
         let report = AuditVerifier.verify(dataDirectory: environment.gateway.dataDirectory)
         #expect(report.intact, "\(report.text)")
-        #expect(report.text.contains("2 entries, 1 seals"), "sealed at shutdown: \(report.text)")
+        #expect(report.text.contains("4 entries, 1 seals"), "sealed at shutdown: \(report.text)")
     }
 }
