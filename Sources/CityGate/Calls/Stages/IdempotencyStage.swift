@@ -115,6 +115,6 @@ struct IdempotencyStage: CallStage {
     /// What a key is bound to: the operation and the signed body, hashed.
     static func fingerprint(_ target: CallContext.Target, payload: [UInt8]) -> String {
         let head = Array("\(target.city.code)\n\(target.service.id)\n\(target.operation.name)\n".utf8)
-        return Encoding.hex((try? Digest.sha256.hash(head + payload)) ?? head + payload)
+        return Encoding.hex((try? Digest.sha256.hash(head + payload)) ?? [])
     }
 }
