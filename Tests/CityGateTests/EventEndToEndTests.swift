@@ -281,6 +281,12 @@ struct EventEndToEndTests {
         let bulk = try CitizenCallTests.admin(
             environment, "POST", "/admin/deliveries/replay?from=\(started)&to=\(started + 600_000)")
         #expect(try OAuth.json(bulk)["replayed"] as? Int == 2)
+        // Replays are admin actions: both are in the audit chain, the refused second one is not.
+        let chain = try OAuth.json(try CitizenCallTests.admin(environment, "GET", "/admin/audit/chain"))
+        let replays = (chain["entries"] as? [[String: Any]] ?? []).filter {
+            $0["kind"] as? String == "deliveries.replayed"
+        }
+        #expect(replays.count == 2, "\(chain)")
         let delivered = await eventually(timeout: .seconds(10)) { (try? Self.count(environment, "delivered")) == 3 }
         #expect(delivered)
         #expect(try CitizenCallTests.admin(environment, "POST", "/admin/deliveries/replay").statusCode == 400)

@@ -225,6 +225,25 @@ struct AlipayVerifierTests {
     }
 }
 
+/// An Alipay event is what the signature covers: `sign`, `sign_type` and empty values (which the
+/// signature leaves out, so anyone could add or drop them) are not among its fields.
+struct AlipayEventTests {
+    @Test
+    func unsignedParametersAreNotPartOfTheEvent() throws {
+        let scheme = try AlipayScheme.fixture()
+        var request = SignedRequest(method: "POST", path: "/e", body: try scheme.sampleEvent())
+        try scheme.sign(&request, keyId: nil, now: 0, nonce: "n1")
+        request.body += Array("&injected=".utf8)
+        let verified = try scheme.makeVerifier(window: 300).verify(request, now: 0)
+        let event = try scheme.readEvent(body: request.body, verified: verified)
+        #expect(event.type == "citygate.test")
+        #expect(event.fields["injected"] == nil)
+        #expect(event.fields["sign"] == nil)
+        #expect(event.fields["sign_type"] == nil)
+        #expect(event.fields["out_trade_no"] as? String == "T1")
+    }
+}
+
 struct GenericHMACVerifierTests {
     static let secret = PartnerSecret(id: "k-2026-11", bytes: Array("demo secret only for tests".utf8))
 
