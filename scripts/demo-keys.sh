@@ -23,3 +23,8 @@ openssl pkey -in wechat-city-assertion.key -pubout -out wechat-city-assertion.pu
 openssl genrsa -out alipay-city-assertion.key 2048 2>/dev/null
 openssl rsa -in alipay-city-assertion.key -pubout -out alipay-city-assertion.pub 2>/dev/null
 echo "Now update secretHash in manifests/partners/*.json: citygate hash-secret < mocks/keys/<partner>-client.secret"
+# Case progress: the key each city's approvals backend signs its reports with (hmac-sha256), and
+# the RSA key pushes to the Alipay-style partner are signed with (the app's own key).
+rand 32 >approvals-330100-progress.secret
+openssl genrsa -out alipay-city-push.key 2048 2>/dev/null
+openssl rsa -in alipay-city-push.key -pubout -out alipay-city-push.pub 2>/dev/null

@@ -182,7 +182,9 @@ public final class Gateway: Sendable {
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
         let millisecondClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-        deliveries = DeliveryWorker(inbox: inbox, active: active, metrics: metrics, clock: millisecondClock)
+        deliveries = DeliveryWorker(
+            inbox: inbox, active: active, metrics: metrics, client: client, clock: millisecondClock)
+        let pushes = CasePushes(inbox: inbox, worker: deliveries)
         tokens = TokenService(
             active: active, store: tokenStore, delegations: delegations, vault: vault, replayStore: replayStore,
             material: material)
@@ -214,7 +216,7 @@ public final class Gateway: Sendable {
             responder: AccessLog(
                 inner: Gateway.publicRouter(
                     health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
-                    cases: cases,
+                    cases: cases, pushes: pushes,
                     events: EventRoutes(
                         active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
                     metrics: metrics,
@@ -224,8 +226,8 @@ public final class Gateway: Sendable {
             configuration: opsHTTP,
             responder: Gateway.opsRouter(
                 health: health, admin: AdminRoutes(active: active, reloader: reloader), tokens: tokens, audit: audit,
-                inbox: inbox, deliveries: deliveries, metrics: metrics, clock: millisecondClock,
-                openConnections: { [listeners] in listeners.openConnections }),
+                inbox: inbox, deliveries: deliveries, metrics: metrics, clock: millisecondClock, cases: cases,
+                pushes: pushes, openConnections: { [listeners] in listeners.openConnections }),
             group: group)
         listeners.set([publicServer, opsServer])
     }
@@ -267,7 +269,7 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        idempotency: IdempotencyStore, cases: CaseStore, events: EventRoutes, metrics: Metrics,
+        idempotency: IdempotencyStore, cases: CaseStore, pushes: CasePushes, events: EventRoutes, metrics: Metrics,
         benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
@@ -279,6 +281,11 @@ public final class Gateway: Sendable {
             idempotency: idempotency, cases: cases)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         events.mount(on: &router)
+        CaseProgressRoute(active: active, store: cases, pushes: pushes, metrics: metrics, clock: clock).mount(
+            on: &router)
+        CaseRoutes(
+            active: active, store: cases, pushes: pushes, tokens: tokens, audit: audit, metrics: metrics, clock: clock
+        ).mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
         router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
         router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in
@@ -295,8 +302,8 @@ public final class Gateway: Sendable {
 
     static func opsRouter(
         health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: Inbox,
-        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64,
-        openConnections: @escaping @Sendable () -> Int
+        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64, cases: CaseStore,
+        pushes: CasePushes, openConnections: @escaping @Sendable () -> Int
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
@@ -308,12 +315,16 @@ public final class Gateway: Sendable {
         DeliveryRoutes(
             inbox: inbox, worker: deliveries, authorize: { try admin.authorize($0, $1) }, clock: clock, audit: audit
         ).mount(on: &router)
+        CaseOpsRoutes(
+            active: admin.active, store: cases, pushes: pushes, audit: audit,
+            authorize: { try admin.authorize($0, $1) }, clock: { Int64(Date().timeIntervalSince1970) }
+        ).mount(on: &router)
         StatusRoute(
             active: admin.active, inbox: inbox, deliveries: deliveries, metrics: metrics,
             startedAt: Date().timeIntervalSince1970
         ).mount(on: &router)
         MetricsRoute(
-            metrics: metrics, active: admin.active, inbox: inbox, deliveries: deliveries,
+            metrics: metrics, active: admin.active, inbox: inbox, deliveries: deliveries, cases: cases,
             openConnections: openConnections
         ).mount(on: &router)
         return router

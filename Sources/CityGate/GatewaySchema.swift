@@ -146,5 +146,44 @@ public enum GatewaySchema {
         ) WITHOUT ROWID;
         CREATE INDEX gateway_case_due ON gateway_case (legal_by)
         """,
+        // 9: the case lifecycle. Progress reported by backends (one row per backend event id:
+        //    a retried report changes nothing), the case's current stage (the latest by the
+        //    stage's own time, so a report that arrives late does not move it back), the day it
+        //    closed, its rating (one per case) and the follow-up a poor rating opens.
+        """
+        ALTER TABLE gateway_case ADD COLUMN stage TEXT;
+        ALTER TABLE gateway_case ADD COLUMN stage_at INTEGER;
+        ALTER TABLE gateway_case ADD COLUMN closed_at INTEGER;
+        CREATE TABLE gateway_case_progress (
+            city TEXT NOT NULL,
+            number TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            note TEXT,
+            received_at INTEGER NOT NULL,
+            sequence INTEGER NOT NULL,
+            PRIMARY KEY (city, number, event_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE gateway_case_rating (
+            city TEXT NOT NULL,
+            number TEXT NOT NULL,
+            level INTEGER NOT NULL,
+            comment TEXT,
+            rated_at INTEGER NOT NULL,
+            PRIMARY KEY (city, number)
+        ) WITHOUT ROWID;
+        CREATE TABLE gateway_case_followup (
+            id INTEGER PRIMARY KEY,
+            city TEXT NOT NULL,
+            number TEXT NOT NULL,
+            department TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            note TEXT,
+            UNIQUE (city, number)
+        );
+        CREATE INDEX gateway_case_received ON gateway_case (city, received_at)
+        """,
     ])
 }

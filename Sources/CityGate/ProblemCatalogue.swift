@@ -57,6 +57,17 @@ extension ProblemType {
     static let invalidDelegation = ProblemType("invalid-delegation", 422)
     static let unknownDelegation = ProblemType("unknown-delegation", 404)
     static let notReady = ProblemType("not-ready", 503)
+    // The case lifecycle (docs/cases.md).
+    static let unknownCase = ProblemType("unknown-case", 404)
+    static let unknownReporter = ProblemType("unknown-reporter", 404)
+    static let invalidProgress = ProblemType("invalid-progress", 422)
+    static let progressConflict = ProblemType("progress-conflict", 409)
+    static let caseClosed = ProblemType("case-closed", 409)
+    static let invalidRating = ProblemType("invalid-rating", 422)
+    static let caseNotFinished = ProblemType("case-not-finished", 409)
+    static let alreadyRated = ProblemType("already-rated", 409)
+    static let unknownFollowUp = ProblemType("unknown-follow-up", 404)
+    static let followUpClosed = ProblemType("follow-up-closed", 409)
 
     /// The gateway's kinds, as `docs/problems.md` lists them.
     public static let gateway: [ProblemType] = [
@@ -70,7 +81,9 @@ extension ProblemType {
         .backendResponseTooLarge, .backendError, .requestCancelled, .unknownEventPartner, .unreadableEvent,
         .eventTooLarge,
         .inboxUnavailable, .adminDisabled, .adminUnauthorized, .invalidManifests, .invalidQuery, .unknownDelivery,
-        .notDead, .invalidDelegation, .unknownDelegation, .notReady,
+        .notDead, .invalidDelegation, .unknownDelegation, .notReady, .unknownCase, .unknownReporter, .invalidProgress,
+        .progressConflict, .caseClosed, .invalidRating, .caseNotFinished, .alreadyRated, .unknownFollowUp,
+        .followUpClosed,
     ]
 
     /// The verifiers' kinds (401; `replayed` is 409).
@@ -80,4 +93,13 @@ extension ProblemType {
 
     /// Every kind CityGate answers with, from every layer.
     public static var all: [ProblemType] { parser + server + gateway + verification }
+}
+
+extension ProblemError {
+    /// A refusal listing what is wrong with a body (`errors`: `["$.path: message", …]`).
+    init(_ type: ProblemType, _ detail: String, errors: [String]) {
+        self.init(type, detail)
+        jsonExtensions["errors"] = String(
+            decoding: JSONWriter.encode(.array(errors.map { .string($0) })), as: UTF8.self)
+    }
 }

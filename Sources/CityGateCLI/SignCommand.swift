@@ -4,16 +4,19 @@ import HTTPCore
 import HTTPServer
 import Logging
 
-/// `citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
+/// `citygate sign (--partner ID | --backend CITY/NAME) [--manifests DIR] [--method M] [--path P] [--query Q]
 ///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
 ///  [--bearer ACCESS-TOKEN]`
 ///
 /// Prints a correctly signed request for the partner's scheme, as a curl command (default) or as
 /// JSON (method, path, query, headers, body in base64) for scripts; `--count N` prints N distinct
 /// signed requests, one per line (for load tests, where replay protection refuses repeats).
+/// `--backend 330100/approvals` signs as that city backend with its `progressKeys` (case progress
+/// reports, docs/cases.md).
 enum SignCommand {
     static func run(_ arguments: [String]) -> Never {
         var partnerId: String?
+        var backend: String?
         var manifests = "manifests"
         var method = "POST"
         var path: String?
@@ -29,6 +32,7 @@ enum SignCommand {
             guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
             switch flag {
             case "--partner": partnerId = value
+            case "--backend": backend = value
             case "--manifests": manifests = value
             case "--method": method = value
             case "--path": path = value
@@ -51,8 +55,13 @@ enum SignCommand {
             default: usageError("unknown option '\(flag)'")
             }
         }
-        guard let partnerId else { usageError("sign needs --partner ID") }
-        let partner = loadPartner(partnerId, manifests: manifests)
+        let partner: PartnerConfiguration
+        if let backend {
+            partner = loadReporter(backend, manifests: manifests)
+        } else {
+            guard let partnerId else { usageError("sign needs --partner ID or --backend CITY/NAME") }
+            partner = loadPartner(partnerId, manifests: manifests)
+        }
         do {
             let signer = RequestSigner(partner: partner)
             var output = ""
@@ -82,6 +91,23 @@ enum SignCommand {
             Log.standardError("citygate sign: \(error)\n")
             exit(1)
         }
+    }
+}
+
+/// The signer of a city backend's progress reports, or exits.
+func loadReporter(_ name: String, manifests: String) -> PartnerConfiguration {
+    let parts = name.split(separator: "/").map(String.init)
+    guard parts.count == 2 else { usageError("--backend takes CITY/NAME, e.g. 330100/approvals") }
+    switch ManifestSet.load(directory: manifests) {
+    case .failure(let problems):
+        Log.standardError(problems.description + "\n")
+        exit(1)
+    case .success(let set):
+        guard let reporter = set.progressReporter(city: parts[0], backend: parts[1]) else {
+            Log.standardError("citygate sign: city \(parts[0]) has no backend \(parts[1]) with progressKeys\n")
+            exit(1)
+        }
+        return reporter
     }
 }
 

@@ -12,6 +12,10 @@ public final class ConfigurationSnapshot: Sendable {
     let authenticators: [String: PartnerAuthenticator]
     /// "city/backend" (``backendKey(city:backend:)``) → client.
     let backends: [String: BackendClient]
+    /// "city/backend" → the authenticator of its case progress reports (backends with
+    /// `progressKeys` only): the `hmac-sha256` scheme with the backend's keys, replay-checked in
+    /// a scope of its own (`backend:city/name`).
+    let progressAuthenticators: [String: PartnerAuthenticator]
 
     /// The one spelling of a city's backend, as `backends` keys, metric labels and logs use it.
     static func backendKey(city: String, backend: String) -> String { "\(city)/\(backend)" }
@@ -47,6 +51,15 @@ public final class ConfigurationSnapshot: Sendable {
             }
         }
         self.backends = backends
+        var progressAuthenticators: [String: PartnerAuthenticator] = [:]
+        for (code, city) in manifests.cities {
+            for name in city.backends.keys {
+                guard let reporter = manifests.progressReporter(city: code, backend: name) else { continue }
+                progressAuthenticators[Self.backendKey(city: code, backend: name)] = PartnerAuthenticator(
+                    partner: reporter, replayStore: replayStore)
+            }
+        }
+        self.progressAuthenticators = progressAuthenticators
         var routes: [String: [String: ServiceRoute]] = [:]
         for (code, city) in manifests.cities {
             for serviceId in city.services.keys {

@@ -27,6 +27,8 @@ struct CallContext {
 
     /// Metric labels, filled as names resolve ("unknown" until then).
     var labels = CallPipeline.Labels()
+    /// Set by ``ResolveStage`` (and the case routes' city stage): the city of the path.
+    var city: CityConfiguration?
     /// Set by ``ResolveStage``.
     var target: Target?
     /// Set by ``PartnerStage``: the partner whose signature holds, and the signed content.
@@ -61,6 +63,12 @@ struct CallContext {
     func resolved(for stage: String) throws(ProblemError) -> Target {
         guard let target else { throw Self.misordered(stage, needs: "the target", http) }
         return target
+    }
+
+    /// The city of the path, or an internal error when no stage resolved it yet.
+    func resolvedCity(for stage: String) throws(ProblemError) -> CityConfiguration {
+        guard let city else { throw Self.misordered(stage, needs: "the city", http) }
+        return city
     }
 
     /// The verified partner, or an internal error when no stage verified one yet.

@@ -16,9 +16,14 @@ final class CaseStore: Sendable {
         /// Unix seconds.
         var receivedAt: Int64
         var deadlines: WorkingCalendar.Deadlines
+        /// The current stage (nil until a backend reports one) and its time (Unix seconds).
+        var stage: ProgressStage? = nil
+        var stageAt: Int64? = nil
+        /// When the case closed (finished or refused), Unix seconds.
+        var closedAt: Int64? = nil
     }
 
-    private let database: Database
+    let database: Database
 
     /// Uses `database`, migrated to the gateway schema.
     init(database: Database) throws(SQLiteError) {
@@ -46,23 +51,54 @@ final class CaseStore: Sendable {
 
     /// The case `number` of `city`, if recorded.
     func find(city: String, number: String) throws(SQLiteError) -> Record? {
+        try database.withConnection { session throws(SQLiteError) in try Self.find(city: city, number: number, session)
+        }
+    }
+
+    /// Open cases per city and department, and how many of them are past their legal date on
+    /// `today`.
+    func openCounts(today: CivilDate) throws(SQLiteError) -> [(
+        city: String, department: String, open: Int, overdue: Int
+    )] {
         try database.withConnection { session throws(SQLiteError) in
             try session.query(
                 """
-                SELECT city, number, service, department, subject, partner, request_id, received_at, counts_from,
-                promised_by, legal_by FROM gateway_case WHERE city = ?1 AND number = ?2
-                """, [.text(city), .text(number)]
-            ) { row -> Record? in
-                guard let countsFrom = CivilDate(row.text(8) ?? ""), let promisedBy = CivilDate(row.text(9) ?? ""),
-                    let legalBy = CivilDate(row.text(10) ?? "")
-                else { return nil }
-                return Record(
-                    city: row.text(0) ?? "", number: row.text(1) ?? "", service: row.text(2) ?? "",
-                    department: row.text(3) ?? "", subject: row.text(4) ?? "", partner: row.text(5) ?? "",
-                    requestId: row.text(6) ?? "", receivedAt: row.integer(7),
-                    deadlines: WorkingCalendar.Deadlines(
-                        countsFrom: countsFrom, promisedBy: promisedBy, legalBy: legalBy))
-            }.first ?? nil
+                SELECT city, department, COUNT(*), SUM(legal_by < ?1) FROM gateway_case WHERE closed_at IS NULL
+                GROUP BY city, department ORDER BY city, department
+                """, [.text(today.description)]
+            ) {
+                (
+                    city: $0.text(0) ?? "", department: $0.text(1) ?? "", open: Int($0.integer(2)),
+                    overdue: Int($0.integer(3))
+                )
+            }
         }
+    }
+
+    static let columns = """
+        city, number, service, department, subject, partner, request_id, received_at, counts_from, promised_by,
+        legal_by, stage, stage_at, closed_at
+        """
+
+    static func find(city: String, number: String, _ session: Session) throws(SQLiteError) -> Record? {
+        try session.query(
+            "SELECT \(columns) FROM gateway_case WHERE city = ?1 AND number = ?2", [.text(city), .text(number)],
+            row: record
+        ).first ?? nil
+    }
+
+    /// A row of ``columns`` (nil when its dates do not parse: a row not written by this store).
+    static func record(_ row: Row) -> Record? {
+        guard let countsFrom = CivilDate(row.text(8) ?? ""), let promisedBy = CivilDate(row.text(9) ?? ""),
+            let legalBy = CivilDate(row.text(10) ?? "")
+        else { return nil }
+        return Record(
+            city: row.text(0) ?? "", number: row.text(1) ?? "", service: row.text(2) ?? "",
+            department: row.text(3) ?? "", subject: row.text(4) ?? "", partner: row.text(5) ?? "",
+            requestId: row.text(6) ?? "", receivedAt: row.integer(7),
+            deadlines: WorkingCalendar.Deadlines(countsFrom: countsFrom, promisedBy: promisedBy, legalBy: legalBy),
+            stage: row.text(11).flatMap(ProgressStage.init(rawValue:)),
+            stageAt: row.text(12) == nil ? nil : row.integer(12),
+            closedAt: row.text(13) == nil ? nil : row.integer(13))
     }
 }

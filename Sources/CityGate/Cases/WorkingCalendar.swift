@@ -69,6 +69,19 @@ public struct WorkingCalendar: Sendable, Equatable {
         return day
     }
 
+    /// The working days in `(start, end]`: how many working days a case counted from `start` and
+    /// finished on `end` took (0 when finished on its receipt day, or before it).
+    public func workingDays(after start: CivilDate, through end: CivilDate) -> Int {
+        guard end > start else { return 0 }
+        var count = 0
+        var day = start.adding(days: 1)
+        while day <= end {
+            if isWorkingDay(day) { count += 1 }
+            day = day.adding(days: 1)
+        }
+        return count
+    }
+
     /// A service's deadlines for a case received at `unixSeconds`.
     public func deadlines(receivedAt unixSeconds: Int64, legalDays: Int, promisedDays: Int) -> Deadlines {
         let receipt = receiptDay(at: unixSeconds)

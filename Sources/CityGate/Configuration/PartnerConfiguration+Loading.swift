@@ -6,6 +6,7 @@ extension PartnerConfiguration {
     /// (``PartnerScheme/sections``).
     public static let commonFields: Set<String> = [
         "id", "name", "scheme", "keys", "clockSkewSeconds", "cities", "clients", "debugSignatures",
+        "push",
     ]
 
     /// Loads and validates one partner file, resolving its secret references.
@@ -59,10 +60,30 @@ extension PartnerConfiguration {
         let clients = loadClients(root, partnerId: id, reader: reader) { object, field, path in
             reader.secret(object, field, at: path, directory: directory, environment: environment)
         }
+        var push: PushEndpoint?
+        if let raw = root["push"], let object = reader.object(raw, at: "$.push") {
+            reader.checkFields(object, at: "$.push", allowed: PushEndpoint.fields)
+            let url = reader.string(object, "url", at: "$.push") ?? ""
+            if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil {
+                var endpoint = PushEndpoint(url: url)
+                if let text = reader.secret(
+                    object, "privateKey", at: "$.push", directory: directory, environment: environment)
+                {
+                    do { endpoint.privateKey = try AsymmetricKey(pem: text) } catch {
+                        reader.report("$.push.privateKey", "must resolve to a PEM private key")
+                    }
+                }
+                if let scheme, let problem = scheme.pushProblem(endpoint) { reader.report("$.push", problem) }
+                push = endpoint
+            } else if !url.isEmpty {
+                reader.report("$.push.url", "must be an http:// or https:// URL with a host")
+            }
+        }
         guard reader.problems.isEmpty, let scheme else { return .failure(ConfigProblems(problems: reader.problems)) }
-        return .success(
-            PartnerConfiguration(
-                id: id, name: name, scheme: scheme, clockSkewSeconds: clockSkew, cities: cities, debugSignatures: debug,
-                clients: clients))
+        var partner = PartnerConfiguration(
+            id: id, name: name, scheme: scheme, clockSkewSeconds: clockSkew, cities: cities, debugSignatures: debug,
+            clients: clients)
+        partner.push = push
+        return .success(partner)
     }
 }

@@ -22,6 +22,8 @@ public struct PartnerConfiguration: Sendable {
     public var debugSignatures: Bool
     /// OAuth clients of this partner (`clients[]`).
     public var clients: [OAuthClient] = []
+    /// Where case progress and rating outcomes are pushed (`push`); nil: the partner polls.
+    public var push: PushEndpoint?
 
     /// Creates a partner.
     public init(

@@ -39,12 +39,18 @@ public final class DeliveryWorker: Sendable {
     private let clock: @Sendable () -> Int64
     /// Sends each delivery the way partner calls are sent (headers, trace, metrics, ceiling).
     private let caller: BackendCaller
+    /// Sends pushes to partners (case progress, rating outcomes).
+    private let client: HTTPClient?
 
-    init(inbox: Inbox, active: ActiveConfiguration, metrics: Metrics? = nil, clock: @escaping @Sendable () -> Int64) {
+    init(
+        inbox: Inbox, active: ActiveConfiguration, metrics: Metrics? = nil, client: HTTPClient? = nil,
+        clock: @escaping @Sendable () -> Int64
+    ) {
         self.inbox = inbox
         self.active = active
         self.clock = clock
         self.caller = BackendCaller(metrics: metrics)
+        self.client = client
     }
 
     /// Starts the loop (at boot: pending events from before a restart are picked up at once).
@@ -210,7 +216,8 @@ public final class DeliveryWorker: Sendable {
     private func schedule(for event: InboxEvent) -> DeliverySchedule {
         let manifests = active.snapshot.manifests
         let base = manifests.events.schedule
-        guard let city = event.city, let service = event.service.flatMap({ manifests.services[$0] }),
+        guard event.kind == .event, let city = event.city,
+            let service = event.service.flatMap({ manifests.services[$0] }),
             let override = manifests.cities[city]?.backends[service.backend]?.deliveryOverride
         else { return base }
         return override.applied(to: base)
@@ -226,6 +233,12 @@ public final class DeliveryWorker: Sendable {
 
     private func attempt(_ event: InboxEvent) async -> Outcome {
         let snapshot = active.snapshot
+        if event.kind == .push {
+            return await PartnerPusher(
+                client: client,
+                attemptTimeout: .milliseconds(snapshot.manifests.events.attemptTimeoutMilliseconds)
+            ).attempt(event, snapshot: snapshot, now: clock())
+        }
         guard let city = event.city, let serviceId = event.service, let operationName = event.operation,
             let service = snapshot.manifests.services[serviceId], let operation = service.operations[operationName]
         else { return .retry(reason: "the binding is no longer in the manifests", retryAfterMilliseconds: nil) }

@@ -3,7 +3,7 @@ import Store
 extension Inbox {
     static let columns = """
         id, partner, event_key, event_type, received_at, raw_request, payload, city, service, operation,
-        ordering_key, state, attempts, next_attempt_at, last_error, delivered_at
+        ordering_key, state, attempts, next_attempt_at, last_error, delivered_at, kind
         """
 
     static func event(_ row: Row) -> InboxEvent {
@@ -13,7 +13,8 @@ extension Inbox {
             service: row.text(8), operation: row.text(9), orderingKey: row.text(10),
             state: InboxEvent.State(rawValue: row.text(11) ?? "") ?? .pending, attempts: Int(row.integer(12)),
             nextAttemptAt: row.integer(13), lastError: row.text(14),
-            deliveredAt: row.text(15) == nil ? nil : row.integer(15))
+            deliveredAt: row.text(15) == nil ? nil : row.integer(15),
+            kind: InboxEvent.Kind(rawValue: row.text(16) ?? "") ?? .event)
     }
 
     /// Pending events due at `now`, oldest first; of an ordering key only the oldest pending one.

@@ -27,6 +27,7 @@ public final class Inbox: Sendable {
         var service: String?
         var operation: String?
         var orderingKey: String?
+        var kind: InboxEvent.Kind = .event
     }
 
     /// What an append did.
@@ -159,19 +160,19 @@ public final class Inbox: Sendable {
     }
 
     private func insert(_ event: NewEvent, now: Int64, _ session: Session) throws(SQLiteError) -> Appended {
-        let state: InboxEvent.State = event.operation == nil ? .unbound : .pending
+        let state: InboxEvent.State = event.operation == nil && event.kind == .event ? .unbound : .pending
         let changed = try session.run(
             """
             INSERT INTO event (partner, event_key, event_type, received_at, raw_request, payload, city,
-            service, operation, ordering_key, state, next_attempt_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4)
+            service, operation, ordering_key, state, next_attempt_at, kind)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?4, ?12)
             ON CONFLICT (partner, event_key) DO NOTHING
             """,
             [
                 .text(event.partnerId), .text(event.eventKey), .text(event.eventType), .integer(now),
                 .blob(event.rawRequest), .blob(event.payload), Self.optional(event.city),
                 Self.optional(event.service), Self.optional(event.operation),
-                Self.optional(event.orderingKey), .text(state.rawValue),
+                Self.optional(event.orderingKey), .text(state.rawValue), .text(event.kind.rawValue),
             ])
         let id =
             try session.query(

@@ -15,6 +15,14 @@ public struct InboxEvent: Sendable, Equatable {
         case unbound
     }
 
+    /// What a row is.
+    public enum Kind: String, Sendable {
+        /// A partner's event, delivered to its bound backend operation.
+        case event
+        /// A message from the gateway to the partner (`partnerId`), pushed to its `push` URL.
+        case push
+    }
+
     /// The inbox sequence number (delivery order within an ordering key).
     public var id: Int64
     /// The partner that sent it.
@@ -47,6 +55,8 @@ public struct InboxEvent: Sendable, Equatable {
     public var lastError: String?
     /// When it was delivered (Unix milliseconds).
     public var deliveredAt: Int64?
+    /// A partner event or a push.
+    public var kind: Kind = .event
 
     /// The idempotency key the backend receives with every attempt: the same across retries,
     /// restarts and replays, different for every event.
@@ -55,7 +65,7 @@ public struct InboxEvent: Sendable, Equatable {
     func summary() -> [String: Any] {
         var object: [String: Any] = [
             "id": id, "partner": partnerId, "eventType": eventType, "receivedAt": receivedAt, "state": state.rawValue,
-            "attempts": attempts, "idempotencyKey": idempotencyKey,
+            "attempts": attempts, "idempotencyKey": idempotencyKey, "kind": kind.rawValue,
         ]
         if let city { object["city"] = city }
         if let service { object["service"] = service }

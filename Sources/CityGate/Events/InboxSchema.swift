@@ -30,6 +30,11 @@ enum InboxSchema {
         CREATE INDEX event_due ON event (state, next_attempt_at);
         CREATE INDEX event_ordering ON event (ordering_key, id) WHERE ordering_key IS NOT NULL;
         CREATE INDEX event_received ON event (received_at)
+        """,
+        // 2: pushes to partners (case progress, rating outcomes) share the inbox's durability,
+        //    retries, dead letters and replay; `kind` tells them from partner events.
         """
+        ALTER TABLE event ADD COLUMN kind TEXT NOT NULL DEFAULT 'event'
+        """,
     ])
 }

@@ -15,6 +15,9 @@ public struct CityConfiguration: Sendable {
         public var clientKeyFile: String?
         /// The raw `delivery` override, applied over the gateway's schedule at load.
         public var deliveryOverride: DeliveryOverride?
+        /// The keys the backend signs case progress reports with (`progressKeys`, the
+        /// `hmac-sha256` scheme's format); empty: the backend reports no progress.
+        public var progressKeys: [PartnerSecret] = []
     }
 
     /// A backend's `delivery` object, kept as read so the gateway-wide defaults apply under it.
@@ -57,6 +60,33 @@ public struct CityConfiguration: Sendable {
 
     static let fields: Set<String> = ["code", "name", "backends", "services", "partners", "rateLimits", "calendar"]
 
+    /// A backend's `progressKeys`: `[{"id", "secret"}]`, secrets by `env:`/`file:` reference.
+    static func progressKeys(_ object: [String: Any], at path: String, directory: String, reader: ConfigReader)
+        -> [PartnerSecret]
+    {
+        guard object["progressKeys"] != nil else { return [] }
+        let items = reader.array(object, "progressKeys", at: path) ?? []
+        if items.isEmpty { reader.report("\(path).progressKeys", "must list at least one key") }
+        var keys: [PartnerSecret] = []
+        for (index, item) in items.enumerated() {
+            let keyPath = "\(path).progressKeys[\(index)]"
+            guard let key = reader.object(item, at: keyPath) else { continue }
+            reader.checkFields(key, at: keyPath, allowed: ["id", "secret"])
+            let id = reader.string(key, "id", at: keyPath) ?? ""
+            if keys.contains(where: { $0.id == id }) { reader.report("\(keyPath).id", "duplicate key id '\(id)'") }
+            guard
+                let secret = reader.secret(
+                    key, "secret", at: keyPath, directory: directory, environment: ProcessInfo.processInfo.environment)
+            else {
+                if key["secret"] == nil { reader.report(keyPath, "needs secret") }
+                continue
+            }
+            if secret.utf8.count < 16 { reader.report("\(keyPath).secret", "must resolve to at least 16 bytes") }
+            keys.append(PartnerSecret(id: id, bytes: Array(secret.utf8)))
+        }
+        return keys
+    }
+
     static func load(_ root: [String: Any], expectedCode: String, directory: String, reader: ConfigReader)
         -> CityConfiguration
     {
@@ -75,7 +105,9 @@ public struct CityConfiguration: Sendable {
                 guard let value = map[backendName], let object = reader.object(value, at: path) else { continue }
                 reader.checkFields(
                     object, at: path,
-                    allowed: ["baseURL", "timeoutMs", "maxConnections", "healthPath", "tls", "delivery"])
+                    allowed: [
+                        "baseURL", "timeoutMs", "maxConnections", "healthPath", "tls", "delivery", "progressKeys",
+                    ])
                 let baseURL = reader.string(object, "baseURL", at: path) ?? ""
                 if let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
                     url.host != nil
@@ -121,6 +153,7 @@ public struct CityConfiguration: Sendable {
                         reader.report("\(path).tls", "clientCertificate and clientKey go together")
                     }
                 }
+                entry.progressKeys = progressKeys(object, at: path, directory: directory, reader: reader)
                 backends[backendName] = entry
             }
         }

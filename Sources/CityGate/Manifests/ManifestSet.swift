@@ -219,7 +219,10 @@ public struct ManifestSet: Sendable {
         -> [ConfigProblem]
     {
         var problems: [ConfigProblem] = []
-        let knownScopes = Set(services.values.flatMap { $0.operations.values.map(\.scope) })
+        // The operations' scopes, and the gateway's own routes' (the case view and rating).
+        let knownScopes = Set(services.values.flatMap { $0.operations.values.map(\.scope) }).union([
+            CaseRoutes.viewScope, CaseRoutes.rateScope,
+        ])
         var owners: [String: String] = [:]
         for id in partners.keys.sorted() {
             for (index, client) in (partners[id]?.clients ?? []).enumerated() {
@@ -276,5 +279,16 @@ public struct ManifestSet: Sendable {
         }
         for id in partners.keys.sorted() { lines.append("POST /v1/partners/\(id)/events") }
         return lines
+    }
+}
+
+extension ManifestSet {
+    /// A city backend that reports case progress, as the signer it is: the `hmac-sha256` scheme
+    /// with its `progressKeys`, under the id `backend:city/name` (nil: it has no keys).
+    public func progressReporter(city code: String, backend name: String) -> PartnerConfiguration? {
+        guard let keys = cities[code]?.backends[name]?.progressKeys, !keys.isEmpty else { return nil }
+        let key = ConfigurationSnapshot.backendKey(city: code, backend: name)
+        return PartnerConfiguration(
+            id: "backend:\(key)", name: key, scheme: GenericHMACScheme(secrets: keys), cities: [code])
     }
 }

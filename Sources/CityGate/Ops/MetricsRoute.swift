@@ -14,6 +14,8 @@ struct MetricsRoute: Sendable {
     let active: ActiveConfiguration
     let inbox: Inbox
     let deliveries: DeliveryWorker
+    /// Cases open and overdue per department.
+    var cases: CaseStore? = nil
     /// Open connections on the public and ops listeners.
     let openConnections: @Sendable () -> Int
 
@@ -49,7 +51,21 @@ struct MetricsRoute: Sendable {
             }
             oldest.append(("", statistics.oldestPendingReceivedAt.map { max(0, now - Double($0) / 1000) } ?? 0))
         }
+        var open: [(labels: String, value: Double)] = []
+        var overdue: [(labels: String, value: Double)] = []
+        if let counts = try? cases?.openCounts(today: SupervisionReport.date(Int64(now))) {
+            for count in counts {
+                let labels = Metrics.labels(["city": count.city, "department": count.department])
+                open.append((labels, Double(count.open)))
+                overdue.append((labels, Double(count.overdue)))
+            }
+        }
         return metrics.render(gauges: [
+            ("citygate_cases_open", "Cases not yet finished or refused, per city and department.", open),
+            (
+                "citygate_cases_overdue", "Open cases past their legal time limit, per city and department.",
+                overdue
+            ),
             ("citygate_backend_breaker_state", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.", breaker),
             ("citygate_backend_healthy", "1 when the backend's passive and active health is healthy.", healthy),
             ("citygate_inbox_events", "Events in the durable inbox by state.", inboxSamples),

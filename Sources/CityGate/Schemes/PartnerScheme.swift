@@ -59,6 +59,22 @@ public protocol PartnerScheme: Sendable {
     /// A refused event in the platform's shape. Default: the RFC 9457 problem.
     func refused(_ problem: Problem) -> Response
 
+    /// The JSON input of a synchronous call, from the verified payload. Default: the payload
+    /// itself. Alipay-style platforms send forms, with the call's JSON in `biz_content` as their
+    /// OpenAPI does; nil when the payload holds no input.
+    func callInput(_ payload: [UInt8]) -> [UInt8]?
+
+    /// Why this partner's `push` section cannot work with the scheme (nil: it can). WeChat-style
+    /// pushes need safe mode, Alipay-style ones the app's own private key, and WeChat Pay has no
+    /// message channel at all. Default: nil.
+    func pushProblem(_ endpoint: PushEndpoint) -> String?
+
+    /// A message for the partner, shaped the way the platform's message channel carries it and
+    /// signed so the partner can verify it with the platform's own SDK (case progress, invitations
+    /// to rate). Default: ``pushBody(_:now:)`` signed with ``sign(_:keyId:now:nonce:)``.
+    func push(_ message: PushMessage, to endpoint: PushEndpoint, now: Int64, nonce: String)
+        throws(SigningFailure) -> SignedRequest
+
     /// How long a replay key is remembered, given the partner's clock-skew window. Default:
     /// `2 × window + 60 s` (a request signed at the far edge of the window stays acceptable that
     /// long).

@@ -13,20 +13,36 @@ struct BearerStage: CallStage {
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let target = try call.resolved(for: name)
-        call.token = try check(
-            call.request, partnerId: try call.partner(for: name), city: target.city, service: target.service,
-            operation: target.operation, call.http)
+        call.token = try Self.check(
+            call.request, partnerId: try call.partner(for: name), city: target.city,
+            requirement: Requirement(
+                scope: target.operation.scope, what: "Operation \(target.operation.name)",
+                level: target.service.authLevel, owner: "Service \(target.service.id)"),
+            tokens: tokens, now: clock())
     }
 
-    private func check(
-        _ request: Request, partnerId: String, city: CityConfiguration, service: ServiceManifest,
-        operation: ServiceManifest.Operation, _ context: RequestContext
+    /// What a route asks of a token: a scope, and an auth level (above `partner`: a token is
+    /// required).
+    struct Requirement {
+        var scope: String
+        /// Who needs the scope, for the problem's detail ("Operation apply").
+        var what: String
+        var level: ServiceManifest.AuthLevel
+        /// Who needs the level ("Service permit.application").
+        var owner: String
+    }
+
+    /// Checks the `Authorization` header of `request` against `requirement`; nil when no token
+    /// was sent and none is needed.
+    static func check(
+        _ request: Request, partnerId: String, city: CityConfiguration, requirement: Requirement,
+        tokens: TokenService?, now: Int64
     ) throws(ProblemError) -> TokenService.AccessToken? {
         guard let header = request.headers["authorization"] else {
-            guard service.authLevel > .partner else { return nil }
+            guard requirement.level > .partner else { return nil }
             throw CallPipeline.bearerProblem(
                 .tokenRequired,
-                "Service \(service.id) acts for a citizen and requires a citizen-bound bearer token (auth level \(service.authLevel.rawValue)).",
+                "\(requirement.owner) acts for a citizen and requires a citizen-bound bearer token (auth level \(requirement.level.rawValue)).",
                 challenge: "Bearer realm=\"citygate\"")
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
@@ -37,7 +53,6 @@ struct BearerStage: CallStage {
         guard let tokens else {
             throw ProblemError(.tokensUnavailable, "Tokens cannot be checked on this gateway.")
         }
-        let now = clock()
         let token: TokenService.AccessToken
         do { token = try tokens.verifyAccessToken(String(header.dropFirst(7)), now: now) } catch {
             throw CallPipeline.invalidToken(error.description)
@@ -49,18 +64,18 @@ struct BearerStage: CallStage {
         guard grant.audience == city.code else {
             throw CallPipeline.invalidToken("The token is for city \(grant.audience), not \(city.code).")
         }
-        guard grant.scopes.contains(operation.scope) else {
+        guard grant.scopes.contains(requirement.scope) else {
             throw CallPipeline.bearerProblem(
-                .insufficientScope, "Operation \(operation.name) needs scope \(operation.scope).",
-                challenge: "Bearer realm=\"citygate\", error=\"insufficient_scope\", scope=\"\(operation.scope)\"")
+                .insufficientScope, "\(requirement.what) needs scope \(requirement.scope).",
+                challenge: "Bearer realm=\"citygate\", error=\"insufficient_scope\", scope=\"\(requirement.scope)\"")
         }
-        if service.authLevel > .partner && grant.level < service.authLevel {
+        if requirement.level > .partner && grant.level < requirement.level {
             // RFC 9470: the client must get a token of a higher assurance level.
             throw CallPipeline.bearerProblem(
                 .insufficientAuthLevel,
-                "Service \(service.id) needs auth level \(service.authLevel.rawValue); the token has \(grant.level.rawValue).",
+                "\(requirement.owner) needs auth level \(requirement.level.rawValue); the token has \(grant.level.rawValue).",
                 challenge:
-                    "Bearer realm=\"citygate\", error=\"insufficient_user_authentication\", acr_values=\"\(service.authLevel.rawValue)\""
+                    "Bearer realm=\"citygate\", error=\"insufficient_user_authentication\", acr_values=\"\(requirement.level.rawValue)\""
             )
         }
         return token

@@ -11,7 +11,7 @@ struct PartnerStage: CallStage {
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let context = call.http
-        let city = try call.resolved(for: name).city
+        let city = try call.resolvedCity(for: name)
         guard let partnerId = call.request.headers["x-partner-id"], !partnerId.isEmpty else {
             throw ProblemError(.missingPartner, "X-Partner-Id must name the calling partner.")
         }
@@ -42,7 +42,12 @@ struct PartnerStage: CallStage {
         switch outcome {
         case .fresh(let verified):
             call.partnerId = partnerId
-            call.payload = verified.payload
+            guard let input = authenticator.partner.scheme.callInput(verified.payload) else {
+                throw ProblemError(
+                    .invalidJSON,
+                    "The signed request carries no call input (biz_content for \(authenticator.partner.scheme.name)).")
+            }
+            call.payload = input
         case .duplicate:
             let failure = VerificationFailure(
                 .replayed, "This signed request was already accepted; sign each call afresh.")

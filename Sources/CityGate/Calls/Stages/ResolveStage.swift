@@ -16,6 +16,7 @@ struct ResolveStage: CallStage {
                 .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.")
         }
         call.labels.city = code
+        call.city = city
         guard let entry = city.services[serviceId], let service = call.snapshot.manifests.services[serviceId] else {
             throw ProblemError(
                 .unknownService, "City \(code) offers no service \(EchoableText.quoted(serviceId, or: "by that name"))."

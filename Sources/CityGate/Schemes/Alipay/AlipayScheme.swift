@@ -69,7 +69,10 @@ public struct AlipayScheme: PartnerScheme {
         guard let privateKey = key.privateKey else {
             throw SigningFailure("key \(key.id) needs privateKey to sign (demo partners only)")
         }
-        guard let pairs = FormEncoding.decodePairs(String(decoding: request.body, as: UTF8.self)) else {
+        // A GET carries its parameters in the query, as the verifier reads them.
+        let isGet = request.method == "GET"
+        let source = isGet ? (request.rawQuery ?? "") : String(decoding: request.body, as: UTF8.self)
+        guard let pairs = FormEncoding.decodePairs(source) else {
             throw SigningFailure("alipay-rsa2 bodies are form parameters: name=value&...")
         }
         var parameters = pairs.filter { $0.0 != "sign" && $0.0 != "sign_type" }
@@ -77,8 +80,50 @@ public struct AlipayScheme: PartnerScheme {
         let form = try SigningFailure.crypto { [parameters] in
             try AlipayVerifier.signedForm(parameters, privateKey: privateKey)
         }
-        request.body = Array(form.utf8)
+        if isGet {
+            request.rawQuery = form
+            request.headers = Headers()
+        } else {
+            request.body = Array(form.utf8)
+            request.headers = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]
+        }
+    }
+
+    /// `biz_content`, the JSON of an OpenAPI-style call (a signed parameter like every other).
+    public func callInput(_ payload: [UInt8]) -> [UInt8]? {
+        // A signed GET (its parameters in the query) has no input.
+        if payload.isEmpty { return payload }
+        guard let text = String(bytes: payload, encoding: .utf8), let form = FormEncoding.decode(text),
+            let content = form["biz_content"]
+        else { return nil }
+        return Array(content.utf8)
+    }
+
+    /// Pushes are signed as the partner's app, with a key of the gateway's own.
+    public func pushProblem(_ endpoint: PushEndpoint) -> String? {
+        endpoint.privateKey == nil
+            ? "needs push.privateKey (the RSA key pushes are signed with as the partner's app; never Alipay's own key)"
+            : nil
+    }
+
+    /// An asynchronous-notification form: `notify_id` (the message id), `notify_time`,
+    /// `notify_type` (`case_progress`), `charset`, `version`, `biz_content` (the JSON content),
+    /// `sign_type=RSA2` and `sign` over the sorted parameters, as Alipay's SDKs verify.
+    public func push(_ message: PushMessage, to endpoint: PushEndpoint, now: Int64, nonce: String)
+        throws(SigningFailure) -> SignedRequest
+    {
+        guard let privateKey = endpoint.privateKey else { throw SigningFailure(pushProblem(endpoint) ?? "") }
+        let content = JSONWriter.encode(.object(["subject": .string(message.subject), "data": .object(message.data)]))
+        let time = PushClock.rfc3339(now)
+        let parameters = [
+            ("notify_id", message.id), ("notify_type", message.underscoredType),
+            ("notify_time", String(time.prefix(19)).replacingOccurrences(of: "T", with: " ")),
+            ("charset", "utf-8"), ("version", "1.0"), ("biz_content", String(decoding: content, as: UTF8.self)),
+        ]
+        let form = try SigningFailure.crypto { try AlipayVerifier.signedForm(parameters, privateKey: privateKey) }
+        var request = try Self.pushRequest(endpoint, body: Array(form.utf8))
         request.headers = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]
+        return request
     }
 
     public func readEvent(body: [UInt8], verified: VerifiedRequest) throws(EventPayload.Unreadable) -> EventPayload {

@@ -86,6 +86,41 @@ public struct WeChatScheme: PartnerScheme {
         request.headers = ["Content-Type": "text/xml"]
     }
 
+    /// Plain mode signs no content: a push must travel encrypted.
+    public func pushProblem(_ endpoint: PushEndpoint) -> String? {
+        aesKey == nil || appId == nil
+            ? "needs safe mode (wechat.appId and wechat.encodingAESKey): a plain-mode message is not signed over its content"
+            : nil
+    }
+
+    /// The message-push JSON format in safe mode: `{"ToUserName", "Encrypt"}` with `signature`,
+    /// `timestamp`, `nonce`, `encrypt_type=aes` and `msg_signature` in the query; the encrypted
+    /// message is an event (`MsgType` `event`, `Event` `case_progress`) with the content in `Data`.
+    public func push(_ message: PushMessage, to endpoint: PushEndpoint, now: Int64, nonce: String)
+        throws(SigningFailure) -> SignedRequest
+    {
+        guard let aesKey, let appId else { throw SigningFailure(pushProblem(endpoint) ?? "") }
+        let token = try key(nil, in: tokens, id: \.id).token
+        let plain = JSONWriter.encode(
+            .object([
+                "ToUserName": .string(appId), "FromUserName": .string(message.subject),
+                "CreateTime": .integer(now), "MsgType": .string("event"), "Event": .string(message.underscoredType),
+                "MsgId": .string(message.id), "Data": .object(message.data),
+            ]))
+        let encrypted = try SigningFailure.crypto { try WeChatVerifier.encrypt(plain, aesKey: aesKey, appId: appId) }
+        var request = try Self.pushRequest(
+            endpoint,
+            body: JSONWriter.encode(.object(["ToUserName": .string(appId), "Encrypt": .string(encrypted)])))
+        let signed = FormEncoding.encode([
+            ("signature", WeChatVerifier.signature([token, "\(now)", nonce])), ("timestamp", "\(now)"),
+            ("nonce", nonce), ("encrypt_type", "aes"),
+            ("msg_signature", WeChatVerifier.signature([token, "\(now)", nonce, encrypted])),
+        ])
+        request.rawQuery = request.rawQuery.map { "\($0)&\(signed)" } ?? signed
+        request.headers = ["Content-Type": "application/json"]
+        return request
+    }
+
     public func readEvent(body: [UInt8], verified: VerifiedRequest) throws(EventPayload.Unreadable) -> EventPayload {
         guard let fields = XMLDocumentReader.read(Data(verified.payload)) as? [String: Any] else {
             throw EventPayload.Unreadable(message: "the message must be WeChat XML")

@@ -108,6 +108,11 @@ public struct WeChatPayScheme: PartnerScheme {
         ]
     }
 
+    /// WeChat Pay carries payment notifications only: it has no channel to the applicant.
+    public func pushProblem(_ endpoint: PushEndpoint) -> String? {
+        "wechatpay-v3 has no message channel to the applicant; push through the partner's mini-program (a wechat partner) instead"
+    }
+
     public func readEvent(body: [UInt8], verified: VerifiedRequest) throws(EventPayload.Unreadable) -> EventPayload {
         let envelope = try EventPayload.jsonObject(body)
         guard let type = envelope["event_type"] as? String, !type.isEmpty else {
