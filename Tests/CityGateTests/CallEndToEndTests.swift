@@ -54,8 +54,16 @@ struct CallEndToEndTests {
                     extra(&object)
                 }
             }
-            manifests = try ManifestSetTests.brokenTree(edits)
-            gateway = try GatewayProcess.start(manifests: manifests)
+            do {
+                manifests = try ManifestSetTests.brokenTree(edits)
+                gateway = try GatewayProcess.start(manifests: manifests)
+            } catch {
+                // An orphaned mock would hold the test runner's output pipe open: `swift test`
+                // would wait for it forever instead of reporting the failure.
+                kill(mocks.processIdentifier, SIGKILL)
+                mocks.waitUntilExit()
+                throw error
+            }
         }
 
         func stop() {

@@ -8,6 +8,7 @@ import Logging
 ///
 /// ```
 ///   GET  /v1/cities/{city}/cases/{number}          the case view: stage, history, deadlines, rating
+///   POST /v1/cities/{city}/cases/{number}          the same, for schemes that sign only POSTs (`{}`)
 ///   POST /v1/cities/{city}/cases/{number}/rating   好差评: {"level", "comment"?}, once, after 办结
 /// ```
 ///
@@ -53,6 +54,11 @@ struct CaseRoutes: Sendable {
                 CaseRatingStage(store: store, audit: audit, clock: clock),
             ], observers: observers)
         router.get("/v1/cities/{city}/cases/{number}") { request, context in
+            await view.handle(request, context: context)
+        }
+        // The same view by POST (the body is ignored): WeChat-style platforms sign only POSTed
+        // messages, a GET being their URL-verification handshake.
+        router.post("/v1/cities/{city}/cases/{number}") { request, context in
             await view.handle(request, context: context)
         }
         router.post("/v1/cities/{city}/cases/{number}/rating") { request, context in
