@@ -10,12 +10,18 @@ bin=.build/release
 $bin/citygate validate --manifests manifests
 $bin/citygate-mock-backends --base-port 18100 >.build/mock-backends.log 2>&1 &
 mocks=$!
-trap 'kill $mocks 2>/dev/null || true' EXIT
+# The mock partner platforms that receive case pushes and verify them with the platforms' own
+# PyPI libraries (standardwebhooks, wechatpy, python-alipay-sdk), from the venv.
+scripts/venv.sh >/dev/null
+.build/venv/bin/python mocks/partner_receiver.py --port 18110 >.build/partner-receiver.log 2>&1 &
+receiver=$!
+trap 'kill $mocks $receiver 2>/dev/null || true' EXIT
 
 cat <<TEXT
 
 CityGate is starting: public http://$listen   ops http://$ops
   mock government backends on 127.0.0.1:18100-18104 (log: .build/mock-backends.log)
+  mock partner platforms receiving case pushes on 127.0.0.1:18110 (GET /_mock/pushes)
 
 Try, in another terminal (each signed call is fresh: signatures expire after 5 minutes and are
 accepted once):
@@ -38,7 +44,20 @@ accepted once):
   # A partner event (acknowledged once durably stored, then delivered to the permits backend):
   eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --path /v1/partners/webhooks-demo/events --body '{"type":"case.progress","data":{"caseNumber":"330100-2026-000001","stage":"办结"}}')"
   curl -s -H "Authorization: Bearer \$(cat mocks/keys/admin.token)" http://$ops/admin/deliveries
-  # Token flow: docs/tokens.md. Events: docs/events.md.
+  # A case, end to end (docs/cases.md): apply for a permit as that citizen (the answer has the case
+  # number and its working-day deadlines), report progress as the city's approvals backend, and see
+  # the push the partner received, verified by the standardwebhooks library; then the case view.
+  TOKEN=\$(curl -s -u webhooks-demo-app:\$(cat mocks/keys/webhooks-demo-client.secret) http://$listen/oauth/token \\
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d scope='permit.write cases.read cases.rate' \\
+    -d subject_token_type=urn:ietf:params:oauth:token-type:jwt \\
+    -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject 33010619900101123X --city 330100) \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  CASE=\$(eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --bearer \$TOKEN --path /v1/cities/330100/services/permit.application/apply --body '{"applicant":{"name":"张三","idNumber":"33010619900101123X","phone":"13800138000"},"location":"西湖区文三路 100 号","from":"2026-12-10","to":"2026-12-12"}')" | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["caseNumber"])'); echo \$CASE
+  eval "\$($bin/citygate sign --backend 330100/approvals --url http://$listen --path /v1/cities/330100/backends/approvals/cases/\$CASE/events --body '{"id":"evt-1","stage":"accepted","note":"材料齐全，已受理"}')"
+  curl -s http://127.0.0.1:18110/_mock/pushes | python3 -m json.tool
+  eval "\$($bin/citygate sign --partner webhooks-demo --url http://$listen --bearer \$TOKEN --method GET --path /v1/cities/330100/cases/\$CASE)"
+  curl -s -H "Authorization: Bearer \$(cat mocks/keys/admin.token)" "http://$ops/admin/supervision?city=330100&month=\$(TZ=Asia/Shanghai date +%Y-%m)&format=csv"
+  # Token flow: docs/tokens.md. Events: docs/events.md. Cases: docs/cases.md.
 
 TEXT
 $bin/citygate serve --listen "$listen" --ops "$ops" --manifests manifests --data .build/citygate-data
