@@ -74,6 +74,14 @@ struct CaseEndToEndTests {
         @Sendable (inout [String: Any]) -> Void]
     {
         var edits = EventEndToEndTests.fastSchedule(maxAttempts: 100, extra: ["maxDelayMs": maxDelayMilliseconds])
+        // The halls backend reports progress too (to show it cannot report on another's cases).
+        edits["cities/330100.json"] = { city in
+            var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+            backends["halls"]?["progressKeys"] = [
+                ["id": "h", "secret": "file:../../mocks/keys/approvals-330100-progress.secret"]
+            ]
+            city["backends"] = backends
+        }
         for partner in partners {
             edits["partners/\(partner).json"] = { object in
                 var push = object["push"] as? [String: Any] ?? [:]
@@ -259,6 +267,15 @@ struct CaseEndToEndTests {
             #expect(!comment.contains("13800138000") && comment.contains("一直占线"), "masked before storage")
         }
 
+        // Views and ratings are citizen-bound calls: in the audit trail, refusals included.
+        let audit = try CallEndToEndTests.json(try Self.admin(environment, "GET", "/admin/audit"))
+        let entries = try #require(audit["entries"] as? [[String: Any]])
+        #expect(
+            entries.contains { $0["operation"] as? String == "case.view" && $0["status"] as? Int == 200 },
+            "\(entries.suffix(3))")
+        #expect(entries.contains { $0["operation"] as? String == "case.view" && $0["status"] as? Int == 404 })
+        #expect(entries.contains { $0["operation"] as? String == "case.rate" && $0["status"] as? Int == 201 })
+
         // The department closes the follow-up; the partner is pushed the outcome.
         let followUps = try CallEndToEndTests.json(try Self.admin(environment, "GET", "/admin/followups"))
         let open = try #require((followUps["followUps"] as? [[String: Any]])?.first)
@@ -285,7 +302,22 @@ struct CaseEndToEndTests {
 
         // One case stays open: the gauges count it.
         let token = try await Self.token(environment, partner: "webhooks-demo", citizen: Self.applicant)
-        _ = try Self.apply(environment, partner: "webhooks-demo", token: token)
+        let openCase = try Self.apply(environment, partner: "webhooks-demo", token: token)
+
+        // A backend reports only on cases of its own services: the halls backend, with keys of its
+        // own, reporting on this permit case is answered like an unknown case, and nothing is written.
+        let manifests = try ManifestSet.load(directory: environment.manifests).get()
+        let halls = try #require(manifests.progressReporter(city: "330100", backend: "halls"))
+        let foreign = try environment.send(
+            try RequestSigner(partner: halls).sign(
+                path: "/v1/cities/330100/backends/halls/cases/\(openCase)/events",
+                body: Array(#"{"id":"h1","stage":"refused"}"#.utf8)))
+        #expect(foreign.statusCode == 404, "\(foreign.text)")
+        let own = try Self.report(environment, number: openCase, body: #"{"id":"h1","stage":"accepted"}"#)
+        #expect(own.statusCode == 202, "\(own.text)")
+        let first = try CallEndToEndTests.json(own)
+        #expect(
+            first["sequence"] as? Int == 1 && first["duplicate"] as? Bool == false, "the foreign report left no trace")
         let metrics = try RawClient(port: environment.gateway.opsPort)
         try metrics.send("GET /metrics HTTP/1.1\r\nHost: ops\r\n\r\n")
         let scrape = try metrics.readResponse().text

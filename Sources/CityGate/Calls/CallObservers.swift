@@ -30,10 +30,14 @@ struct AuditObserver: CallObserver {
     let clock: @Sendable () -> Int64
 
     func finished(_ call: CallContext, response: Response, refusal: String?) {
-        guard let grant = call.token?.grant, grant.isCitizen, let target = call.target else { return }
+        // The case routes have a city and labels but no service target: they are audited under
+        // their labels (`cases`, `case.view` / `case.rate`).
+        guard let grant = call.token?.grant, grant.isCitizen, let city = call.city else { return }
         let entry = AuditLog.Entry(
-            requestId: call.http.requestId, at: clock(), city: target.city.code, service: target.service.id,
-            operation: target.operation.name, partnerId: grant.partnerId, clientId: grant.clientId,
+            requestId: call.http.requestId, at: clock(), city: city.code,
+            service: call.target?.service.id ?? call.labels.service,
+            operation: call.target?.operation.name ?? call.labels.operation, partnerId: grant.partnerId,
+            clientId: grant.clientId,
             subject: grant.subject, agent: grant.actor, delegationId: grant.delegationId,
             status: response.status.code, outcome: refusal)
         do { try audit.record(entry) } catch {

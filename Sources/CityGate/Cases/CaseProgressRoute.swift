@@ -58,6 +58,17 @@ struct CaseProgressRoute: Sendable {
             throw error.problemError()
         }
         let report = try Self.report(request.body, city: code, number: number, now: now)
+        // A case of another backend's service is not this backend's to report on: checked before
+        // anything is written, and answered like a case that does not exist.
+        let existing: CaseStore.Record?
+        do { existing = try store.find(city: code, number: number) } catch {
+            throw ProblemError(
+                .storeUnavailable, "The report cannot be recorded right now; retry shortly.",
+                headers: [("Retry-After", "5")])
+        }
+        guard let existing, snapshot.manifests.services[existing.service]?.backend == backend else {
+            throw Self.unknownCase(number, code)
+        }
         let outcome: CaseStore.ProgressOutcome
         do { outcome = try store.recordProgress(report, receivedAt: now) } catch {
             throw ProblemError(
@@ -84,10 +95,6 @@ struct CaseProgressRoute: Sendable {
             (entry, record, duplicate) = (recorded, current, false)
         case .duplicate(let recorded, let current):
             (entry, record, duplicate) = (recorded, current, true)
-        }
-        // A case of another backend's service is not this backend's to report on.
-        guard snapshot.manifests.services[record.service]?.backend == backend else {
-            throw Self.unknownCase(number, code)
         }
         let queued = await pushes.queue(
             CasePushes.progress(entry, of: record), for: record, snapshot: snapshot,

@@ -32,7 +32,9 @@ struct CaseRoutes: Sendable {
     static let maxComment = 500
 
     func mount(on router: inout Router) {
-        let observers: [any CallObserver] = metrics.map { [RequestMetricsObserver(metrics: $0)] } ?? []
+        // Case views and ratings are citizen-bound calls: counted, and audited like every other.
+        var observers: [any CallObserver] = metrics.map { [RequestMetricsObserver(metrics: $0)] } ?? []
+        if let audit { observers.append(AuditObserver(audit: audit, clock: clock)) }
         let view = CallPipeline(
             active: active,
             stages: [
@@ -191,7 +193,7 @@ struct CaseRatingStage: CallStage {
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let record = try CaseRoutes.ownCase(call, store: store, stage: name)
-        let (level, comment) = try Self.rating(call.payload.isEmpty ? call.request.body : call.payload)
+        let (level, comment) = try Self.rating(call.payload)
         let outcome: CaseStore.RatingOutcome
         let now = clock()
         do {
