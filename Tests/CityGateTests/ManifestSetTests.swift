@@ -174,6 +174,30 @@ struct ManifestSetTests {
                 "cities/330100.json: $.calendar: 2026-10-01 is both a holiday and a make-up workday",
             ]),
         Case(
+            name: "progress key mistakes",
+            edits: [
+                "cities/330100.json": { city in
+                    var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+                    backends["approvals"]?["progressKeys"] = [
+                        ["id": "a", "secret": "hunter2-inline-secret"],
+                        ["id": "a", "secret": "file:../../mocks/keys/hmac-demo.secret", "alg": "HS256"],
+                        ["id": "b"], "key",
+                    ]
+                    backends["halls"]?["progressKeys"] = [] as [Any]
+                    backends["hrss"]?["progressKeys"] = [["id": "short", "secret": "env:CITYGATE_TEST_UNSET_VARIABLE"]]
+                    city["backends"] = backends
+                }
+            ],
+            expected: [
+                "cities/330100.json: $.backends.approvals.progressKeys[0].secret: must be an env: or file: reference, not an inline secret",
+                "cities/330100.json: $.backends.approvals.progressKeys[1].alg: unknown field (allowed: id, secret)",
+                "cities/330100.json: $.backends.approvals.progressKeys[1].id: duplicate key id 'a'",
+                "cities/330100.json: $.backends.approvals.progressKeys[2]: needs secret",
+                "cities/330100.json: $.backends.approvals.progressKeys[3]: must be an object",
+                "cities/330100.json: $.backends.halls.progressKeys: must list at least one key",
+                "cities/330100.json: $.backends.hrss.progressKeys[0].secret:",
+            ]),
+        Case(
             name: "problems in several files at once",
             edits: [
                 "cities/330100.json": { $0["code"] = "33010" },

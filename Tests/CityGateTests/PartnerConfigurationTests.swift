@@ -161,6 +161,50 @@ struct PartnerConfigurationTests {
                 "partners/p.json: $.keys[0]: needs secret (whsec_) or publicKey (whpk_)",
             ]),
         Broken(
+            name: "push to a scheme without a message channel",
+            json:
+                #"{"id":"p","name":"P","scheme":"wechatpay-v3","cities":[],"keys":[{"id":"k","certificate":"env:S"}],"wechatpay":{"apiV3Key":"env:S"},"push":{"url":"http://127.0.0.1:1/p"}}"#,
+            expected: [
+                "partners/p.json: $.keys[0].certificate: must resolve to a PEM X.509 certificate",
+                "partners/p.json: $.keys[0]: needs certificate",
+                "partners/p.json: $.wechatpay.apiV3Key: must resolve to 32 bytes",
+                "partners/p.json: $.push: wechatpay-v3 has no message channel to the applicant",
+            ]),
+        Broken(
+            name: "push without the scheme's needs",
+            json:
+                #"{"id":"p","name":"P","scheme":"wechat","cities":[],"keys":[{"id":"k","token":"env:S"}],"push":{"url":"https://partner.example/push","secret":"env:S"}}"#,
+            expected: [
+                "partners/p.json: $.push.secret: unknown field (allowed: privateKey, url)",
+                "partners/p.json: $.push: needs safe mode (wechat.appId and wechat.encodingAESKey)",
+            ]),
+        Broken(
+            name: "alipay push without the app's key, and a push URL that is not one",
+            json:
+                #"{"id":"p","name":"P","scheme":"alipay-rsa2","cities":[],"keys":[{"id":"k","publicKey":"env:S"}],"push":{"url":"ftp://partner/push","privateKey":"hunter2"}}"#,
+            expected: [
+                "partners/p.json: $.keys[0].publicKey: must resolve to a PEM public key",
+                "partners/p.json: $.keys[0]: needs publicKey",
+                "partners/p.json: $.push.privateKey: must be an env: or file: reference, not an inline secret",
+                "partners/p.json: $.push.url: must be an http:// or https:// URL with a host",
+            ]),
+        Broken(
+            name: "alipay push signed with no key",
+            json:
+                #"{"id":"p","name":"P","scheme":"alipay-rsa2","cities":[],"keys":[{"id":"k","publicKey":"env:S"}],"push":{"url":"http://127.0.0.1/push"}}"#,
+            expected: [
+                "partners/p.json: $.keys[0].publicKey: must resolve to a PEM public key",
+                "partners/p.json: $.keys[0]: needs publicKey",
+                "partners/p.json: $.push: needs push.privateKey",
+            ]),
+        Broken(
+            name: "push key written inline",
+            json:
+                #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"}],"push":{"url":"http://127.0.0.1/push","privateKey":"hunter2"}}"#,
+            expected: [
+                "partners/p.json: $.push.privateKey: must be an env: or file: reference, not an inline secret"
+            ]),
+        Broken(
             name: "no scheme",
             json: #"{"id":"p","name":"P","cities":[],"keys":[{"id":"k","secret":"env:S"}]}"#,
             expected: ["partners/p.json: $.scheme: is required"]),

@@ -64,19 +64,23 @@ extension PartnerConfiguration {
         if let raw = root["push"], let object = reader.object(raw, at: "$.push") {
             reader.checkFields(object, at: "$.push", allowed: PushEndpoint.fields)
             let url = reader.string(object, "url", at: "$.push") ?? ""
-            if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil {
-                var endpoint = PushEndpoint(url: url)
-                if let text = reader.secret(
-                    object, "privateKey", at: "$.push", directory: directory, environment: environment)
-                {
-                    do { endpoint.privateKey = try AsymmetricKey(pem: text) } catch {
-                        reader.report("$.push.privateKey", "must resolve to a PEM private key")
-                    }
+            var endpoint = PushEndpoint(url: url)
+            if let text = reader.secret(
+                object, "privateKey", at: "$.push", directory: directory, environment: environment)
+            {
+                do { endpoint.privateKey = try AsymmetricKey(pem: text) } catch {
+                    reader.report("$.push.privateKey", "must resolve to a PEM private key")
                 }
-                if let scheme, let problem = scheme.pushProblem(endpoint) { reader.report("$.push", problem) }
+            }
+            if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil {
                 push = endpoint
             } else if !url.isEmpty {
                 reader.report("$.push.url", "must be an http:// or https:// URL with a host")
+            }
+            if let scheme, object["privateKey"] == nil || endpoint.privateKey != nil,
+                let problem = scheme.pushProblem(endpoint)
+            {
+                reader.report("$.push", problem)
             }
         }
         guard reader.problems.isEmpty, let scheme else { return .failure(ConfigProblems(problems: reader.problems)) }

@@ -68,12 +68,13 @@ public struct CityConfiguration: Sendable {
         let items = reader.array(object, "progressKeys", at: path) ?? []
         if items.isEmpty { reader.report("\(path).progressKeys", "must list at least one key") }
         var keys: [PartnerSecret] = []
+        var seen: Set<String> = []
         for (index, item) in items.enumerated() {
             let keyPath = "\(path).progressKeys[\(index)]"
             guard let key = reader.object(item, at: keyPath) else { continue }
             reader.checkFields(key, at: keyPath, allowed: ["id", "secret"])
             let id = reader.string(key, "id", at: keyPath) ?? ""
-            if keys.contains(where: { $0.id == id }) { reader.report("\(keyPath).id", "duplicate key id '\(id)'") }
+            if !seen.insert(id).inserted { reader.report("\(keyPath).id", "duplicate key id '\(id)'") }
             guard
                 let secret = reader.secret(
                     key, "secret", at: keyPath, directory: directory, environment: ProcessInfo.processInfo.environment)
