@@ -70,4 +70,21 @@ static inline int citygate_hmac(const EVP_MAC_CTX *template, const unsigned char
     return ok;
 }
 
+/// EVP_PKEY_Q_keygen is variadic; an SM2 key on its curve takes no extra argument.
+static inline EVP_PKEY *citygate_sm2_generate(void) {
+    return EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+}
+
+/// Starts an SM2-with-SM3 signature or verification with the signer's distinguishing id (GM/T
+/// 0009: ENTL || ID goes into Z). The id is set on the context after init: OpenSSL 3.0 refuses it
+/// as an init parameter, and Z is computed at the first update, after this. Returns 1 on success.
+static inline int citygate_sm2_digest_init(EVP_MD_CTX *context, EVP_PKEY *key, const unsigned char *id,
+                                           size_t id_length, int sign) {
+    EVP_PKEY_CTX *key_context = NULL;
+    int ok = sign ? EVP_DigestSignInit_ex(context, &key_context, "SM3", NULL, NULL, key, NULL)
+                  : EVP_DigestVerifyInit_ex(context, &key_context, "SM3", NULL, NULL, key, NULL);
+    if (ok != 1 || key_context == NULL) return 0;
+    return EVP_PKEY_CTX_set1_id(key_context, id, (int)id_length) == 1 ? 1 : 0;
+}
+
 #endif

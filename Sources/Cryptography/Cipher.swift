@@ -25,6 +25,31 @@ public enum Cipher {
         return Array(output.prefix(Int(written))) + tail.prefix(Int(finalWritten))
     }
 
+    /// SM4-CBC (GB/T 32907, 国密), 16-byte key and IV; with PKCS#7 padding by default, or none (then
+    /// `data` must be a multiple of 16 bytes). A wrong key or tampered data fails on decryption's
+    /// padding check as an error, never as garbage.
+    public static func sm4CBC(encrypt: Bool, key: [UInt8], iv: [UInt8], data: [UInt8], padding: Bool = true)
+        throws(CryptoError) -> [UInt8]
+    {
+        guard key.count == 16 else { throw CryptoError(operation: "SM4-CBC", detail: "the key must be 16 bytes") }
+        guard iv.count == 16 else { throw CryptoError(operation: "SM4-CBC", detail: "the IV must be 16 bytes") }
+        guard padding || data.count % 16 == 0 else {
+            throw CryptoError(operation: "SM4-CBC", detail: "without padding the data must be a multiple of 16 bytes")
+        }
+        guard let cipher = EVP_sm4_cbc() else { throw CryptoError(operation: "SM4-CBC", detail: "unavailable") }
+        guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError("EVP_CIPHER_CTX_new") }
+        defer { EVP_CIPHER_CTX_free(context) }
+        try check(EVP_CipherInit_ex2(context, cipher, key, iv, encrypt ? 1 : 0, nil), "SM4-CBC init")
+        try check(EVP_CIPHER_CTX_set_padding(context, padding ? 1 : 0), "SM4-CBC padding")
+        var output = [UInt8](repeating: 0, count: data.count + 16)
+        var written: Int32 = 0
+        try check(EVP_CipherUpdate(context, &output, &written, data, Int32(data.count)), "SM4-CBC update")
+        var tail = [UInt8](repeating: 0, count: 32)
+        var finalWritten: Int32 = 0
+        try check(EVP_CipherFinal_ex(context, &tail, &finalWritten), "SM4-CBC final")
+        return Array(output.prefix(Int(written))) + tail.prefix(Int(finalWritten))
+    }
+
     /// AES-GCM (128- or 256-bit key by its length) with a 16-byte tag appended to the ciphertext.
     public static func gcmSeal(key: [UInt8], nonce: [UInt8], associatedData: [UInt8], plaintext: [UInt8])
         throws(CryptoError) -> [UInt8]

@@ -5,6 +5,8 @@ public enum Digest: String, Sendable, CaseIterable {
     case sha1 = "SHA1"
     case sha256 = "SHA256"
     case sha512 = "SHA512"
+    /// SM3 (GB/T 32905, 国密).
+    case sm3 = "SM3"
 
     /// The digest's length in bytes.
     public var length: Int {
@@ -12,6 +14,7 @@ public enum Digest: String, Sendable, CaseIterable {
         case .sha1: 20
         case .sha256: 32
         case .sha512: 64
+        case .sm3: 32
         }
     }
 

@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// An asymmetric key (RSA or Ed25519) held by OpenSSL, public or with its private half.
+/// An asymmetric key (RSA, Ed25519 or SM2) held by OpenSSL, public or with its private half.
 public final class AsymmetricKey: @unchecked Sendable {
     // @unchecked: the EVP_PKEY is never mutated after creation, and OpenSSL allows concurrent
     // use of a const key for signing and verifying from several threads.
@@ -9,7 +9,12 @@ public final class AsymmetricKey: @unchecked Sendable {
     public enum Algorithm: Sendable, Equatable {
         case rsa
         case ed25519
+        /// SM2 (GB/T 32918, 国密): signatures are SM2-with-SM3 over Z (GM/T 0009).
+        case sm2
     }
+
+    /// The GM/T 0009 default signer id, `1234567812345678`.
+    public static let defaultSM2UserId: [UInt8] = Array("1234567812345678".utf8)
 
     let key: OpaquePointer
     /// The algorithm of this key.
@@ -20,12 +25,18 @@ public final class AsymmetricKey: @unchecked Sendable {
     init(taking key: OpaquePointer, isPrivate: Bool) throws(CryptoError) {
         self.key = key
         self.isPrivate = isPrivate
+        // Provider-native SM2 keys report the EC base id when generated and none when decoded:
+        // only the provider's name says what they are. An EC key on another curve stays refused.
+        if EVP_PKEY_is_a(key, "SM2") == 1 {
+            algorithm = .sm2
+            return
+        }
         switch EVP_PKEY_get_base_id(key) {
         case EVP_PKEY_RSA: algorithm = .rsa
         case EVP_PKEY_ED25519: algorithm = .ed25519
         default:
             EVP_PKEY_free(key)
-            throw CryptoError(operation: "load key", detail: "only RSA and Ed25519 keys are supported")
+            throw CryptoError(operation: "load key", detail: "only RSA, Ed25519 and SM2 keys are supported")
         }
     }
 
@@ -109,8 +120,48 @@ public final class AsymmetricKey: @unchecked Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
     }
 
-    /// Signs: RSA PKCS#1 v1.5 with `digest` (SHA-256 by default), or pure Ed25519 (no digest).
+    /// A new SM2 key pair.
+    public static func generateSM2() throws(CryptoError) -> AsymmetricKey {
+        guard let key = citygate_sm2_generate() else { throw CryptoError("SM2 key generation") }
+        return try AsymmetricKey(taking: key, isPrivate: true)
+    }
+
+    /// An SM2-with-SM3 signature (GM/T 0009: SM3 over Z(userId, key) and the data), DER-encoded
+    /// (`SEQUENCE { r INTEGER, s INTEGER }`, GM/T 0009 §7).
+    public func sm2Sign(_ data: [UInt8], userId: [UInt8] = AsymmetricKey.defaultSM2UserId) throws(CryptoError)
+        -> [UInt8]
+    {
+        guard algorithm == .sm2 else { throw CryptoError(operation: "SM2 sign", detail: "not an SM2 key") }
+        guard isPrivate else { throw CryptoError(operation: "SM2 sign", detail: "a private key is required") }
+        guard let context = EVP_MD_CTX_new() else { throw CryptoError("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(context) }
+        try check(citygate_sm2_digest_init(context, key, userId, userId.count, 1), "SM2 sign init")
+        var length = 0
+        try check(EVP_DigestSign(context, nil, &length, data, data.count), "SM2 sign length")
+        var signature = [UInt8](repeating: 0, count: length)
+        try check(EVP_DigestSign(context, &signature, &length, data, data.count), "SM2 sign")
+        return Array(signature.prefix(length))
+    }
+
+    /// Verifies an SM2-with-SM3 DER signature made with `userId`. A wrong one is `false`.
+    public func sm2Verify(signature: [UInt8], data: [UInt8], userId: [UInt8] = AsymmetricKey.defaultSM2UserId)
+        -> Bool
+    {
+        guard algorithm == .sm2, let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        guard citygate_sm2_digest_init(context, key, userId, userId.count, 0) == 1 else {
+            _ = CryptoError("drain")
+            return false
+        }
+        let result = EVP_DigestVerify(context, signature, signature.count, data, data.count)
+        if result != 1 { _ = CryptoError("drain") }
+        return result == 1
+    }
+
+    /// Signs: RSA PKCS#1 v1.5 with `digest` (SHA-256 by default), pure Ed25519 (no digest), or
+    /// SM2-with-SM3 with the default user id (`digest` ignored).
     public func sign(_ data: [UInt8], digest: Digest = .sha256) throws(CryptoError) -> [UInt8] {
+        if algorithm == .sm2 { return try sm2Sign(data) }
         guard isPrivate else { throw CryptoError(operation: "sign", detail: "a private key is required") }
         guard let context = EVP_MD_CTX_new() else { throw CryptoError("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
@@ -126,6 +177,7 @@ public final class AsymmetricKey: @unchecked Sendable {
     /// Verifies a signature made by ``sign(_:digest:)``'s scheme. A wrong signature is `false`,
     /// not an error.
     public func verify(signature: [UInt8], data: [UInt8], digest: Digest = .sha256) -> Bool {
+        if algorithm == .sm2 { return sm2Verify(signature: signature, data: data) }
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
         let digestName: String? = algorithm == .rsa ? digest.rawValue : nil

@@ -132,6 +132,53 @@ struct InteropTests {
         #expect(opened["plaintext"] as? String == "{\"refund\":1}")
     }
 
+    /// The `sm2-sm3` scheme against `gmssl` (pure-Python SM2/SM3 from PyPI): a request gmssl
+    /// signed verifies here, one the scheme signed verifies there, and a changed body fails both.
+    @Test
+    func sm2SM3BothWays() async throws {
+        let key = try AsymmetricKey.generateSM2()
+        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("sm2-\(UUID().uuidString).pem")
+        try key.privateKeyPEM().write(to: keyFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: keyFile) }
+        let scheme = SM2SM3Scheme(keys: [
+            SM2SM3Scheme.Key(
+                id: "2026-12", publicKey: try AsymmetricKey(pem: try key.publicKeyPEM()), privateKey: key,
+                userId: AsymmetricKey.defaultSM2UserId)
+        ])
+        let verifier = scheme.makeVerifier(window: 300)
+        let now = Self.now
+        let body = #"{"id":"evt_sm2_1","type":"case.progress","stage":"受理"}"#
+        let path = "/v1/cities/330100/services/permit.application/apply"
+        let canonical = GenericHMACVerifier.canonical(
+            timestamp: "\(now)", method: "POST", path: path, rawQuery: "lang=zh", body: Array(body.utf8))
+
+        let theirs = try await Interop.run([
+            "op": "sm2-sign", "keyFile": keyFile.path, "message": Encoding.base64(canonical),
+        ])
+        let signature = try #require(theirs["signature"] as? String)
+        var request = SignedRequest(
+            method: "POST", path: path, rawQuery: "lang=zh",
+            headers: ["X-Signature": "t=\(now),v1=\(signature),kid=2026-12"], body: Array(body.utf8))
+        #expect(try verifier.verify(request, now: now).keyId == "2026-12")
+        request.body += [0x20]
+        #expect(throws: VerificationFailure.self) { try verifier.verify(request, now: now) }
+
+        var ours = SignedRequest(method: "POST", path: path, rawQuery: "lang=zh", body: Array(body.utf8))
+        try scheme.sign(&ours, keyId: nil, now: now, nonce: "n")
+        let header = try #require(ours.headers["X-Signature"])
+        let value = try #require(
+            header.split(separator: ",").first { $0.hasPrefix("v1=") }.map { String($0.dropFirst(3)) })
+        let verdict = try await Interop.run([
+            "op": "sm2-verify", "keyFile": keyFile.path, "message": Encoding.base64(canonical), "signature": value,
+        ])
+        #expect(verdict["valid"] as? Bool == true, "\(verdict)")
+        let tampered = try await Interop.run([
+            "op": "sm2-verify", "keyFile": keyFile.path, "message": Encoding.base64(canonical + [0x20]),
+            "signature": value,
+        ])
+        #expect(tampered["valid"] as? Bool == false)
+    }
+
     @Test
     func alipayBothWays() async throws {
         let key = try AsymmetricKey.generateRSA()

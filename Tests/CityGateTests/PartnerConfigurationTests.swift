@@ -59,7 +59,7 @@ struct PartnerConfigurationTests {
                 #"{"id":"p","name":"P","scheme":"rot13","cities":[],"keys":[{"id":"k","secret":"env:S"}],"clockSkew":5}"#,
             expected: [
                 "partners/p.json: $.clockSkew: unknown field (allowed: cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, push, scheme)",
-                "partners/p.json: $.scheme: unknown scheme 'rot13' (known: standard-webhooks, wechat, wechatpay-v3, alipay-rsa2, hmac-sha256)",
+                "partners/p.json: $.scheme: unknown scheme 'rot13' (known: standard-webhooks, wechat, wechatpay-v3, alipay-rsa2, hmac-sha256, sm2-sm3)",
             ]),
         Broken(
             name: "missing environment variable",

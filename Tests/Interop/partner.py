@@ -149,4 +149,41 @@ if op in ("alipay-notify", "alipay-verify"):
     signature = data.pop("sign")
     answer(valid=alipay.verify(data, signature))
 
+if op in ("sm2-sign", "sm2-verify"):
+    # gmssl (pure Python SM2/SM3) with the key the test made, read out of its PEM by the openssl
+    # command as hex; gmssl works on raw r || s, the scheme on DER.
+    import re
+    import subprocess
+    from gmssl import func, sm2
+    text = subprocess.run(["openssl", "pkey", "-in", command["keyFile"], "-text", "-noout"],
+                          capture_output=True, text=True, check=True).stdout
+
+    def block(name):
+        found = re.search(name + r":\n((?:\s+[0-9a-f:]+\n)+)", text)
+        return found.group(1).replace(":", "").replace(" ", "").replace("\n", "")
+
+    private = block("priv")[-64:].rjust(64, "0")
+    public = block("pub")[2:]
+    crypt = sm2.CryptSM2(private_key=private, public_key=public)
+    message = base64.b64decode(command["message"])
+
+    def integer(value):
+        value = value.lstrip(b"\0") or b"\0"
+        if value[0] & 0x80:
+            value = b"\0" + value
+        return b"\x02" + bytes([len(value)]) + value
+
+    if op == "sm2-sign":
+        raw = bytes.fromhex(crypt.sign_with_sm3(message, func.random_hex(crypt.para_len)))
+        body = integer(raw[:32]) + integer(raw[32:])
+        answer(signature=base64.b64encode(b"\x30" + bytes([len(body)]) + body).decode())
+    der = base64.b64decode(command["signature"])
+    index = 2
+    r_length = der[index + 1]
+    r = der[index + 2:index + 2 + r_length]
+    index += 2 + r_length
+    s = der[index + 2:index + 2 + der[index + 1]]
+    raw = r.lstrip(b"\0").rjust(32, b"\0") + s.lstrip(b"\0").rjust(32, b"\0")
+    answer(valid=bool(crypt.verify_with_sm3(raw.hex(), message)))
+
 raise SystemExit("unknown op " + op)

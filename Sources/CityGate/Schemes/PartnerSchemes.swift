@@ -8,6 +8,7 @@ public enum PartnerSchemes {
         WeChatPayScheme.self,
         AlipayScheme.self,
         GenericHMACScheme.self,
+        SM2SM3Scheme.self,
     ]
 
     /// The scheme partner files call `name`.

@@ -75,6 +75,11 @@ public struct KeyEntry {
         loader.secret(object, field, at: path)
     }
 
+    /// A plain (non-secret) text field, nil when absent.
+    func text(_ field: String) -> String? {
+        loader.reader.string(object, field, at: path, required: false)
+    }
+
     /// A PEM public key field.
     func publicKey(_ field: String = "publicKey", what: String = "a PEM public key") -> AsymmetricKey? {
         guard let text = secret(field) else { return nil }
