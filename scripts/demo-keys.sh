@@ -28,3 +28,7 @@ echo "Now update secretHash in manifests/partners/*.json: citygate hash-secret <
 rand 32 >approvals-330100-progress.secret
 openssl genrsa -out alipay-city-push.key 2048 2>/dev/null
 openssl rsa -in alipay-city-push.key -pubout -out alipay-city-push.pub 2>/dev/null
+# Backend credentials (cities' `credentials`): the approvals system's OAuth client secret and the
+# traffic police system's API key; the mock backends read the same files.
+head -c 24 /dev/urandom | base64 | tr '+/' '-_' >approvals-oauth-client.secret
+head -c 24 /dev/urandom | base64 | tr '+/' '-_' >traffic-api-key.secret

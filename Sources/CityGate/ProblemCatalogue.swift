@@ -41,6 +41,7 @@ extension ProblemType {
     static let backendTLSFailure = ProblemType("backend-tls-failure", 502)
     static let backendResponseTooLarge = ProblemType("backend-response-too-large", 502)
     static let backendError = ProblemType("backend-error", 502)
+    static let backendCredentialsUnavailable = ProblemType("backend-credentials-unavailable", 502)
     static let requestCancelled = ProblemType("request-cancelled", 503)
     // Partner events
     static let unknownEventPartner = ProblemType("unknown-partner", 404)
@@ -78,7 +79,8 @@ extension ProblemType {
         .invalidIdempotencyKey, .idempotencyKeyInUse, .idempotencyKeyReused, .backendRejectedRequest,
         .backendBadResponse,
         .backendCircuitOpen, .backendBusy, .backendTimeout, .backendUnavailable, .backendTLSFailure,
-        .backendResponseTooLarge, .backendError, .requestCancelled, .unknownEventPartner, .unreadableEvent,
+        .backendResponseTooLarge, .backendError, .backendCredentialsUnavailable, .requestCancelled,
+        .unknownEventPartner, .unreadableEvent,
         .eventTooLarge,
         .inboxUnavailable, .adminDisabled, .adminUnauthorized, .invalidManifests, .invalidQuery, .unknownDelivery,
         .notDead, .invalidDelegation, .unknownDelegation, .notReady, .unknownCase, .unknownReporter, .invalidProgress,

@@ -39,6 +39,12 @@ struct CallEndToEndTests {
                     var backends = city["backends"] as? [String: [String: Any]] ?? [:]
                     for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }
                     city["backends"] = backends
+                    // The approvals system's token endpoint moves with it.
+                    var credentials = city["credentials"] as? [String: [String: Any]] ?? [:]
+                    if let port = ports["approvals"], credentials["approvals-oauth"] != nil {
+                        credentials["approvals-oauth"]?["tokenURL"] = "http://127.0.0.1:\(port)/oauth/token"
+                        city["credentials"] = credentials
+                    }
                 },
                 "cities/440300.json": { city in
                     var backends = city["backends"] as? [String: [String: Any]] ?? [:]

@@ -93,7 +93,10 @@ struct CaseEndToEndTests {
     }
 
     /// A citizen token of `partner` from its own assertion key (`citygate assertion`).
-    static func token(_ environment: Environment, partner: String, citizen: String) async throws -> String {
+    static func token(
+        _ environment: Environment, partner: String, citizen: String,
+        scope: String = "permit.write cases.read cases.rate"
+    ) async throws -> String {
         let assertion = try await ExternalProcess.run(
             CommandLineTests.binary,
             [
@@ -106,7 +109,7 @@ struct CaseEndToEndTests {
             [
                 ("grant_type", OAuthEndToEndTests.exchange),
                 ("subject_token", assertion.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)),
-                ("subject_token_type", OAuthEndToEndTests.jwtType), ("scope", "permit.write cases.read cases.rate"),
+                ("subject_token_type", OAuthEndToEndTests.jwtType), ("scope", scope),
             ], client: ("\(partner)-app", ""))
         #expect(response.statusCode == 200, "\(response.text)")
         return try #require(try CallEndToEndTests.json(response)["access_token"] as? String)

@@ -198,6 +198,51 @@ struct ManifestSetTests {
                 "cities/330100.json: $.backends.hrss.progressKeys[0].secret:",
             ]),
         Case(
+            name: "credential mistakes",
+            edits: [
+                "cities/330100.json": { city in
+                    city["credentials"] = [
+                        "bad name!": ["type": "value", "value": "env:X"],
+                        "inline": ["type": "value", "value": "hunter2"],
+                        "kind": ["type": "kerberos"],
+                        "basic": [
+                            "type": "basic", "username": "a:b", "password": "file:../../mocks/keys/hmac-demo.secret",
+                        ],
+                        "oauth": [
+                            "type": "oauth2-client-credentials", "tokenURL": "ftp://x", "clientId": "c",
+                            "extra": 1,
+                        ],
+                    ]
+                },
+                "services/traffic.violations.json": { service in
+                    var operations = service["operations"] as? [String: [String: Any]] ?? [:]
+                    var request = operations["lookup"]?["request"] as? [String: Any] ?? [:]
+                    request["headers"] = [
+                        "X-API-Key": "env:TRAFFIC_API_KEY", "Authorization": "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+                        "X-Trace": "{secret.unknown-one}",
+                    ]
+                    request["path"] = "/violations/{secret.traffic-api-key}"
+                    operations["lookup"]?["request"] = request
+                    service["operations"] = operations
+                },
+            ],
+            expected: [
+                "cities/330100.json: $.credentials.bad name!: a credential name is letters, digits, - and _",
+                "cities/330100.json: $.credentials.inline.value: must be an env: or file: reference, not an inline secret",
+                "cities/330100.json: $.credentials.kind.type: 'kerberos' is not one of value, basic, oauth2-client-credentials",
+                "cities/330100.json: $.credentials.basic.username: cannot contain ':' (RFC 7617)",
+                "cities/330100.json: $.credentials.oauth.extra: unknown field",
+                "cities/330100.json: $.credentials.oauth.tokenURL: must be an http:// or https:// URL with a host",
+                "cities/330100.json: $.credentials.oauth.clientSecret: is required",
+                "cities/330100.json: $.credentials.bad name!.value: environment variable X is not set",
+                "services/traffic.violations.json: $.operations.lookup.request.headers.X-API-Key: would be sent as the literal text 'env:T…'",
+                "services/traffic.violations.json: $.operations.lookup.request.headers.Authorization: is an inline credential",
+                "services/traffic.violations.json: $.operations.lookup.request.path: {secret.…} may appear only in a header or query value",
+                "cities/330100.json: $.services.permit.application: the service's requests use {secret.approvals-oauth}, which this city's credentials do not declare",
+                "cities/330100.json: $.services.traffic.violations: the service's requests use {secret.unknown-one}, which this city's credentials do not declare",
+                "cities/440300.json: $.services.traffic.violations: the service's requests use {secret.unknown-one}, which this city's credentials do not declare",
+            ]),
+        Case(
             name: "problems in several files at once",
             edits: [
                 "cities/330100.json": { $0["code"] = "33010" },

@@ -14,7 +14,12 @@ struct MappingTests {
 
     static func context(_ input: String, subject: String = "sub-7f3a") throws -> TemplateContext {
         let object = try #require(try JSONReader.parse(Array(input.utf8)).objectValue)
-        return TemplateContext(input: object, values: ["city": ["code": "330100"], "subject": ["id": subject]])
+        return TemplateContext(
+            input: object,
+            values: [
+                "city": ["code": "330100"], "subject": ["id": subject],
+                "secret": ["traffic-api-key": "key-1", "approvals-oauth": "Bearer token-1"],
+            ])
     }
 
     @Test
@@ -44,6 +49,7 @@ struct MappingTests {
         #expect(request.url == "/violations/query")
         #expect(String(decoding: request.body, as: UTF8.self) == "citizen=sub-7f3a&city=330100&fdjh=ABC+12&hphm=A12345")
         #expect(request.headers["content-type"] == "application/x-www-form-urlencoded; charset=utf-8")
+        #expect(request.headers["X-API-Key"] == "key-1", "the city's credential, by name")
     }
 
     @Test
@@ -75,7 +81,8 @@ struct MappingTests {
     func missingPathValueIsAClearFailure() throws {
         let template = try Self.operation("permit.application", "progress").request
         do {
-            _ = try BackendRequestBuilder.build(template, context: TemplateContext(input: [:]))
+            _ = try BackendRequestBuilder.build(
+                template, context: TemplateContext(input: [:], values: ["secret": ["approvals-oauth": "Bearer t"]]))
             Issue.record("expected a failure")
         } catch {
             #expect(error.description == "missing value for {input.caseNumber}")

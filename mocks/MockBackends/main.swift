@@ -96,7 +96,10 @@ struct RecordingRouter: Responder {
             let data = (try? JSONSerialization.data(withJSONObject: recorder.all, options: [.sortedKeys])) ?? Data()
             return Response(status: .ok, headers: ["Content-Type": "application/json"], body: Array(data))
         }
-        if request.path != "/health" && !request.path.hasPrefix("/_mock/") { recorder.record(request) }
+        // Token requests are the gateway's own, not a citizen's: not recorded.
+        if request.path != "/health" && request.path != "/oauth/token" && !request.path.hasPrefix("/_mock/") {
+            recorder.record(request)
+        }
         return await router.respond(to: request, context: context)
     }
 }
@@ -240,11 +243,21 @@ hrss.get(
 mountEventRoutes(&hrss, path: "/api/v2/consents/revoked")
 routers.append(("hrss", hrss))
 
+let trafficAPIKey: String = {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("keys/traffic-api-key.secret")
+    return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}()
+
 var traffic = Router()
 traffic.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
 traffic.post(
     "/violations/query",
     handler: knobs { request, _ in
+        // The traffic police system's API key, from the file the city's credentials point at.
+        guard request.headers["X-API-Key"] == trafficAPIKey, !trafficAPIKey.isEmpty else {
+            return json(["message": "a valid X-API-Key is required"], status: .unauthorized)
+        }
         let fields = form(request.body)
         guard let plate = fields["hphm"], fields["fdjh"] != nil else {
             return json(["message": "hphm and fdjh required"], status: .badRequest)
@@ -283,11 +296,61 @@ security.post(
     })
 routers.append(("public-security", security))
 
+/// The approvals system's OAuth 2 authorization server (client-credentials grant, the client
+/// authenticated by HTTP Basic) and the bearer check on its permit API. `POST /_mock/oauth/revoke`
+/// revokes every token issued so far (as a restart of a real one would); `GET /_mock/oauth` counts
+/// the tokens issued.
+final class MockOAuth: Sendable {
+    static let clientId = "citygate-330100"
+    /// The demo client secret, from the same file the city's `credentials` point at.
+    static let clientSecret: String = {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("keys/approvals-oauth-client.secret")
+        return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }()
+    private let state = Mutex<(valid: Set<String>, issued: Int)>(([], 0))
+
+    func token(_ request: Request) -> Response {
+        let expected = "Basic " + Data("\(Self.clientId):\(Self.clientSecret)".utf8).base64EncodedString()
+        guard !Self.clientSecret.isEmpty, request.headers["Authorization"] == expected else {
+            return json(["error": "invalid_client"], status: .unauthorized)
+        }
+        guard String(decoding: request.body, as: UTF8.self).contains("grant_type=client_credentials") else {
+            return json(["error": "unsupported_grant_type"], status: .badRequest)
+        }
+        let token = state.withLock { state -> String in
+            state.issued += 1
+            let token = "mock-token-\(state.issued)-\(UUID().uuidString)"
+            state.valid.insert(token)
+            return token
+        }
+        return json(["access_token": token, "token_type": "Bearer", "expires_in": 300])
+    }
+
+    func authorized(_ request: Request) -> Bool {
+        guard let header = request.headers["Authorization"], header.hasPrefix("Bearer ") else { return false }
+        let token = String(header.dropFirst(7))
+        return state.withLock { $0.valid.contains(token) }
+    }
+
+    func revokeAll() { state.withLock { $0.valid.removeAll() } }
+    var issued: Int { state.withLock { $0.issued } }
+}
+let oauth = MockOAuth()
+func unauthorized() -> Response { json(["message": "a valid bearer token is required"], status: .unauthorized) }
+
 var approvals = Router()
 approvals.get("/health") { _, _ in .json("{\"status\":\"ok\"}") }
+approvals.post("/oauth/token") { request, _ in oauth.token(request) }
+approvals.post("/_mock/oauth/revoke") { _, _ in
+    oauth.revokeAll()
+    return Response(status: .noContent)
+}
+approvals.get("/_mock/oauth") { _, _ in json(["issued": oauth.issued]) }
 approvals.post(
     "/api/permits",
     handler: knobs { request, _ in
+        guard oauth.authorized(request) else { return unauthorized() }
         guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
             let city = body["city"] as? String
         else { return json(["message": "bad request"], status: .unprocessableContent) }
@@ -301,6 +364,7 @@ approvals.post(
 approvals.get(
     "/api/permits/{case}",
     handler: knobs { request, context in
+        guard oauth.authorized(request) else { return unauthorized() }
         let number = context.pathParameters["case"] ?? ""
         guard let applicant = query(request)["applicant"], !applicant.isEmpty else {
             return missingSubject("applicant")

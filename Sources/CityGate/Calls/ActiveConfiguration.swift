@@ -16,6 +16,8 @@ public final class ConfigurationSnapshot: Sendable {
     /// `progressKeys` only): the `hmac-sha256` scheme with the backend's keys, replay-checked in
     /// a scope of its own (`backend:city/name`).
     let progressAuthenticators: [String: PartnerAuthenticator]
+    /// `{secret.…}` values for backend requests, with the OAuth tokens fetched for them.
+    let credentials: BackendCredentials
 
     /// The one spelling of a city's backend, as `backends` keys, metric labels and logs use it.
     static func backendKey(city: String, backend: String) -> String { "\(city)/\(backend)" }
@@ -60,6 +62,7 @@ public final class ConfigurationSnapshot: Sendable {
             }
         }
         self.progressAuthenticators = progressAuthenticators
+        credentials = BackendCredentials(cities: manifests.cities, client: client)
         var routes: [String: [String: ServiceRoute]] = [:]
         for (code, city) in manifests.cities {
             for serviceId in city.services.keys {

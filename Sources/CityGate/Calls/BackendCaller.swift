@@ -19,6 +19,8 @@ struct BackendCaller: Sendable {
         case template(detail: String)
         /// The backend call failed, or the gateway refused to send it.
         case backend(BackendCallError)
+        /// A `{secret.…}` value could not be had (a token endpoint down); nothing was sent.
+        case credentials(detail: String)
     }
 
     /// One backend request to make.
@@ -45,6 +47,8 @@ struct BackendCaller: Sendable {
         var maxAttempts: Int
         /// `citygate_backend_duration_seconds` labels, rendered once per route.
         var durationLabels: String
+        /// Where `{secret.…}` values come from, and the city whose credentials they are.
+        var credentials: (store: BackendCredentials, city: String)? = nil
     }
 
     /// Trace and span ids for backend requests.
@@ -66,11 +70,30 @@ struct BackendCaller: Sendable {
         self.transport = transport
     }
 
-    /// Builds and sends `call`; the backend's answer, whatever its status.
+    /// Builds and sends `call`; the backend's answer, whatever its status. A request carrying an
+    /// OAuth token the backend answers 401 is sent once more with a token fetched anew.
     func send(_ call: Call) async throws(Failure) -> ClientResponse {
+        let names = call.operation.request.secretNames
+        let answer = try await sendOnce(call, names: names)
+        guard answer.status == 401, let (store, city) = call.credentials, store.hasToken(city: city, names: names)
+        else { return answer }
+        store.invalidate(city: city, names: names)
+        return try await sendOnce(call, names: names)
+    }
+
+    private func sendOnce(_ call: Call, names: Set<String>) async throws(Failure) -> ClientResponse {
+        var context = call.context
+        if !names.isEmpty {
+            guard let (store, city) = call.credentials else {
+                throw .credentials(detail: "no credentials are available for this request")
+            }
+            do { context.values["secret"] = try await store.values(city: city, names: names) } catch {
+                throw .credentials(detail: error.detail)
+            }
+        }
         var outbound: ClientRequest
         do {
-            outbound = try BackendRequestBuilder.build(call.operation.request, context: call.context)
+            outbound = try BackendRequestBuilder.build(call.operation.request, context: context)
         } catch {
             throw .template(detail: error.detail)
         }

@@ -272,7 +272,8 @@ public final class DeliveryWorker: Sendable {
                     maxAttempts: 1,
                     // The call path's rendered labels when the city offers the service for calls too.
                     durationLabels: snapshot.routes[city]?[serviceId]?.backendDurationLabels
-                        ?? Metrics.labels(["backend": backendKey])))
+                        ?? Metrics.labels(["backend": backendKey]),
+                    credentials: (snapshot.credentials, city)))
         } catch {
             switch error {
             case .template(let detail):
@@ -281,6 +282,9 @@ public final class DeliveryWorker: Sendable {
                 if failure.isCancellation || Task.isCancelled { return .cancelled }
                 if failure.isRefusal { return .deferred(reason: "backend \(service.backend): \(failure.reason)") }
                 return .retry(reason: "backend \(service.backend): \(failure.reason)", retryAfterMilliseconds: nil)
+            case .credentials(let detail):
+                return .retry(
+                    reason: "credentials for backend \(service.backend): \(detail)", retryAfterMilliseconds: nil)
             }
         }
         switch answer.status {

@@ -57,8 +57,12 @@ public struct CityConfiguration: Sendable {
     public var rateLimits: [ServiceManifest.RateLimit]
     /// Working days, holidays, make-up workdays and the office day's end (`calendar`).
     public var calendar: WorkingCalendar
+    /// Credentials for the city's backends, by name (`credentials`; ``BackendCredential``).
+    public var credentials: [String: BackendCredential] = [:]
 
-    static let fields: Set<String> = ["code", "name", "backends", "services", "partners", "rateLimits", "calendar"]
+    static let fields: Set<String> = [
+        "code", "name", "backends", "services", "partners", "rateLimits", "calendar", "credentials",
+    ]
 
     /// A backend's `progressKeys`: `[{"id", "secret"}]`, secrets by `env:`/`file:` reference.
     static func progressKeys(_ object: [String: Any], at path: String, directory: String, reader: ConfigReader)
@@ -210,8 +214,10 @@ public struct CityConfiguration: Sendable {
                 }
             }
         }
-        return CityConfiguration(
+        var city = CityConfiguration(
             code: code, nameZh: name.0, nameEn: name.1, backends: backends, services: services, partners: partners,
             rateLimits: ManifestValidation.rateLimits(root, at: "$", reader: reader), calendar: calendar)
+        city.credentials = BackendCredential.load(root, directory: directory, reader: reader)
+        return city
     }
 }

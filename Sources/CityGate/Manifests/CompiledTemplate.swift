@@ -76,11 +76,21 @@ struct RequestPlan: Sendable {
     let query: [(name: String, value: CompiledTemplate)]
     let headers: [(name: String, value: CompiledTemplate)]
     let body: [(name: String, value: CompiledTemplate)]
+    /// The city credentials the headers and query name (`{secret.<name>}`), resolved before each
+    /// request is built.
+    let secretNames: Set<String>
 
     init(path: String, query: [(String, String)], headers: [(String, String)], body: [(String, String)]) {
         self.path = CompiledTemplate(path)
         self.query = query.map { ($0.0, CompiledTemplate($0.1)) }
         self.headers = headers.map { ($0.0, CompiledTemplate($0.1)) }
         self.body = body.map { ($0.0, CompiledTemplate($0.1)) }
+        var names: Set<String> = []
+        for template in self.query.map(\.value) + self.headers.map(\.value) {
+            for case .placeholder(let reference) in template.pieces where reference.source == "secret" {
+                if let name = reference.names.first { names.insert(name) }
+            }
+        }
+        secretNames = names
     }
 }

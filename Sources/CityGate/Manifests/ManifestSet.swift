@@ -174,6 +174,15 @@ public struct ManifestSet: Sendable {
                             file: file, path: "$.services.\(serviceId)",
                             message: "the service calls backend '\(service.backend)', which this city does not define"))
                 }
+                let named = Set(service.operations.values.flatMap { $0.request.secretNames })
+                for name in named.sorted() where city.credentials[name] == nil {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "$.services.\(serviceId)",
+                            message:
+                                "the service's requests use {secret.\(name)}, which this city's credentials do not declare"
+                        ))
+                }
             }
             for (index, partnerId) in city.partners.enumerated() {
                 guard let partner = partners[partnerId] else {

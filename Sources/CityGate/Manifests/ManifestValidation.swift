@@ -3,7 +3,7 @@ import Foundation
 /// Shared checks for manifest fields.
 enum ManifestValidation {
     static let placeholderSources: Set<String> = [
-        "input", "path", "city", "subject", "agent", "partner", "request", "event",
+        "input", "path", "city", "subject", "agent", "partner", "request", "event", "secret",
     ]
     static let rateLimitScopes: Set<String> = ["partner", "city", "service", "operation", "subject", "ip"]
 

@@ -191,6 +191,7 @@ extension ServiceManifest {
             request.query = pairs("query")
             request.headers = pairs("headers")
             request.body = pairs("body")
+            Self.checkCredentials(request, at: requestPath, reader: reader)
             if let format = reader.string(template, "format", at: requestPath, required: false) {
                 request.bodyFormat = BackendRequestTemplate.BodyFormat(rawValue: format)
                 if request.bodyFormat == nil { reader.report("\(requestPath).format", "must be json, form or xml") }
@@ -265,5 +266,32 @@ extension ServiceManifest {
             request: request, response: response,
             eventOnly: reader.boolean(object, "eventOnly", at: path) ?? false, bindings: bindings,
             bindingExemption: exemption, opensCaseField: opensCaseField)
+    }
+}
+
+extension ServiceManifest {
+    /// Credentials travel only as `{secret.<name>}` in a header or query value: never written
+    /// inline (today's `env:GJJ_API_KEY` would be sent as that literal text), never in a path or
+    /// body (which backends log and echo).
+    static func checkCredentials(_ request: BackendRequestTemplate, at path: String, reader: ConfigReader) {
+        let hint = "declare it in each city's credentials and write {secret.<name>}"
+        for (name, value) in request.headers + request.query {
+            let field = request.headers.contains(where: { $0.0 == name && $0.1 == value }) ? "headers" : "query"
+            if value.hasPrefix("env:") || value.hasPrefix("file:") {
+                reader.report(
+                    "\(path).\(field).\(name)", "would be sent as the literal text '\(value.prefix(5))…': \(hint)")
+            } else if field == "headers", BackendCredential.looksLikeCredentialHeader(name),
+                !TemplateRenderer.parts(of: value).contains(where: {
+                    if case .placeholder = $0 { return true }
+                    return false
+                }), !value.isEmpty
+            {
+                reader.report("\(path).headers.\(name)", "is an inline credential: \(hint)")
+            }
+        }
+        for (name, value) in [("path", request.path)] + request.body.map({ ("body.\($0.0)", $0.1) })
+        where value.contains("{secret.") {
+            reader.report("\(path).\(name)", "{secret.…} may appear only in a header or query value")
+        }
     }
 }

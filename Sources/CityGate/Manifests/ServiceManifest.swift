@@ -127,6 +127,9 @@ public struct BackendRequestTemplate: Sendable {
         self.plan = RequestPlan(path: path, query: query, headers: headers, body: body)
     }
 
+    /// The city credentials this request names (`{secret.<name>}` in headers and query).
+    public var secretNames: Set<String> { plan.secretNames }
+
     private mutating func replan() {
         plan = RequestPlan(path: path, query: query, headers: headers, body: body)
     }

@@ -49,7 +49,8 @@ struct BackendStage: CallStage {
                     timeoutMilliseconds: city.services[service.id]?.timeoutMilliseconds
                         ?? operation.timeoutMilliseconds,
                     idempotent: operation.idempotent, maxAttempts: operation.retries + 1,
-                    durationLabels: target.route.backendDurationLabels))
+                    durationLabels: target.route.backendDurationLabels,
+                    credentials: (call.snapshot.credentials, city.code)))
         } catch {
             call.backendElapsed = ContinuousClock.now - started
             switch error {
@@ -57,6 +58,11 @@ struct BackendStage: CallStage {
                 throw ProblemError(.invalidInput, detail)
             case .backend(let failure):
                 throw BackendFailure.error(for: failure, backend: service.backend)
+            case .credentials(let detail):
+                throw ProblemError(
+                    .backendCredentialsUnavailable,
+                    "The gateway could not obtain its credentials for backend \(service.backend): \(detail).",
+                    extensions: ["backend": service.backend])
             }
         }
         call.backendElapsed = ContinuousClock.now - started
