@@ -73,14 +73,6 @@ struct PartnerPusher: Sendable {
             if error.kind == .cancelled || Task.isCancelled { return .cancelled }
             return .retry(reason: "push to \(event.partnerId): \(error.kind.rawValue)", retryAfterMilliseconds: nil)
         }
-        switch answer.status {
-        case 200..<300: return .delivered
-        case 408, 425, 429, 500...599:
-            let retryAfter = answer.headers["retry-after"].flatMap(Int.init).map { $0 * 1000 }
-            return .retry(
-                reason: "partner \(event.partnerId) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
-        default:
-            return .dead(reason: "partner \(event.partnerId) refused the push with \(answer.status)")
-        }
+        return .answered(answer, by: "partner \(event.partnerId)", what: "the push")
     }
 }

@@ -35,14 +35,7 @@ extension SupervisionReport {
     func csv() -> [UInt8] {
         var lines = [Self.csvHeader.map(Self.csvField).joined(separator: ",")]
         for row in rows {
-            var fields = [
-                row.department, row.departmentName, "\(row.received)", "\(row.finished)",
-                "\(row.finishedWithinPromised)", "\(row.refused)", "\(row.open)", "\(row.overdue)",
-                row.averageWorkingDays.map { String(format: "%.2f", $0) } ?? "",
-                row.p90WorkingDays.map(String.init) ?? "",
-            ]
-            fields += RatingLevel.allCases.map { "\(row.ratings[$0] ?? 0)" }
-            fields += [row.satisfaction.map { String(format: "%.4f", $0) } ?? "", "\(row.openFollowUps)"]
+            let fields = Self.cells(row, missing: "") { String(format: "%.4f", $0) }
             lines.append(fields.map(Self.csvField).joined(separator: ","))
         }
         return [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
@@ -91,16 +84,7 @@ extension SupervisionReport {
         for header in Self.csvHeader { table += "<th>\(Self.escape(header))</th>" }
         table += "</tr></thead><tbody>"
         for row in rows {
-            var cells = [
-                row.department, row.departmentName, "\(row.received)", "\(row.finished)",
-                "\(row.finishedWithinPromised)", "\(row.refused)", "\(row.open)", "\(row.overdue)",
-                row.averageWorkingDays.map { String(format: "%.2f", $0) } ?? "—",
-                row.p90WorkingDays.map(String.init) ?? "—",
-            ]
-            cells += RatingLevel.allCases.map { "\(row.ratings[$0] ?? 0)" }
-            cells += [
-                row.satisfaction.map { String(format: "%.1f%%", $0 * 100) } ?? "—", "\(row.openFollowUps)",
-            ]
+            let cells = Self.cells(row, missing: "—") { String(format: "%.1f%%", $0 * 100) }
             table += "<tr>" + cells.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>"
         }
         table += "</tbody></table>"
@@ -121,6 +105,19 @@ extension SupervisionReport {
             \(table)
             </body></html>
             """
+    }
+
+    /// One row's figures in ``csvHeader``'s order; `missing` for a figure with no value.
+    static func cells(_ row: Row, missing: String, satisfaction: (Double) -> String) -> [String] {
+        var cells = [
+            row.department, row.departmentName, "\(row.received)", "\(row.finished)",
+            "\(row.finishedWithinPromised)", "\(row.refused)", "\(row.open)", "\(row.overdue)",
+            row.averageWorkingDays.map { String(format: "%.2f", $0) } ?? missing,
+            row.p90WorkingDays.map(String.init) ?? missing,
+        ]
+        cells += RatingLevel.allCases.map { "\(row.ratings[$0] ?? 0)" }
+        cells += [row.satisfaction.map(satisfaction) ?? missing, "\(row.openFollowUps)"]
+        return cells
     }
 
     static func csvField(_ text: String) -> String {

@@ -287,14 +287,21 @@ public final class DeliveryWorker: Sendable {
                     reason: "credentials for backend \(service.backend): \(detail)", retryAfterMilliseconds: nil)
             }
         }
+        return .answered(answer, by: "backend \(service.backend)", what: "the event")
+    }
+}
+
+extension DeliveryWorker.Outcome {
+    /// What an answer means for a delivery or a push: 2xx delivered; 408, 425, 429 and 5xx tried
+    /// again (after `Retry-After` when given); anything else refused for good.
+    static func answered(_ answer: ClientResponse, by receiver: String, what: String) -> Self {
         switch answer.status {
         case 200..<300: return .delivered
         case 408, 425, 429, 500...599:
             let retryAfter = answer.headers["retry-after"].flatMap(Int.init).map { $0 * 1000 }
-            return .retry(
-                reason: "backend \(service.backend) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
+            return .retry(reason: "\(receiver) answered \(answer.status)", retryAfterMilliseconds: retryAfter)
         default:
-            return .dead(reason: "backend \(service.backend) refused the event with \(answer.status)")
+            return .dead(reason: "\(receiver) refused \(what) with \(answer.status)")
         }
     }
 }
