@@ -24,6 +24,9 @@ final class BackendCredentials: Sendable {
     private let credentials: [String: [String: BackendCredential]]
     private let client: HTTPClient?
     private let tokens = Mutex<[String: CachedToken]>([:])
+    /// Fetches under way, by city/credential: calls that need a token at the same moment share
+    /// one request to the token endpoint instead of each making its own.
+    private let fetches = Mutex<[String: Task<Result<(String, Int), Unavailable>, Never>]>([:])
 
     /// The credentials of every city (code → name → credential).
     init(cities: [String: CityConfiguration], client: HTTPClient?) {
@@ -64,8 +67,21 @@ final class BackendCredentials: Sendable {
         case .oauth2(let tokenURL, let clientId, let clientSecret, let scope):
             let now = ContinuousClock.now
             if let cached = tokens.withLock({ $0[key] }), cached.expiresAt > now { return "Bearer " + cached.value }
-            let (token, lifetime) = try await fetch(
-                tokenURL: tokenURL, clientId: clientId, clientSecret: clientSecret, scope: scope)
+            let task = fetches.withLock { running in
+                if let shared = running[key] { return shared }
+                let task = Task { () -> Result<(String, Int), Unavailable> in
+                    do throws(Unavailable) {
+                        return .success(
+                            try await self.fetch(
+                                tokenURL: tokenURL, clientId: clientId, clientSecret: clientSecret, scope: scope))
+                    } catch { return .failure(error) }
+                }
+                running[key] = task
+                return task
+            }
+            let result = await task.value
+            fetches.withLock { running in if running[key] == task { running[key] = nil } }
+            let (token, lifetime) = try result.get()
             let margin = min(30, lifetime / 2)
             tokens.withLock {
                 $0[key] = CachedToken(value: token, expiresAt: now + .seconds(max(1, lifetime - margin)))
