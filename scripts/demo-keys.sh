@@ -32,3 +32,5 @@ openssl rsa -in alipay-city-push.key -pubout -out alipay-city-push.pub 2>/dev/nu
 # traffic police system's API key; the mock backends read the same files.
 head -c 24 /dev/urandom | base64 | tr '+/' '-_' >approvals-oauth-client.secret
 head -c 24 /dev/urandom | base64 | tr '+/' '-_' >traffic-api-key.secret
+# The key rating comments and follow-up notes are sealed with at rest (SM4-GCM, 16 bytes in hex).
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >data-2026-12.key

@@ -159,7 +159,6 @@ public final class Gateway: Sendable {
             vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
             idempotency = try IdempotencyStore(database: database)
-            cases = try CaseStore(database: database)
             inbox = try Inbox(
                 path: dataDirectory + "/inbox.db",
                 maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
@@ -181,6 +180,15 @@ public final class Gateway: Sendable {
         }
         let snapshot = ConfigurationSnapshot(manifests: manifests, replayStore: replayStore, client: client)
         active = ActiveConfiguration(snapshot)
+        // Comments and notes are sealed with the keys of the configuration in force, so a reload
+        // that rotates them takes effect at once.
+        do {
+            cases = try CaseStore(database: database) { [active] in active.snapshot.manifests.dataEncryption }
+        } catch {
+            client.shutdown()
+            group.shutdown()
+            throw .store(error)
+        }
         let millisecondClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         deliveries = DeliveryWorker(
             inbox: inbox, active: active, metrics: metrics, client: client, clock: millisecondClock)

@@ -268,6 +268,12 @@ struct CaseEndToEndTests {
                     token: token))
             let comment = (rated["rating"] as? [String: Any])?["comment"] as? String ?? ""
             #expect(!comment.contains("13800138000") && comment.contains("一直占线"), "masked before storage")
+            // The sample seals comments at rest (gateway.json dataEncryption, SM4-GCM).
+            let database =
+                try Data(
+                    contentsOf: URL(fileURLWithPath: environment.gateway.dataDirectory + "/gateway.db-wal"))
+                + (try Data(contentsOf: URL(fileURLWithPath: environment.gateway.dataDirectory + "/gateway.db")))
+            #expect(database.range(of: Data("一直占线".utf8)) == nil, "no comment in clear in gateway.db")
         }
 
         // Views and ratings are citizen-bound calls: in the audit trail, refusals included.

@@ -1,5 +1,7 @@
+import Cryptography
 import Foundation
 import Store
+import Synchronization
 import Testing
 
 @testable import CityGate
@@ -260,5 +262,92 @@ struct CaseLifecycleTests {
     ])
     func malformedTimesDoNotParse(text: String) {
         #expect(PushClock.parse(text) == nil)
+    }
+}
+
+/// Comments and follow-up notes sealed at rest (`dataEncryption`): with SM4-GCM or AES-256-GCM,
+/// never in clear in the SQLite file, readable through key rotation, unreadable without the key
+/// or in another row.
+struct DataEncryptionTests {
+    static func cipher(_ algorithm: DataCipher.Algorithm, _ ids: [String]) throws -> DataCipher {
+        DataCipher(
+            algorithm: algorithm,
+            keys: try ids.map {
+                DataCipher.Key(
+                    id: $0, bytes: Array(try Digest.sha256.hash(Array($0.utf8)).prefix(algorithm == .sm4GCM ? 16 : 32)))
+            })
+    }
+
+    /// The cipher a store reads, switchable as a reload would switch it.
+    final class Current: Sendable {
+        let cipher: Mutex<DataCipher?>
+        init(_ cipher: DataCipher?) { self.cipher = Mutex(cipher) }
+    }
+
+    @Test(arguments: DataCipher.Algorithm.allCases)
+    func commentsAndNotesAreSealedAtRestAndSurviveRotation(algorithm: DataCipher.Algorithm) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sealed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("gateway.db").path
+        let current = Current(try Self.cipher(algorithm, ["2026-11"]))
+        let store = try CaseStore(database: try Database(path: path)) { current.cipher.withLock { $0 } }
+        let base: Int64 = 1_796_000_000
+        let comment = "窗口工作人员态度很差，排队两小时"
+        for number in ["S-1", "S-2"] {
+            try store.record(CaseLifecycleTests.record(number, receivedAt: base))
+            _ = try store.recordProgress(
+                CaseLifecycleTests.report(number, "e", .finished, at: base + 1), receivedAt: base + 1)
+        }
+        guard
+            case .rated(_, let followUp?) = try store.rate(
+                city: "330100", number: "S-1", level: .veryDissatisfied, comment: comment, at: base + 2)
+        else {
+            Issue.record("a poor rating opens a follow-up")
+            return
+        }
+        _ = try store.closeFollowUp(id: followUp.id, note: "已约谈窗口负责人", at: base + 3)
+        try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(bytes.range(of: Data(comment.utf8)) == nil, "the comment is not in the file in clear")
+        #expect(bytes.range(of: Data("已约谈窗口负责人".utf8)) == nil)
+        #expect(try store.rating(city: "330100", number: "S-1")?.comment == comment)
+        #expect(try store.followUp(city: "330100", number: "S-1")?.note == "已约谈窗口负责人")
+
+        // Rotation: a new key first, the old one still listed; old values open, new ones use the new key.
+        current.cipher.withLock { $0 = try? Self.cipher(algorithm, ["2026-12", "2026-11"]) }
+        _ = try store.rate(city: "330100", number: "S-2", level: .satisfied, comment: "办得快", at: base + 4)
+        #expect(try store.rating(city: "330100", number: "S-1")?.comment == comment)
+        #expect(try store.rating(city: "330100", number: "S-2")?.comment == "办得快")
+        let stored = try store.database.withConnection { session throws(SQLiteError) in
+            try session.query("SELECT comment FROM gateway_case_rating WHERE number = 'S-2'") { $0.text(0) }.first
+                ?? nil
+        }
+        #expect(stored?.hasPrefix("enc:v1:\(algorithm.rawValue):2026-12:") == true)
+
+        // The old key removed: what it sealed no longer opens (nil, never garbage); the new still does.
+        current.cipher.withLock { $0 = try? Self.cipher(algorithm, ["2026-12"]) }
+        #expect(try store.rating(city: "330100", number: "S-1")?.comment == nil)
+        #expect(try store.rating(city: "330100", number: "S-2")?.comment == "办得快")
+
+        // A sealed value copied to another row does not open there.
+        try store.database.execute(
+            "UPDATE gateway_case_rating SET comment = (SELECT comment FROM gateway_case_rating WHERE number = 'S-2') WHERE number = 'S-1'"
+        )
+        #expect(try store.rating(city: "330100", number: "S-1")?.comment == nil)
+    }
+
+    @Test
+    func valuesWrittenBeforeEncryptionStillRead() throws {
+        let cipher = try Self.cipher(.sm4GCM, ["k"])
+        #expect(try cipher.open("plain text", context: "x") == "plain text")
+        let sealed = try cipher.seal("秘密", context: "x")
+        #expect(try cipher.open(sealed, context: "x") == "秘密")
+        #expect(throws: DataCipher.Unreadable.self) { try cipher.open(sealed, context: "y") }
+        #expect(throws: DataCipher.Unreadable.self) { try DataCipher.open(sealed, context: "x", with: nil) }
+        for broken in [
+            "enc:v1:", "enc:v1:sm4-gcm:k", "enc:v1:rot13:k:AAAA", "enc:v1:sm4-gcm:k:!!!", "enc:v1:sm4-gcm:k:AAAA",
+        ] {
+            #expect(throws: DataCipher.Unreadable.self) { try cipher.open(broken, context: "x") }
+        }
     }
 }

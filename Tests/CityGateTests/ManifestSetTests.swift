@@ -243,6 +243,36 @@ struct ManifestSetTests {
                 "cities/440300.json: $.services.traffic.violations: the service's requests use {secret.unknown-one}, which this city's credentials do not declare",
             ]),
         Case(
+            name: "data encryption mistakes",
+            edits: [
+                "gateway.json": { gateway in
+                    gateway["dataEncryption"] = [
+                        "algorithm": "sm4-gcm",
+                        "keys": [
+                            ["id": "a", "key": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
+                            ["id": "b", "key": "file:../mocks/keys/hmac-demo.secret"],
+                            ["id": "b:c"], ["id": "d", "key": "env:CITYGATE_TEST_UNSET_VARIABLE"],
+                        ],
+                        "mode": "cbc",
+                    ]
+                }
+            ],
+            expected: [
+                "gateway.json: $.dataEncryption.mode: unknown field",
+                "gateway.json: $.dataEncryption.keys[0].key: must be an env: or file: reference, not an inline secret",
+                "gateway.json: $.dataEncryption.keys[1].key: must resolve to 16 bytes in hex or base64 for sm4-gcm",
+                "gateway.json: $.dataEncryption.keys[2].id: must be a non-empty id without ':'",
+                "gateway.json: $.dataEncryption.keys[2].key: is required",
+                "gateway.json: $.dataEncryption.keys[3].key: environment variable CITYGATE_TEST_UNSET_VARIABLE is not set",
+            ]),
+        Case(
+            name: "unknown data encryption algorithm",
+            edits: ["gateway.json": { $0["dataEncryption"] = ["algorithm": "des", "keys": [] as [Any]] }],
+            expected: [
+                "gateway.json: $.dataEncryption.algorithm: must be one of sm4-gcm, aes-256-gcm",
+                "gateway.json: $.dataEncryption.keys: must list at least one key",
+            ]),
+        Case(
             name: "problems in several files at once",
             edits: [
                 "cities/330100.json": { $0["code"] = "33010" },

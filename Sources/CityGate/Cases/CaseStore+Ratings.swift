@@ -37,20 +37,20 @@ extension CaseStore {
     {
         try database.transaction { session throws(SQLiteError) -> RatingOutcome in
             guard let record = try Self.find(city: city, number: number, session) else { return .unknownCase }
-            if let existing = try Self.rating(city, number, session) { return .alreadyRated(existing) }
+            if let existing = try rating(city, number, session) { return .alreadyRated(existing) }
             guard record.stage == .finished, record.closedAt != nil else { return .notFinished }
             try session.run(
                 "INSERT INTO gateway_case_rating (city, number, level, comment, rated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 [
-                    .text(city), .text(number), .integer(Int64(level.rawValue)), comment.map { .text($0) } ?? .null,
-                    .integer(at),
+                    .text(city), .text(number), .integer(Int64(level.rawValue)),
+                    try sealed(comment, context: Self.ratingContext(city, number)), .integer(at),
                 ])
             var followUp: FollowUp?
             if level.isPoor {
                 try session.run(
                     "INSERT INTO gateway_case_followup (city, number, department, opened_at) VALUES (?1, ?2, ?3, ?4)",
                     [.text(city), .text(number), .text(record.department), .integer(at)])
-                followUp = try Self.followUps(
+                followUp = try followUps(
                     "WHERE city = ?1 AND number = ?2", [.text(city), .text(number)], session
                 ).first
             }
@@ -60,13 +60,13 @@ extension CaseStore {
 
     /// The case's rating, if it has one.
     func rating(city: String, number: String) throws(SQLiteError) -> Rating? {
-        try database.withConnection { session throws(SQLiteError) in try Self.rating(city, number, session) }
+        try database.withConnection { session throws(SQLiteError) in try rating(city, number, session) }
     }
 
     /// Follow-ups, newest first: of one city, and only the open ones when `openOnly`.
     func followUps(city: String?, openOnly: Bool, limit: Int = 500) throws(SQLiteError) -> [FollowUp] {
         try database.withConnection { session throws(SQLiteError) in
-            try Self.followUps(
+            try followUps(
                 "WHERE (?1 IS NULL OR city = ?1) AND (?2 = 0 OR closed_at IS NULL) ORDER BY id DESC LIMIT ?3",
                 [city.map { .text($0) } ?? .null, .integer(openOnly ? 1 : 0), .integer(Int64(limit))], session)
         }
@@ -75,7 +75,7 @@ extension CaseStore {
     /// The follow-up of a case, if it has one.
     func followUp(city: String, number: String) throws(SQLiteError) -> FollowUp? {
         try database.withConnection { session throws(SQLiteError) in
-            try Self.followUps("WHERE city = ?1 AND number = ?2", [.text(city), .text(number)], session).first
+            try followUps("WHERE city = ?1 AND number = ?2", [.text(city), .text(number)], session).first
         }
     }
 
@@ -89,31 +89,38 @@ extension CaseStore {
     /// Closes follow-up `id` with the department's note.
     func closeFollowUp(id: Int64, note: String, at: Int64) throws(SQLiteError) -> CloseOutcome {
         try database.transaction { session throws(SQLiteError) -> CloseOutcome in
-            guard var followUp = try Self.followUps("WHERE id = ?1", [.integer(id)], session).first else {
+            guard var followUp = try followUps("WHERE id = ?1", [.integer(id)], session).first else {
                 return .unknown
             }
             guard followUp.closedAt == nil else { return .alreadyClosed(followUp) }
             try session.run(
                 "UPDATE gateway_case_followup SET closed_at = ?2, note = ?3 WHERE id = ?1",
-                [.integer(id), .integer(at), .text(note)])
+                [.integer(id), .integer(at), try sealed(note, context: Self.followUpContext(id))])
             followUp.closedAt = at
             followUp.note = note
             return .closed(followUp)
         }
     }
 
-    private static func rating(_ city: String, _ number: String, _ session: Session) throws(SQLiteError) -> Rating? {
+    /// The associated data a rating's comment is sealed with: a value copied to another row
+    /// does not open there.
+    static func ratingContext(_ city: String, _ number: String) -> String { "rating:\(city):\(number)" }
+    static func followUpContext(_ id: Int64) -> String { "followup:\(id)" }
+
+    private func rating(_ city: String, _ number: String, _ session: Session) throws(SQLiteError) -> Rating? {
         try session.query(
             "SELECT level, comment, rated_at FROM gateway_case_rating WHERE city = ?1 AND number = ?2",
             [.text(city), .text(number)]
         ) { row -> Rating? in
             RatingLevel(rawValue: Int(row.integer(0))).map {
-                Rating(level: $0, comment: row.text(1), ratedAt: row.integer(2))
+                Rating(
+                    level: $0, comment: opened(row.text(1), context: Self.ratingContext(city, number)),
+                    ratedAt: row.integer(2))
             }
         }.first ?? nil
     }
 
-    private static func followUps(_ clause: String, _ values: [SQLValue], _ session: Session) throws(SQLiteError)
+    private func followUps(_ clause: String, _ values: [SQLValue], _ session: Session) throws(SQLiteError)
         -> [FollowUp]
     {
         try session.query(
@@ -122,7 +129,8 @@ extension CaseStore {
         ) { row in
             FollowUp(
                 id: row.integer(0), city: row.text(1) ?? "", number: row.text(2) ?? "", department: row.text(3) ?? "",
-                openedAt: row.integer(4), closedAt: row.text(5) == nil ? nil : row.integer(5), note: row.text(6))
+                openedAt: row.integer(4), closedAt: row.text(5) == nil ? nil : row.integer(5),
+                note: opened(row.text(6), context: Self.followUpContext(row.integer(0))))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import Store
 
 /// The cases opened through the gateway (`gateway_case` in gateway.db): the record the case
@@ -24,11 +25,33 @@ final class CaseStore: Sendable {
     }
 
     let database: Database
+    /// The at-rest cipher in force (`dataEncryption`), read at each write and read so a reload
+    /// that rotates keys takes effect at once.
+    let cipher: @Sendable () -> DataCipher?
 
     /// Uses `database`, migrated to the gateway schema.
-    init(database: Database) throws(SQLiteError) {
+    init(database: Database, cipher: @escaping @Sendable () -> DataCipher? = { nil }) throws(SQLiteError) {
         try GatewaySchema.migrations.apply(to: database)
         self.database = database
+        self.cipher = cipher
+    }
+
+    /// `text` sealed for the row `context` when a cipher is configured.
+    func sealed(_ text: String?, context: String) throws(SQLiteError) -> SQLValue {
+        guard let text else { return .null }
+        guard let cipher = cipher() else { return .text(text) }
+        do { return .text(try cipher.seal(text, context: context)) } catch {
+            throw SQLiteError(code: 0, message: "the value could not be sealed", operation: "seal")
+        }
+    }
+
+    /// A stored value opened (nil, and logged, when it does not open).
+    func opened(_ stored: String?, context: String) -> String? {
+        guard let stored else { return nil }
+        do { return try DataCipher.open(stored, context: context, with: cipher()) } catch {
+            Log.error("a stored value does not open", ["context": context, "reason": error.description])
+            return nil
+        }
     }
 
     /// Records a case; a number the city already has keeps its first record (a backend that

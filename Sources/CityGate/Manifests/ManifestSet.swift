@@ -26,6 +26,8 @@ public struct ManifestSet: Sendable {
     public var contentHash: String
     /// When it was loaded (Unix seconds).
     public var loadedAt: Double
+    /// Encryption at rest of the personal data the gateway writes (`dataEncryption`); nil: none.
+    public var dataEncryption: DataCipher? = nil
 
     /// Loads and cross-checks the tree under `directory`.
     public static func load(
@@ -64,11 +66,15 @@ public struct ManifestSet: Sendable {
         var dataDirectory: String?
         var tokens = TokenSettings()
         var events = EventSettings()
+        var dataEncryption: DataCipher?
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
                 reader.checkFields(
-                    document, at: "$", allowed: ["listen", "ops", "dataDirectory", "adminToken", "tokens", "events"])
+                    document, at: "$",
+                    allowed: [
+                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption",
+                    ])
                 func address(_ key: String) -> SocketAddress? {
                     guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
                     guard let parsed = try? SocketAddress(parsing: text) else {
@@ -100,6 +106,11 @@ public struct ManifestSet: Sendable {
                 }
                 if let value = document["events"], let object = reader.object(value, at: "$.events") {
                     events = EventSettings.load(object, reader: reader)
+                }
+                if let value = document["dataEncryption"], let object = reader.object(value, at: "$.dataEncryption") {
+                    dataEncryption = DataCipher.load(object, reader: reader) { entry, field, path in
+                        reader.secret(entry, field, at: path, directory: directory, environment: environment)
+                    }
                 }
                 if let value = document["tokens"], let object = reader.object(value, at: "$.tokens") {
                     tokens = TokenSettings.load(object, reader: reader) { object, field, path in
@@ -214,12 +225,13 @@ public struct ManifestSet: Sendable {
         problems += checkClients(partners: partners, services: services)
         if !problems.isEmpty { return .failure(ConfigProblems(problems: problems)) }
         let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
-        return .success(
-            ManifestSet(
-                cities: cities, services: services, partners: partners, adminToken: adminToken, listen: listen,
-                ops: ops, dataDirectory: dataDirectory, tokens: tokens, events: events,
-                contentHash: hash,
-                loadedAt: Date().timeIntervalSince1970))
+        var set = ManifestSet(
+            cities: cities, services: services, partners: partners, adminToken: adminToken, listen: listen,
+            ops: ops, dataDirectory: dataDirectory, tokens: tokens, events: events,
+            contentHash: hash,
+            loadedAt: Date().timeIntervalSince1970)
+        set.dataEncryption = dataEncryption
+        return .success(set)
     }
 
     /// OAuth client ids are unique across partners, and every scope a client may be granted is
