@@ -156,7 +156,6 @@ public final class Gateway: Sendable {
             replayStore = try ReplayStore(database: database)
             tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
-            vault = try IdentityVault(database: database)
             audit = try AuditLog(database: database)
             idempotency = try IdempotencyStore(database: database)
             inbox = try Inbox(
@@ -183,7 +182,9 @@ public final class Gateway: Sendable {
         // Comments and notes are sealed with the keys of the configuration in force, so a reload
         // that rotates them takes effect at once.
         do {
-            cases = try CaseStore(database: database) { [active] in active.snapshot.manifests.dataEncryption }
+            let cipher: @Sendable () -> DataCipher? = { [active] in active.snapshot.manifests.dataEncryption }
+            cases = try CaseStore(database: database, cipher: cipher)
+            vault = try IdentityVault(database: database, cipher: cipher)
         } catch {
             client.shutdown()
             group.shutdown()
