@@ -35,26 +35,23 @@ struct CaseRoutes: Sendable {
         // Case views and ratings are citizen-bound calls: counted, and audited like every other.
         var observers: [any CallObserver] = metrics.map { [RequestMetricsObserver(metrics: $0)] } ?? []
         if let audit { observers.append(AuditObserver(audit: audit, clock: clock)) }
-        let view = CallPipeline(
-            active: active,
-            stages: [
-                CaseCityStage(operation: "case.view"), PartnerStage(metrics: metrics, clock: clock),
-                CaseTokenStage(
-                    tokens: tokens, clock: clock,
-                    requirement: .init(
-                        scope: Self.viewScope, what: "Viewing a case", level: .citizen, owner: "The case view")),
-                CaseViewStage(store: store),
-            ], observers: observers)
-        let rate = CallPipeline(
-            active: active,
-            stages: [
-                CaseCityStage(operation: "case.rate"), PartnerStage(metrics: metrics, clock: clock),
-                CaseTokenStage(
-                    tokens: tokens, clock: clock,
-                    requirement: .init(
-                        scope: Self.rateScope, what: "Rating a case", level: .citizen, owner: "Rating")),
-                CaseRatingStage(store: store, audit: audit, clock: clock),
-            ], observers: observers)
+        /// The stages both routes share, then the route's own.
+        func pipeline(_ operation: String, _ requirement: BearerStage.Requirement, _ last: any CallStage)
+            -> CallPipeline
+        {
+            CallPipeline(
+                active: active,
+                stages: [
+                    CaseCityStage(operation: operation), PartnerStage(metrics: metrics, clock: clock),
+                    CaseTokenStage(tokens: tokens, clock: clock, requirement: requirement), last,
+                ], observers: observers)
+        }
+        let view = pipeline(
+            "case.view", .init(scope: Self.viewScope, what: "Viewing a case", level: .citizen, owner: "The case view"),
+            CaseViewStage(store: store))
+        let rate = pipeline(
+            "case.rate", .init(scope: Self.rateScope, what: "Rating a case", level: .citizen, owner: "Rating"),
+            CaseRatingStage(store: store, audit: audit, clock: clock))
         router.get("/v1/cities/{city}/cases/{number}") { request, context in
             await view.handle(request, context: context)
         }

@@ -31,23 +31,9 @@ public struct GenericHMACVerifier: PartnerVerifier {
     }
 
     public func verify(_ request: SignedRequest, now: Int64) throws(VerificationFailure) -> VerifiedRequest {
-        guard let header = request.headers["x-signature"] else {
-            throw VerificationFailure(.missingSignature, "X-Signature is required.")
-        }
-        guard let parsed = SignatureHeaders.generic(header) else {
-            throw VerificationFailure(.malformedSignatureHeader, "X-Signature must be 't=<unix>,v1=<hex>'.")
-        }
-        guard let timestamp = TimestampWindow.parse(parsed.timestamp) else {
-            throw VerificationFailure(.malformedSignatureHeader, "t must be Unix seconds.")
-        }
-        try TimestampWindow.check(timestamp, now: now, window: window)
-        var candidates = secrets
-        if let keyId = parsed.keyId {
-            candidates = secrets.filter { $0.id == keyId }
-            guard !candidates.isEmpty else {
-                throw VerificationFailure(.unknownKey, "The key id the signature names is not configured.")
-            }
-        }
+        let read = try XSignatureHeader.read(
+            request, now: now, window: window, keys: secrets, id: \.id, format: "t=<unix>,v1=<hex>")
+        let (parsed, timestamp, candidates) = (read.signature, read.timestamp, read.candidates)
         let signatures = parsed.signatures.compactMap { $0.utf8.count == 64 ? Encoding.hexDecode($0) : nil }
         guard !signatures.isEmpty else {
             throw VerificationFailure(.malformedSignatureHeader, "v1 must be 64 hex digits.")

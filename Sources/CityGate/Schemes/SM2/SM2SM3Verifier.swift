@@ -39,24 +39,9 @@ public struct SM2SM3Verifier: PartnerVerifier {
     }
 
     public func verify(_ request: SignedRequest, now: Int64) throws(VerificationFailure) -> VerifiedRequest {
-        guard let header = request.headers["x-signature"] else {
-            throw VerificationFailure(.missingSignature, "X-Signature is required.")
-        }
-        guard let parsed = SignatureHeaders.generic(header) else {
-            throw VerificationFailure(
-                .malformedSignatureHeader, "X-Signature must be 't=<unix>,v1=<base64 DER SM2 signature>'.")
-        }
-        guard let timestamp = TimestampWindow.parse(parsed.timestamp) else {
-            throw VerificationFailure(.malformedSignatureHeader, "t must be Unix seconds.")
-        }
-        try TimestampWindow.check(timestamp, now: now, window: window)
-        var candidates = keys
-        if let keyId = parsed.keyId {
-            candidates = keys.filter { $0.id == keyId }
-            guard !candidates.isEmpty else {
-                throw VerificationFailure(.unknownKey, "The key id the signature names is not configured.")
-            }
-        }
+        let read = try XSignatureHeader.read(
+            request, now: now, window: window, keys: keys, id: \.id, format: "t=<unix>,v1=<base64 DER SM2 signature>")
+        let (parsed, timestamp, candidates) = (read.signature, read.timestamp, read.candidates)
         // An SM2 DER signature is 70 to 72 bytes; anything else cannot be one.
         let signatures = parsed.signatures.compactMap { text -> [UInt8]? in
             guard let bytes = Encoding.base64Decode(text), (8...80).contains(bytes.count) else { return nil }
