@@ -354,6 +354,7 @@ struct CaseEndToEndTests {
         let html = try Self.admin(environment, "GET", "/admin/supervision?city=330100&month=\(month)&format=html")
         #expect(html.statusCode == 200)
         #expect(!html.text.contains("<script"))
+        #expect(html.header("Content-Security-Policy") == "default-src 'none'; style-src 'unsafe-inline'")
         let page = ExternalProcess.packageRoot.appendingPathComponent(".build/supervision.html")
         try Data(html.body).write(to: page)
         let screenshot = ExternalProcess.packageRoot.appendingPathComponent(".build/supervision.png").path

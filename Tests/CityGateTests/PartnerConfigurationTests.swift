@@ -198,6 +198,15 @@ struct PartnerConfigurationTests {
                 "partners/p.json: $.push: needs push.privateKey",
             ]),
         Broken(
+            name: "push to an sm2-sm3 partner",
+            json:
+                #"{"id":"p","name":"P","scheme":"sm2-sm3","cities":[],"keys":[{"id":"k","publicKey":"env:S","userId":""}],"push":{"url":"http://127.0.0.1/push"}}"#,
+            expected: [
+                "partners/p.json: $.keys[0].userId: must be 1 to 8191 bytes",
+                "partners/p.json: $.keys[0].publicKey: must resolve to an SM2 public key (PEM)",
+                "partners/p.json: $.push: sm2-sm3 partners cannot be pushed to yet",
+            ]),
+        Broken(
             name: "push key written inline",
             json:
                 #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"}],"push":{"url":"http://127.0.0.1/push","privateKey":"hunter2"}}"#,
