@@ -65,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["HTTPCore", "EventLoops", "Logging", "CSystemLinux"],
+            dependencies: ["HTTPCore", "EventLoops", "Logging", "CSystemLinux", "COpenSSL"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -97,7 +97,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: a raw socket client and a process runner.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport", dependencies: ["COpenSSL"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         // Mock government backends for the sample manifests (external systems: demos and tests).
         .executableTarget(
             name: "MockBackends",

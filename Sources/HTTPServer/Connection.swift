@@ -10,6 +10,8 @@ final class Connection {
     /// The client's IP (no port), the key of the per-address connection limit.
     let host: String
     var machine: ConnectionStateMachine
+    /// The TLS session on a TLS listener; nil on a cleartext one.
+    let tls: TLSSession?
     var outbound: [UInt8] = []
     var outboundSent = 0
     /// Edge-triggered readiness: data may be waiting / the socket may take more.
@@ -28,7 +30,11 @@ final class Connection {
     /// connection whose first request has not been read yet is idle too, but not finished).
     var hasAnswered = false
 
-    init(id: UInt64, fd: Int32, core: ServerCore, remoteAddress: String, host: String, now: UInt64) {
+    init(
+        id: UInt64, fd: Int32, core: ServerCore, remoteAddress: String, host: String, now: UInt64,
+        tls: TLSSession? = nil
+    ) {
+        self.tls = tls
         self.id = id
         self.fd = fd
         self.core = core
@@ -41,6 +47,13 @@ final class Connection {
     }
 
     var hasPendingOutput: Bool { outboundSent < outbound.count }
+
+    /// Whether a read may make progress now: input may be waiting, and a TLS read that stopped
+    /// for lack of room to write is not retried until the socket is writable again.
+    var canRead: Bool { readable && !(tls?.readWaitsForWritable == true && !writable) }
+
+    /// A TLS connection whose handshake has not completed: nothing HTTP can be said to it yet.
+    var isHandshaking: Bool { tls.map { !$0.isEstablished } ?? false }
 
     /// Whether the connection may be shed to make room at the connection cap: it is waiting on
     /// its client (idle between requests, or a request not yet fully received), not being
@@ -69,6 +82,10 @@ final class Connection {
     func updateDeadline(now: UInt64) {
         let configuration = core.configuration
         if lingering { return }
+        if isHandshaking {
+            deadline = acceptedAt &+ configuration.tlsHandshakeTimeout.nanoseconds
+            return
+        }
         if hasPendingOutput {
             deadline = lastWriteProgressAt &+ configuration.writeTimeout.nanoseconds
             return

@@ -36,6 +36,12 @@ extension HTTPServer {
         public var maxConnectionsPerAddress: Int
         /// The listen backlog. Default 1024.
         public var backlog: Int32
+        /// When set, the listener speaks only TLS (1.2 and 1.3) with these credentials. Default
+        /// nil: cleartext HTTP.
+        public var tls: TLSCredentials?
+        /// Time allowed for a TLS handshake from accept; a client that stalls it is closed
+        /// without an answer (nothing can be said to it before the handshake). Default 10 s.
+        public var tlsHandshakeTimeout: Duration
 
         /// Creates a configuration; every argument defaults to the documented value.
         public init(
@@ -49,8 +55,12 @@ extension HTTPServer {
             lingerTimeout: Duration = .seconds(2),
             maxConnections: Int = 10_000,
             maxConnectionsPerAddress: Int = 256,
-            backlog: Int32 = 1024
+            backlog: Int32 = 1024,
+            tls: TLSCredentials? = nil,
+            tlsHandshakeTimeout: Duration = .seconds(10)
         ) {
+            self.tls = tls
+            self.tlsHandshakeTimeout = tlsHandshakeTimeout
             self.address = address
             self.limits = limits
             self.headerReadTimeout = headerReadTimeout

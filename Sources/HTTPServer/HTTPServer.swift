@@ -3,6 +3,10 @@ import HTTPCore
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An HTTP/1.1 server: one listening socket shared by the loops of an ``EventLoopGroup``.
 ///
 /// ```
@@ -29,6 +33,12 @@ public final class HTTPServer: Sendable {
     /// Binds, listens and registers with every loop. Returns the bound address.
     @discardableResult
     public func start() throws(SocketError) -> SocketAddress {
+        if configuration.tls != nil {
+            // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has
+            // gone (our own sends pass MSG_NOSIGNAL; OpenSSL's cannot). A server never wants the
+            // signal's default of ending the process: the write's EPIPE is handled instead.
+            signal(SIGPIPE, SIG_IGN)
+        }
         let listener = try ListeningSocket(address: configuration.address, backlog: configuration.backlog)
         let core = ServerCore(
             configuration: configuration, responder: responder, listener: listener,

@@ -47,7 +47,7 @@ extension ServerLoop {
             let host = ServerLoop.host(of: remote)
             guard core.admit(host: host) else {
                 refuse(
-                    fd, .tooManyConnections,
+                    fd, core, .tooManyConnections,
                     detail:
                         "This address has \(core.configuration.maxConnectionsPerAddress) connections open, the most allowed; reuse them."
                 )
@@ -57,12 +57,22 @@ extension ServerLoop {
                 shed(core)
                 if core.openConnections.load(ordering: .relaxed) >= core.configuration.maxConnections {
                     core.release(host: host)
-                    refuse(fd, .serverBusy, detail: "The server is at its connection limit; retry shortly.")
+                    refuse(fd, core, .serverBusy, detail: "The server is at its connection limit; retry shortly.")
                     continue
                 }
             }
             var on: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            var session: TLSSession?
+            if let tls = core.configuration.tls {
+                guard let made = tls.makeSession(fd: fd) else {
+                    Log.error("TLS session could not be created", ["listener": core.listener.address.description])
+                    core.release(host: host)
+                    SystemCall.close(fd)
+                    continue
+                }
+                session = made
+            }
             let id = nextConnectionID
             nextConnectionID += 1
             let events = citygate_epollin | citygate_epollout | citygate_epollrdhup | citygate_epollet
@@ -73,7 +83,8 @@ extension ServerLoop {
                 continue
             }
             core.openConnections.add(1, ordering: .relaxed)
-            let connection = Connection(id: id, fd: fd, core: core, remoteAddress: remote, host: host, now: now)
+            let connection = Connection(
+                id: id, fd: fd, core: core, remoteAddress: remote, host: host, now: now, tls: session)
             connection.updateDeadline(now: now)
             connections[id] = connection
         }
@@ -101,7 +112,7 @@ extension ServerLoop {
         while !connection.hasPendingOutput {
             switch connection.machine.nextAction() {
             case .needMoreData:
-                guard connection.readable && connection.machine.wantsInput else { break }
+                guard connection.canRead && connection.machine.wantsInput else { break }
                 guard readOnce(connection) else { return }
                 continue
             case .sendContinue:
@@ -136,6 +147,7 @@ extension ServerLoop {
 
     /// Reads once into the loop's buffer. Returns false when the connection was closed.
     private func readOnce(_ connection: Connection) -> Bool {
+        if let tls = connection.tls { return readOnce(connection, tls) }
         let result: IOResult
         do {
             result = try SystemCall.io("read") { Glibc.read(connection.fd, readBuffer.baseAddress, readBuffer.count) }
@@ -159,10 +171,58 @@ extension ServerLoop {
         return true
     }
 
+    /// One TLS read: unlike a socket read, a short one says nothing about what is left (a read
+    /// returns one record at most), so only `wantRead` ends the readable edge.
+    private func readOnce(_ connection: Connection, _ tls: TLSSession) -> Bool {
+        let wasHandshaking = !tls.isEstablished
+        switch tls.read(into: readBuffer) {
+        case .done(let count):
+            connection.machine.received(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+            connection.lastActivityAt = now
+        case .wantRead:
+            connection.readable = false
+            if wasHandshaking && tls.isEstablished { connection.lastActivityAt = now }
+        case .wantWrite:
+            connection.writable = false
+        case .closed:
+            connection.readable = false
+            connection.machine.peerDidClose()
+        case .failed:
+            // A failed handshake (old protocol, no shared cipher, not TLS at all) or a corrupt
+            // record: there is no channel left to answer on.
+            close(connection)
+            return false
+        }
+        return true
+    }
+
     /// Writes pending output. Returns false when the connection was closed.
     @discardableResult
     func flush(_ connection: Connection) -> Bool {
         while connection.hasPendingOutput {
+            if let tls = connection.tls {
+                let outcome = connection.outbound.withUnsafeBytes { bytes in
+                    tls.write(UnsafeRawBufferPointer(rebasing: bytes[connection.outboundSent...]))
+                }
+                switch outcome {
+                case .done(let count):
+                    connection.outboundSent += count
+                    connection.lastWriteProgressAt = now
+                    continue
+                case .wantWrite:
+                    connection.writable = false
+                    connection.updateDeadline(now: now)
+                    return true
+                case .wantRead:
+                    // Renegotiation is off; TLS 1.3 can still need input (a key update). The
+                    // next readable edge drives the connection, which retries this write.
+                    connection.updateDeadline(now: now)
+                    return true
+                case .closed, .failed:
+                    close(connection)
+                    return false
+                }
+            }
             let result: IOResult
             do {
                 result = try connection.outbound.withUnsafeBytes { bytes throws(SocketError) in
@@ -194,7 +254,9 @@ extension ServerLoop {
         let context = RequestContext(
             requestId: requestIds.next(),
             remoteAddress: connection.remoteAddress,
-            connectionId: connection.id
+            connectionId: connection.id,
+            isSecure: connection.tls != nil,
+            peerCertificate: connection.tls?.peerCertificate
         )
         let responder = connection.core.responder
         let connectionID = connection.id
@@ -225,6 +287,7 @@ extension ServerLoop {
     /// Output is complete: half-close and drain input so the peer reads our last response
     /// instead of a reset caused by unread bytes (RFC 9112 §9.6).
     private func beginLingeringClose(_ connection: Connection) {
+        connection.tls?.close()
         guard shutdown(connection.fd, Int32(SHUT_WR)) == 0 else {
             close(connection)
             return
@@ -256,6 +319,10 @@ extension ServerLoop {
     func expireDeadlines() {
         let expired = connections.values.filter { $0.deadline <= now }
         for connection in expired {
+            if connection.isHandshaking {
+                close(connection)
+                continue
+            }
             if !connection.lingering && !connection.hasPendingOutput {
                 switch connection.machine.phase {
                 case .readingHead:
@@ -277,6 +344,10 @@ extension ServerLoop {
     /// Tells a client that is too slow (or shed at the connection cap) why, best effort, then
     /// closes its connection.
     private func cutOff(_ connection: Connection, _ type: ProblemType, detail: String) {
+        if connection.isHandshaking {
+            close(connection)
+            return
+        }
         let problem = Problem(type, detail: detail, requestId: requestIds.next())
         var response = Response.problem(problem)
         response.headers.add(name: "X-Request-Id", value: problem.requestId)
@@ -314,8 +385,12 @@ extension ServerLoop {
     }
 
     /// Answers a connection refused at accept with a problem (best effort, without blocking)
-    /// and closes it.
-    private func refuse(_ fd: Int32, _ type: ProblemType, detail: String) {
+    /// and closes it. On a TLS listener it is only closed: no handshake is spent on a refusal.
+    private func refuse(_ fd: Int32, _ core: ServerCore, _ type: ProblemType, detail: String) {
+        if core.configuration.tls != nil {
+            SystemCall.close(fd)
+            return
+        }
         let problem = Problem(type, detail: detail, requestId: requestIds.next())
         var response = Response.problem(problem)
         response.headers.add(name: "X-Request-Id", value: problem.requestId)

@@ -198,7 +198,21 @@ struct SmugglingTests {
     @Test(arguments: cases)
     func rejectsAndClosesWithoutReachingAHandler(_ testCase: Case) async throws {
         let server = try TestServer()
-        let client = try RawClient(port: server.port)
+        try Self.check(testCase, on: server, client: RawClient(port: server.port))
+        await server.stop()
+    }
+
+    /// The same inputs over TLS: decryption must not change what the parser sees or decides.
+    @Test(arguments: cases)
+    func rejectsAndClosesOverTLS(_ testCase: Case) async throws {
+        let pki = try await SharedPKI.value
+        let tls = try TLSListenerTests.credentials(pki)
+        let server = try TestServer { $0.tls = tls }
+        try Self.check(testCase, on: server, client: RawClient(port: server.port, tls: .init(caFile: pki.path("ca.pem"))))
+        await server.stop()
+    }
+
+    static func check(_ testCase: Case, on server: TestServer, client: RawClient) throws {
         try client.send(testCase.raw)
         let (bytes, closed) = client.readUntilClose()
         let statuses = RawClient.statusCodes(in: bytes)
@@ -210,7 +224,6 @@ struct SmugglingTests {
         #expect(text.contains("Connection: close"))
         #expect(!server.handledPaths.contains("/smuggled"))
         #expect(server.handledPaths.isEmpty, "a rejected request reaches no handler")
-        await server.stop()
     }
 
     @Test

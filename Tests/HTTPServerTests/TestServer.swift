@@ -56,6 +56,12 @@ final class TestServer: Sendable {
             return .text("slept \(milliseconds)")
         }
         router.get("/connection") { _, context in .text("\(context.connectionId)") }
+        router.get("/peer") { _, context in
+            guard let peer = context.peerCertificate else { return .text("secure=\(context.isSecure) none") }
+            return .text(
+                "secure=\(context.isSecure) subject=\(peer.subject) issuer=\(peer.issuer) pin=\(peer.spkiSHA256) "
+                    + "verified=\(peer.chainVerified) valid=\(peer.validNow) problem=\(peer.chainProblem ?? "-")")
+        }
         router.get("/big") { request, _ in
             let size = Int(request.query?.split(separator: "=").last ?? "0") ?? 0
             return Response(body: [UInt8](repeating: 0x62, count: size))

@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
@@ -34,11 +35,21 @@ public final class RawClient: @unchecked Sendable {
     /// The socket.
     public let fd: Int32
     private var pending: [UInt8] = []
+    /// The TLS session when connected with `tls`.
+    private let tls: TestTLSClient?
+
+    /// The negotiated TLS version (`TLSv1.3`), nil in cleartext.
+    public var tlsVersion: String? { tls?.version }
+    /// The TLS session, nil in cleartext.
+    public var tlsSession: TestTLSClient? { tls }
 
     /// Connects to 127.0.0.1:`port`, from `source` (another loopback address such as
     /// 127.0.0.2, to act as a second client machine) when given.
-    public init(port: UInt16, receiveTimeout: Double = 5, source: String? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    public init(port: UInt16, receiveTimeout: Double = 5, source: String? = nil, tls: TestTLSClient.Options? = nil)
+        throws
+    {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
         if let source {
             guard Self.withIPv4(source, port: 0, { bind(fd, $0, $1) }) == 0 else {
@@ -53,9 +64,29 @@ public final class RawClient: @unchecked Sendable {
         var timeout = timeval(
             tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let tls {
+            do { self.tls = try TestTLSClient(fd: fd, options: tls) } catch {
+                Glibc.close(fd)
+                throw error
+            }
+        } else {
+            self.tls = nil
+        }
     }
 
     deinit { Glibc.close(fd) }
+
+    /// Sends from the socket or the TLS session; errno is set on failure.
+    private func transmit(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let tls { return tls.send(bytes) }
+        return Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+    }
+
+    /// Receives into `buffer`: the count, 0 at the peer's close, -1 with errno set.
+    private func receive(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if let tls { return tls.receive(buffer) }
+        return recv(fd, buffer.baseAddress, buffer.count, 0)
+    }
 
     /// Calls `body` with `host:port` as a `sockaddr` (IPv4) and its length.
     private static func withIPv4(
@@ -77,9 +108,7 @@ public final class RawClient: @unchecked Sendable {
     public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
+            let sent = bytes.withUnsafeBytes { transmit(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
             guard sent > 0 else { throw Failure(description: "send: \(errno)") }
             offset += sent
         }
@@ -91,7 +120,7 @@ public final class RawClient: @unchecked Sendable {
         pending = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let count = buffer.withUnsafeMutableBytes { receive($0) }
             if count > 0 {
                 all.append(contentsOf: buffer[0..<count])
             } else if count == 0 {
@@ -111,7 +140,7 @@ public final class RawClient: @unchecked Sendable {
 
     private func fill() throws {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let count = buffer.withUnsafeMutableBytes { receive($0) }
         guard count > 0 else { throw Failure(description: count == 0 ? "closed by peer" : "recv: \(errno)") }
         pending.append(contentsOf: buffer[0..<count])
     }
