@@ -126,9 +126,14 @@ static inline int citygate_tls_alpn_select(SSL *ssl, const unsigned char **out, 
 /// Client certificates are asked for, never demanded by the handshake: which partner a
 /// certificate must belong to is known only once the request names its partner, so the chain's
 /// verdict is kept (SSL_get_verify_result) and judged then, with a problem the client can read.
+///
+/// A chain that fails leaves its reasons (a bad signature's, say) on the thread's error queue,
+/// and SSL_get_error reads a non-empty queue as a fatal error: the read that completes the
+/// handshake would then close the connection instead of waiting for the request. The verdict
+/// itself is kept by the store, so the queue is emptied here.
 static inline int citygate_tls_keep_verdict(int preverified, X509_STORE_CTX *store) {
-    (void)preverified;
     (void)store;
+    if (!preverified) ERR_clear_error();
     return 1;
 }
 

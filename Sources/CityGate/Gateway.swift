@@ -72,6 +72,7 @@ public final class Gateway: Sendable {
         case socket(SocketError)
         case dataDirectory(String)
         case tokenKeys(String)
+        case tls(TLSError)
 
         /// What to tell the operator.
         public var description: String {
@@ -82,6 +83,7 @@ public final class Gateway: Sendable {
             case .socket(let error): "\(error)"
             case .dataDirectory(let message): message
             case .tokenKeys(let message): message
+            case .tls(let error): "gateway.json: $.tls: \(error)"
             }
         }
     }
@@ -168,6 +170,10 @@ public final class Gateway: Sendable {
         do { material = try TokenKeyMaterial.load(directory: dataDirectory) } catch {
             throw .tokenKeys(error.description)
         }
+        var tls: TLSCredentials?
+        if let settings = manifests.tls {
+            do { tls = try TLSCredentials(settings.material) } catch { throw .tls(error) }
+        }
         let sealKey: AuditSealKey
         do { sealKey = try AuditSealKey.load(directory: dataDirectory) } catch { throw .tokenKeys(error.description) }
         self.sealKey = sealKey
@@ -199,7 +205,7 @@ public final class Gateway: Sendable {
             material: material)
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client,
-            audit: audit)
+            audit: audit, tls: tls)
         housekeeping = Housekeeping(
             interval: configuration.housekeepingInterval,
             jobs: [
@@ -218,18 +224,20 @@ public final class Gateway: Sendable {
         health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
         var publicHTTP = configuration.http
         publicHTTP.address = publicAddress
+        publicHTTP.tls = tls
         var opsHTTP = configuration.http
         opsHTTP.address = opsAddress
         publicServer = HTTPServer(
             configuration: publicHTTP,
             responder: AccessLog(
+                inner: ClientCertificateGate(
                 inner: Gateway.publicRouter(
                     health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
                     cases: cases, pushes: pushes,
                     events: EventRoutes(
                         active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
                     metrics: metrics,
-                    benchmarkRoute: configuration.benchmarkRoute), active: active),
+                    benchmarkRoute: configuration.benchmarkRoute), active: active), active: active),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,

@@ -58,6 +58,10 @@ extension ProblemType {
     static let invalidDelegation = ProblemType("invalid-delegation", 422)
     static let unknownDelegation = ProblemType("unknown-delegation", 404)
     static let notReady = ProblemType("not-ready", 503)
+    // Client certificates on the TLS listener (docs/edge.md).
+    static let clientCertificateRequired = ProblemType("client-certificate-required", 403)
+    static let clientCertificateRejected = ProblemType("client-certificate-rejected", 403)
+    static let clientCertificateMismatch = ProblemType("client-certificate-mismatch", 403)
     // The case lifecycle (docs/cases.md).
     static let unknownCase = ProblemType("unknown-case", 404)
     static let unknownReporter = ProblemType("unknown-reporter", 404)
@@ -85,7 +89,7 @@ extension ProblemType {
         .inboxUnavailable, .adminDisabled, .adminUnauthorized, .invalidManifests, .invalidQuery, .unknownDelivery,
         .notDead, .invalidDelegation, .unknownDelegation, .notReady, .unknownCase, .unknownReporter, .invalidProgress,
         .progressConflict, .caseClosed, .invalidRating, .caseNotFinished, .alreadyRated, .unknownFollowUp,
-        .followUpClosed,
+        .followUpClosed, .clientCertificateRequired, .clientCertificateRejected, .clientCertificateMismatch,
     ]
 
     /// The verifiers' kinds (401; `replayed` is 409).

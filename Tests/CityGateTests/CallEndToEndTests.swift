@@ -93,8 +93,10 @@ struct CallEndToEndTests {
         }
 
         /// Sends `signed`, from the loopback address `source` when given (another client machine).
-        func send(_ signed: SignedRequest, from source: String? = nil) throws -> RawClient.Response {
-            let client = try RawClient(port: gateway.publicPort, source: source)
+        func send(_ signed: SignedRequest, from source: String? = nil, tls: TestTLSClient.Options? = nil) throws
+            -> RawClient.Response
+        {
+            let client = try RawClient(port: gateway.publicPort, source: source, tls: tls)
             let target = signed.rawQuery.map { "\(signed.path)?\($0)" } ?? signed.path
             var head =
                 "\(signed.method) \(target) HTTP/1.1\r\nHost: gateway\r\nContent-Length: \(signed.body.count)\r\n"

@@ -46,10 +46,21 @@ if op == "standardwebhooks-call":
     msg_id = "msg_" + uuid.uuid4().hex
     now = int(time.time())
     signature = Webhook(command["secret"]).sign(msg_id, datetime.fromtimestamp(now, tz=timezone.utc), command["body"])
-    connection = http.client.HTTPConnection("127.0.0.1", command["port"], timeout=10)
-    connection.request("POST", command["path"], body=command["body"].encode(), headers={
+    headers = {
         "webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature,
-        "X-Partner-Id": command["partner"], "Content-Type": "application/json"})
+        "X-Partner-Id": command["partner"], "Content-Type": "application/json"}
+    if "tls" in command:
+        # Over TLS with requests: the gateway's chain verified against the given CA, and the
+        # partner's client certificate presented when one is given.
+        import requests
+        tls = command["tls"]
+        certificate = (tls["cert"], tls["key"]) if "cert" in tls else None
+        response = requests.post(
+            "https://127.0.0.1:%d%s" % (command["port"], command["path"]), data=command["body"].encode(),
+            headers=headers, verify=tls["ca"], cert=certificate, timeout=10)
+        answer(status=response.status_code, body=response.text)
+    connection = http.client.HTTPConnection("127.0.0.1", command["port"], timeout=10)
+    connection.request("POST", command["path"], body=command["body"].encode(), headers=headers)
     response = connection.getresponse()
     answer(status=response.status, body=response.read().decode())
 

@@ -21,12 +21,17 @@ public final class TestPKI: Sendable {
         openssl = ExternalProcess.which("openssl") ?? "/usr/bin/openssl"
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
             to: directory.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
-        for authority in [("ca", "CityGate Test CA"), ("other-ca", "Other CA")] {
-            try await run(
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-                "-subj", "/CN=\(authority.1)", "-keyout", "\(authority.0).key", "-out", "\(authority.0).pem")
-        }
+        try await authority("ca", cn: "CityGate Test CA")
+        try await authority("other-ca", cn: "Other CA")
         try await issue("server", cn: "127.0.0.1", extensions: "server.ext")
+    }
+
+    /// Makes a self-signed CA `name.pem`/`name.key` with subject `CN=cn` (an impostor may take
+    /// a trusted CA's name).
+    public func authority(_ name: String, cn: String) async throws {
+        try await run(
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            "-subj", "/CN=\(cn)", "-keyout", "\(name).key", "-out", "\(name).pem")
     }
 
     /// Issues `name.pem`/`name.key` for subject `CN=cn[,O=organization]` from `authority`,

@@ -23,6 +23,8 @@ public final class ConfigurationSnapshot: Sendable {
     static func backendKey(city: String, backend: String) -> String { "\(city)/\(backend)" }
     /// City code → service id → what a call there needs, for every service a city offers.
     let routes: [String: [String: ServiceRoute]]
+    /// The pinned client certificates, by party (``ClientCertificateGate``).
+    let certificatePins: CertificatePins
 
     /// Builds the snapshot of `manifests`. Backends whose definition is the same as in
     /// `previous` (the snapshot a reload replaces) keep their client, and with it the circuit
@@ -30,6 +32,7 @@ public final class ConfigurationSnapshot: Sendable {
     /// must not reopen a breaker that protects a failing backend.
     init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient, previous: ConfigurationSnapshot? = nil) {
         self.manifests = manifests
+        certificatePins = CertificatePins(manifests)
         var authenticators: [String: PartnerAuthenticator] = [:]
         for (id, partner) in manifests.partners {
             authenticators[id] = PartnerAuthenticator(partner: partner, replayStore: replayStore)

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import HTTPServer
 import Logging
 import Store
 import Synchronization
@@ -20,12 +21,15 @@ public final class Reloader: Sendable {
     private let replayStore: ReplayStore
     private let client: HTTPClient
     private let audit: AuditLog?
+    /// The public listener's TLS credentials, replaced when `gateway.json` `tls` changes.
+    private let tls: TLSCredentials?
     private let serial = Mutex<Void>(())
 
     init(
         directory: String, active: ActiveConfiguration, replayStore: ReplayStore, client: HTTPClient,
-        audit: AuditLog? = nil
+        audit: AuditLog? = nil, tls: TLSCredentials? = nil
     ) {
+        self.tls = tls
         self.directory = directory
         self.active = active
         self.replayStore = replayStore
@@ -37,7 +41,7 @@ public final class Reloader: Sendable {
     /// Either way the attempt goes to the audit trail, with `trigger` (`SIGHUP`, `admin`).
     public func reload(trigger: String) -> Result<ManifestSet, ConfigProblems> {
         serial.withLock { _ in
-            let result = ManifestSet.load(directory: directory)
+            let result = ManifestSet.load(directory: directory).flatMap(applyTLS)
             let now = Int64(Date().timeIntervalSince1970)
             do throws(SQLiteError) {
                 switch result {
@@ -63,6 +67,27 @@ public final class Reloader: Sendable {
                 let old = active.replace(with: snapshot)
                 snapshot.takeOverProbing(from: old)
                 return .success(manifests)
+            }
+        }
+    }
+
+    /// Serves the new set's certificate to new connections (the open ones keep theirs). TLS is
+    /// turned on or off only by a restart: the listener's protocol does not change under its
+    /// clients.
+    private func applyTLS(_ manifests: ManifestSet) -> Result<ManifestSet, ConfigProblems> {
+        func refused(_ path: String, _ message: String) -> Result<ManifestSet, ConfigProblems> {
+            .failure(ConfigProblems(problems: [ConfigProblem(file: "gateway.json", path: path, message: message)]))
+        }
+        switch (tls, manifests.tls) {
+        case (nil, nil): return .success(manifests)
+        case (nil, .some): return refused("$.tls", "TLS is turned on only at a restart (the listener speaks cleartext)")
+        case (.some, nil): return refused("$.tls", "TLS is turned off only at a restart (the listener speaks TLS)")
+        case (.some(let credentials), .some(let settings)):
+            do {
+                try credentials.replace(with: settings.material)
+                return .success(manifests)
+            } catch {
+                return refused("$.tls", error.description)
             }
         }
     }

@@ -6,7 +6,7 @@ extension PartnerConfiguration {
     /// (``PartnerScheme/sections``).
     public static let commonFields: Set<String> = [
         "id", "name", "scheme", "keys", "clockSkewSeconds", "cities", "clients", "debugSignatures",
-        "push",
+        "push", "clientCertificates",
     ]
 
     /// Loads and validates one partner file, resolving its secret references.
@@ -83,11 +83,13 @@ extension PartnerConfiguration {
                 reader.report("$.push", problem)
             }
         }
+        let pins = ClientCertificatePin.load(root, at: "$", reader: reader) ?? []
         guard reader.problems.isEmpty, let scheme else { return .failure(ConfigProblems(problems: reader.problems)) }
         var partner = PartnerConfiguration(
             id: id, name: name, scheme: scheme, clockSkewSeconds: clockSkew, cities: cities, debugSignatures: debug,
             clients: clients)
         partner.push = push
+        partner.clientCertificates = pins
         return .success(partner)
     }
 }

@@ -24,6 +24,9 @@ public struct PartnerConfiguration: Sendable {
     public var clients: [OAuthClient] = []
     /// Where case progress and rating outcomes are pushed (`push`); nil: the partner polls.
     public var push: PushEndpoint?
+    /// The client certificates the partner is known by on the TLS listener
+    /// (`clientCertificates`); when any is listed, its requests must present one of them.
+    public var clientCertificates: [ClientCertificatePin] = []
 
     /// Creates a partner.
     public init(

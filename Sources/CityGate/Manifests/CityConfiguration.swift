@@ -18,6 +18,9 @@ public struct CityConfiguration: Sendable {
         /// The keys the backend signs case progress reports with (`progressKeys`, the
         /// `hmac-sha256` scheme's format); empty: the backend reports no progress.
         public var progressKeys: [PartnerSecret] = []
+        /// The client certificates the backend reports case progress with over TLS
+        /// (`clientCertificates`); when any is listed, its reports must present one.
+        public var clientCertificates: [ClientCertificatePin] = []
     }
 
     /// A backend's `delivery` object, kept as read so the gateway-wide defaults apply under it.
@@ -112,6 +115,7 @@ public struct CityConfiguration: Sendable {
                     object, at: path,
                     allowed: [
                         "baseURL", "timeoutMs", "maxConnections", "healthPath", "tls", "delivery", "progressKeys",
+                        "clientCertificates",
                     ])
                 let baseURL = reader.string(object, "baseURL", at: path) ?? ""
                 if let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
@@ -159,6 +163,7 @@ public struct CityConfiguration: Sendable {
                     }
                 }
                 entry.progressKeys = progressKeys(object, at: path, directory: directory, reader: reader)
+                entry.clientCertificates = ClientCertificatePin.load(object, at: path, reader: reader) ?? []
                 backends[backendName] = entry
             }
         }

@@ -28,6 +28,8 @@ public struct ManifestSet: Sendable {
     public var loadedAt: Double
     /// Encryption at rest of the personal data the gateway writes (`dataEncryption`); nil: none.
     public var dataEncryption: DataCipher? = nil
+    /// TLS on the public listener (`tls`); nil: cleartext.
+    public var tls: TLSSettings? = nil
 
     /// Loads and cross-checks the tree under `directory`.
     public static func load(
@@ -67,13 +69,14 @@ public struct ManifestSet: Sendable {
         var tokens = TokenSettings()
         var events = EventSettings()
         var dataEncryption: DataCipher?
+        var tls: TLSSettings?
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
                 reader.checkFields(
                     document, at: "$",
                     allowed: [
-                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption",
+                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls",
                     ])
                 func address(_ key: String) -> SocketAddress? {
                     guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
@@ -110,6 +113,11 @@ public struct ManifestSet: Sendable {
                 if let value = document["dataEncryption"], let object = reader.object(value, at: "$.dataEncryption") {
                     dataEncryption = DataCipher.load(object, reader: reader) { entry, field, path in
                         reader.secret(entry, field, at: path, directory: directory, environment: environment)
+                    }
+                }
+                if let value = document["tls"], let object = reader.object(value, at: "$.tls") {
+                    tls = TLSSettings.load(object, reader: reader) { field in
+                        reader.secret(object, field, at: "$.tls", directory: directory, environment: environment)
                     }
                 }
                 if let value = document["tokens"], let object = reader.object(value, at: "$.tokens") {
@@ -223,6 +231,15 @@ public struct ManifestSet: Sendable {
             }
         }
         problems += checkClients(partners: partners, services: services)
+        problems += checkClientCertificates(partners: partners, cities: cities, tls: tls)
+        if var settings = tls {
+            // Asked for only where someone may be known by one (a browser would otherwise be
+            // prompted for nothing).
+            settings.material.requestClientCertificates =
+                settings.material.clientCAsPEM != nil || partners.values.contains { !$0.clientCertificates.isEmpty }
+                || cities.values.contains { $0.backends.values.contains { !$0.clientCertificates.isEmpty } }
+            tls = settings
+        }
         if !problems.isEmpty { return .failure(ConfigProblems(problems: problems)) }
         let hash = (try? Digest.sha256.hash(hashInput)).map(Encoding.hex) ?? ""
         var set = ManifestSet(
@@ -231,7 +248,53 @@ public struct ManifestSet: Sendable {
             contentHash: hash,
             loadedAt: Date().timeIntervalSince1970)
         set.dataEncryption = dataEncryption
+        set.tls = tls
         return .success(set)
+    }
+
+    /// Pinned client certificates can only arrive over TLS, and issuer-and-subject pins need the
+    /// CAs that make a chain verify; one certificate cannot be two parties'.
+    static func checkClientCertificates(
+        partners: [String: PartnerConfiguration], cities: [String: CityConfiguration], tls: TLSSettings?
+    ) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        var owners: [ClientCertificatePin: String] = [:]
+        func check(_ pins: [ClientCertificatePin], owner: String, file: String, path: String) {
+            guard !pins.isEmpty else { return }
+            if tls == nil {
+                problems.append(
+                    ConfigProblem(
+                        file: file, path: path,
+                        message: "client certificates arrive only over TLS: gateway.json has no tls section"))
+            } else if tls?.material.clientCAsPEM == nil, pins.contains(where: \.needsClientCA) {
+                problems.append(
+                    ConfigProblem(
+                        file: file, path: path,
+                        message: "an issuer-and-subject pin needs gateway.json tls.clientCA to verify the chain"))
+            }
+            for (index, pin) in pins.enumerated() {
+                if let other = owners[pin], other != owner {
+                    problems.append(
+                        ConfigProblem(
+                            file: file, path: "\(path)[\(index)]", message: "the same certificate is pinned by \(other)"))
+                }
+                owners[pin] = owner
+            }
+        }
+        for id in partners.keys.sorted() {
+            check(
+                partners[id]?.clientCertificates ?? [], owner: "partner \(id)", file: "partners/\(id).json",
+                path: "$.clientCertificates")
+        }
+        for code in cities.keys.sorted() {
+            guard let city = cities[code] else { continue }
+            for name in city.backends.keys.sorted() {
+                check(
+                    city.backends[name]?.clientCertificates ?? [], owner: "backend \(code)/\(name)",
+                    file: "cities/\(code).json", path: "$.backends.\(name).clientCertificates")
+            }
+        }
+        return problems
     }
 
     /// OAuth client ids are unique across partners, and every scope a client may be granted is
