@@ -160,7 +160,7 @@ if op in ("alipay-notify", "alipay-verify"):
     signature = data.pop("sign")
     answer(valid=alipay.verify(data, signature))
 
-if op in ("sm2-sign", "sm2-verify"):
+if op in ("sm2-sign", "sm2-verify", "sm2-jws-sign", "sm2-jws-verify"):
     # gmssl (pure Python SM2/SM3) with the key the test made, read out of its PEM by the openssl
     # command as hex; gmssl works on raw r || s, the scheme on DER.
     import re
@@ -176,7 +176,7 @@ if op in ("sm2-sign", "sm2-verify"):
     private = block("priv")[-64:].rjust(64, "0")
     public = block("pub")[2:]
     crypt = sm2.CryptSM2(private_key=private, public_key=public)
-    message = base64.b64decode(command["message"])
+    message = base64.b64decode(command.get("message", ""))
 
     def integer(value):
         value = value.lstrip(b"\0") or b"\0"
@@ -184,6 +184,20 @@ if op in ("sm2-sign", "sm2-verify"):
             value = b"\0" + value
         return b"\x02" + bytes([len(value)]) + value
 
+    def b64url(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    if op == "sm2-jws-verify":
+        # A compact JWS with alg SM2SM3: gmssl checks r || s over "header.claims" (default id).
+        header, claims, signature = command["token"].split(".")
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        answer(valid=bool(crypt.verify_with_sm3(raw.hex(), (header + "." + claims).encode())),
+               header=json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))))
+    if op == "sm2-jws-sign":
+        header = b64url(json.dumps(command["header"]).encode())
+        claims = b64url(json.dumps(command["claims"]).encode())
+        raw = bytes.fromhex(crypt.sign_with_sm3((header + "." + claims).encode(), func.random_hex(crypt.para_len)))
+        answer(token=header + "." + claims + "." + b64url(raw))
     if op == "sm2-sign":
         raw = bytes.fromhex(crypt.sign_with_sm3(message, func.random_hex(crypt.para_len)))
         body = integer(raw[:32]) + integer(raw[32:])

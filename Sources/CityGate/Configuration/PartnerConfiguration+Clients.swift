@@ -98,15 +98,25 @@ extension PartnerConfiguration {
             }
             let key = JSONWebToken.Key.secret(Array(text.utf8))
             return OAuthClient.AssertionKey(id: id, algorithm: algorithm, key: key, signingKey: key)
-        case .rs256, .edDSA:
+        case .rs256, .edDSA, .sm2sm3:
             guard let text = secret(object, "publicKey", path) else {
                 if object["publicKey"] == nil { reader.report("\(path).publicKey", "is required for \(algorithmText)") }
                 return nil
             }
-            let wanted: AsymmetricKey.Algorithm = algorithm == .rs256 ? .rsa : .ed25519
+            let wanted: AsymmetricKey.Algorithm =
+                switch algorithm {
+                case .rs256: .rsa
+                case .sm2sm3: .sm2
+                default: .ed25519
+                }
             guard let publicKey = try? AsymmetricKey(pem: text), publicKey.algorithm == wanted else {
-                reader.report(
-                    "\(path).publicKey", "must resolve to a PEM \(wanted == .rsa ? "RSA" : "Ed25519") public key")
+                let name =
+                    switch wanted {
+                    case .rsa: "RSA"
+                    case .sm2: "SM2"
+                    case .ed25519: "Ed25519"
+                    }
+                reader.report("\(path).publicKey", "must resolve to a PEM \(name) public key")
                 return nil
             }
             var signing: JSONWebToken.Key?

@@ -1,8 +1,10 @@
 import Cryptography
 import Foundation
 
-/// Compact JWS tokens (RFC 7515/7519) with exactly three algorithms: `EdDSA` (Ed25519), `RS256`
-/// and `HS256`. `none` and every other algorithm are refused, and the algorithm must fit the key
+/// Compact JWS tokens (RFC 7515/7519) with exactly four algorithms: `EdDSA` (Ed25519), `RS256`,
+/// `HS256`, and the private `SM2SM3` (国密: SM2-with-SM3 under the GM/T 0009 default user id,
+/// the signature as fixed-width `r ‖ s` like RFC 7518's ECDSA; IANA registers no SM2 algorithm,
+/// docs/edge.md says so). `none` and every other algorithm are refused, and the algorithm must fit the key
 /// it selects (an RSA public key is never used as an HMAC secret: the classic key-confusion
 /// attack).
 ///
@@ -17,6 +19,17 @@ public struct JSONWebToken: @unchecked Sendable {
         case edDSA = "EdDSA"
         case rs256 = "RS256"
         case hs256 = "HS256"
+        /// Private (unregistered): SM2 signature with SM3, user id `1234567812345678`, `r ‖ s`.
+        case sm2sm3 = "SM2SM3"
+
+        /// The signing algorithm for an asymmetric key the gateway signs with.
+        public static func signing(with key: AsymmetricKey) -> Algorithm? {
+            switch key.algorithm {
+            case .ed25519: .edDSA
+            case .sm2: .sm2sm3
+            case .rsa: .rs256
+            }
+        }
     }
 
     /// A key to sign or verify with.
@@ -32,6 +45,7 @@ public struct JSONWebToken: @unchecked Sendable {
             case (.secret(let bytes), .hs256): bytes.count >= 32
             case (.asymmetric(let key), .rs256): key.algorithm == .rsa
             case (.asymmetric(let key), .edDSA): key.algorithm == .ed25519
+            case (.asymmetric(let key), .sm2sm3): key.algorithm == .sm2
             default: false
             }
         }
@@ -95,14 +109,18 @@ public struct JSONWebToken: @unchecked Sendable {
         else { throw Failure("malformed", "the claims are not JSON") }
         let signingInput = Encoding.base64(headerData, urlSafe: true) + "." + Encoding.base64(claimsData, urlSafe: true)
         let signature: [UInt8]
-        do {
+        do throws(CryptoError) {
             switch key {
             case .secret(let secret): signature = try Digest.sha256.hmac(key: secret, data: Array(signingInput.utf8))
+            case .asymmetric(let asymmetric) where algorithm == .sm2sm3:
+                // JWS carries r ‖ s; a DER signature that does not convert cannot occur from OpenSSL.
+                signature = ECSignatureForm.raw(fromDER: try asymmetric.sm2Sign(Array(signingInput.utf8))) ?? []
             case .asymmetric(let asymmetric): signature = try asymmetric.sign(Array(signingInput.utf8))
             }
         } catch {
             throw Failure("bad-signature", "signing failed (\(error.operation))")
         }
+        guard !signature.isEmpty else { throw Failure("bad-signature", "signing failed (SM2 signature form)") }
         return signingInput + "." + Encoding.base64(signature, urlSafe: true)
     }
 
@@ -147,6 +165,13 @@ public struct JSONWebToken: @unchecked Sendable {
             valid =
                 (try? Digest.sha256.hmac(key: secret, data: signingInput)).map { SecureBytes.equal($0, signature) }
                 ?? false
+        case .asymmetric(let asymmetric) where algorithm == .sm2sm3:
+            // Exactly 64 bytes: a DER signature or another width is not this algorithm's form.
+            valid =
+                signature.count == 64
+                && ECSignatureForm.der(fromRaw: signature).map {
+                    asymmetric.sm2Verify(signature: $0, data: signingInput)
+                } == true
         case .asymmetric(let asymmetric):
             valid = asymmetric.verify(signature: signature, data: signingInput)
         }

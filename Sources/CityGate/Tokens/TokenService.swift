@@ -9,7 +9,7 @@ import Synchronization
 ///        client_credentials      partner-level token, aud = a city the partner may call
 ///        token-exchange          partner-signed citizen assertion (+ agent assertion) ─► citizen token
 ///        refresh_token           rotation; a reused refresh token revokes its family
-///   access token: JWT (EdDSA, kid) — iss aud sub scope exp iat jti client_id partner acr [sid act del]
+///   access token: JWT (EdDSA, or SM2SM3 with an SM2 key; kid) — iss aud sub scope exp iat jti client_id partner acr [sid act del]
 ///   every call: signature, expiry, revocation (jti and family), then the pipeline's checks
 /// ```
 ///
@@ -85,6 +85,15 @@ public final class TokenService: Sendable {
     /// `/.well-known/jwks.json`: the public halves of every verification key (RFC 7517, RFC 8037).
     func jwks() -> [String: Any] {
         let keys: [[String: Any]] = verificationKeys.compactMap { entry in
+            if entry.algorithm == .sm2sm3 {
+                // An EC key on the private curve name SM2 (GB/T 32918), uncompressed point split.
+                guard let point = try? entry.key.ecPublicPoint(), point.count == 65, point[0] == 4 else { return nil }
+                return [
+                    "kty": "EC", "crv": "SM2", "x": Encoding.base64(point[1..<33], urlSafe: true),
+                    "y": Encoding.base64(point[33...], urlSafe: true), "kid": entry.id, "use": "sig",
+                    "alg": JSONWebToken.Algorithm.sm2sm3.rawValue,
+                ]
+            }
             guard let raw = try? entry.key.rawPublicKey() else { return nil }
             return [
                 "kty": "OKP", "crv": "Ed25519", "x": Encoding.base64(raw, urlSafe: true), "kid": entry.id,
@@ -111,7 +120,7 @@ public final class TokenService: Sendable {
         let key = signingKey
         do {
             let token = try JSONWebToken.sign(
-                claims: claims, header: ["kid": key.id, "typ": Self.accessTokenType], algorithm: .edDSA,
+                claims: claims, header: ["kid": key.id, "typ": Self.accessTokenType], algorithm: key.algorithm,
                 key: .asymmetric(key.key))
             return (token, jti, now + lifetime)
         } catch {
@@ -133,14 +142,14 @@ public final class TokenService: Sendable {
         public var family: String?
     }
 
-    /// Verifies an access token: signature under one of our keys (EdDSA only), `typ`, issuer,
+    /// Verifies an access token: signature under one of our keys (in that key's algorithm), `typ`, issuer,
     /// expiry, and revocation of its id or family. Errors are `invalid_token` (RFC 6750 §3.1).
     public func verifyAccessToken(_ token: String, now: Int64) throws(OAuthError) -> AccessToken {
         let keys = verificationKeys
         let parsed: JSONWebToken
         do {
             parsed = try JSONWebToken.verify(token, now: now, leeway: 0) { keyId, algorithm in
-                guard algorithm == .edDSA, let entry = keys.first(where: { $0.id == keyId }) else { return nil }
+                guard let entry = keys.first(where: { $0.id == keyId }), entry.algorithm == algorithm else { return nil }
                 return .asymmetric(entry.key)
             }
         } catch {

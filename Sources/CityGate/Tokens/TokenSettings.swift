@@ -5,12 +5,15 @@ import Foundation
 /// tree without `tokens` still issues tokens (with a signing key and subject salt generated once
 /// in the data directory).
 public struct TokenSettings: Sendable {
-    /// One configured signing key (Ed25519).
+    /// One configured signing key: Ed25519 (`EdDSA`) or SM2 (the private `SM2SM3`).
     public struct SigningKey: Sendable {
         /// The `kid`.
         public var id: String
         /// The private key.
         public var key: AsymmetricKey
+
+        /// The JWS algorithm the key signs with.
+        public var algorithm: JSONWebToken.Algorithm { key.algorithm == .sm2 ? .sm2sm3 : .edDSA }
     }
 
     /// `iss` of issued tokens and the base of the metadata URLs; nil: `http://` + the public
@@ -66,8 +69,9 @@ public struct TokenSettings: Sendable {
                 if keyObject["privateKey"] == nil { reader.report("\(path).privateKey", "is required") }
                 continue
             }
-            guard let key = try? AsymmetricKey(pem: text), key.isPrivate, key.algorithm == .ed25519 else {
-                reader.report("\(path).privateKey", "must resolve to a PEM Ed25519 private key")
+            guard let key = try? AsymmetricKey(pem: text), key.isPrivate, key.algorithm == .ed25519 || key.algorithm == .sm2
+            else {
+                reader.report("\(path).privateKey", "must resolve to a PEM Ed25519 or SM2 private key")
                 continue
             }
             settings.signingKeys.append(SigningKey(id: id, key: key))
