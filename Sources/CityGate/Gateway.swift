@@ -159,6 +159,7 @@ public final class Gateway: Sendable {
             tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
             audit = try AuditLog(database: database)
+            audit.use(manifests.auditHash)
             idempotency = try IdempotencyStore(database: database)
             inbox = try Inbox(
                 path: dataDirectory + "/inbox.db",

@@ -13,13 +13,16 @@ import Testing
 struct AuditChainTests {
     /// A data directory with eight audited events (six calls, a delegation created and revoked),
     /// sealed after the sixth and after the eighth.
-    static func makeChain() throws -> String {
+    /// `switchToSM3At`: entries from that sequence number on are linked with SM3 (1: all of them;
+    /// nil: none), as after `gateway.json` `audit.hash` changed at a reload.
+    static func makeChain(switchToSM3At: Int? = nil) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cg-audit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try Database(path: directory.path + "/gateway.db", durability: .normal)
         let audit = try AuditLog(database: database)
         let key = try AuditSealKey.load(directory: directory.path)
         for index in 1...6 {
+            if index == switchToSM3At { audit.use(.sm3) }
             try audit.record(
                 AuditLog.Entry(
                     requestId: "r\(index)", at: 1_764_000_000 + Int64(index), city: "330100",
@@ -28,6 +31,7 @@ struct AuditChainTests {
                     status: index == 3 ? 403 : 200, outcome: index == 3 ? "subject-mismatch" : nil))
         }
         #expect(try audit.seal(key: key, now: 1_764_000_100) == 6)
+        if let switchToSM3At, switchToSM3At > 6 { audit.use(.sm3) }
         try audit.append(kind: "delegation.created", at: 1_764_000_200, fields: ["id": "dg_1", "agent": "c_a"])
         try audit.append(kind: "delegation.revoked", at: 1_764_000_300, fields: ["id": "dg_1"])
         #expect(try audit.seal(key: key, now: 1_764_000_400) == 8)
@@ -53,6 +57,28 @@ struct AuditChainTests {
         #expect(text == #"{"a":{"A":"é\"\n","list":[2,"s",false],"x":true},"b":1,"seq":7}"#)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect((parsed["a"] as? [String: Any])?["A"] as? String == "é\"\n")
+    }
+
+    /// SM3 links (gateway.json audit.hash "sm3") verify, also in a chain that changed algorithm
+    /// mid-way; each SM3 link is the GB/T 32905 digest of the previous hash and the content.
+    @Test(arguments: [1, 4, 7])
+    func anSM3ChainVerifies(switchToSM3At: Int) throws {
+        let directory = try Self.makeChain(switchToSM3At: switchToSM3At)
+        #expect(Self.verify(directory).intact, "\(Self.verify(directory).text)")
+        let database = try Database(path: directory + "/gateway.db")
+        let rows = try database.withConnection { session throws(SQLiteError) in
+            try session.query("SELECT seq, content, prev_hash, hash FROM audit_chain ORDER BY seq") {
+                (seq: $0.integer(0), content: $0.text(1) ?? "", previous: $0.text(2) ?? "", hash: $0.text(3) ?? "")
+            }
+        }
+        for row in rows {
+            if row.seq >= Int64(switchToSM3At) {
+                let digest = try Digest.sm3.hash(Array((row.previous + "\n" + row.content).utf8))
+                #expect(row.hash == "sm3:" + Encoding.hex(digest), "entry \(row.seq)")
+            } else {
+                #expect(!row.hash.hasPrefix("sm3:"), "entry \(row.seq)")
+            }
+        }
     }
 
     @Test
@@ -106,9 +132,9 @@ struct AuditChainTests {
             finding: "the audit table has request forged, which the chain does not"),
     ]
 
-    @Test(arguments: tamperings)
-    func everyTamperingIsFoundAndNamed(_ tampering: Tampering) throws {
-        let directory = try Self.makeChain()
+    @Test(arguments: tamperings, [nil, 1, 4])
+    func everyTamperingIsFoundAndNamed(_ tampering: Tampering, switchToSM3At: Int?) throws {
+        let directory = try Self.makeChain(switchToSM3At: switchToSM3At)
         try Self.tamper(directory, tampering.sql)
         let report = Self.verify(directory)
         #expect(!report.intact)
@@ -207,7 +233,8 @@ struct AuditChainEndToEndTests {
         for entry in entries {
             #expect(entry["prevHash"] as? String == previous)
             let content = try #require(entry["content"] as? String)
-            let hash = Encoding.hex(try Digest.sha256.hash(Array((previous + "\n" + content).utf8)))
+            // The sample's gateway.json links with SM3 (audit.hash): "sm3:" and the GB/T 32905 digest.
+            let hash = "sm3:" + Encoding.hex(try Digest.sm3.hash(Array((previous + "\n" + content).utf8)))
             #expect(entry["hash"] as? String == hash, "the export re-hashes without the database")
             previous = hash
         }

@@ -251,6 +251,8 @@ struct EdgeTLSTests {
             let problems = try ManifestSetTests.problems(edits)
             #expect(problems.contains { $0.hasPrefix(expected) }, "expected \(expected), got \(problems)")
         }
+        let audit = try ManifestSetTests.problems(["gateway.json": { $0["audit"] = ["hash": "md5"] }])
+        #expect(audit.contains("gateway.json: $.audit.hash: must be sha256 or sm3"), "\(audit)")
         let issuedWithoutCA = try ManifestSetTests.problems([
             "gateway.json": { $0["tls"] = ["certificate": "file:\(directory)/server.pem", "key": "file:\(directory)/server.key"] },
             "partners/wechat-city.json": { $0["clientCertificates"] = [["issuer": "CN=a", "subject": "CN=b"]] },

@@ -64,6 +64,7 @@ public final class Reloader: Sendable {
                 // Serialized by `serial`, so the snapshot read here is the one replaced below.
                 let snapshot = ConfigurationSnapshot(
                     manifests: manifests, replayStore: replayStore, client: client, previous: active.snapshot)
+                audit?.use(manifests.auditHash)
                 let old = active.replace(with: snapshot)
                 snapshot.takeOverProbing(from: old)
                 return .success(manifests)

@@ -28,6 +28,8 @@ public struct ManifestSet: Sendable {
     public var loadedAt: Double
     /// Encryption at rest of the personal data the gateway writes (`dataEncryption`); nil: none.
     public var dataEncryption: DataCipher? = nil
+    /// The audit chain's digest (`audit.hash`: `sha256`, the default, or `sm3`).
+    public var auditHash = AuditChain.HashAlgorithm.sha256
     /// TLS on the public listener (`tls`); nil: cleartext.
     public var tls: TLSSettings? = nil
 
@@ -70,13 +72,14 @@ public struct ManifestSet: Sendable {
         var events = EventSettings()
         var dataEncryption: DataCipher?
         var tls: TLSSettings?
+        var auditHash = AuditChain.HashAlgorithm.sha256
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
                 reader.checkFields(
                     document, at: "$",
                     allowed: [
-                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls",
+                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls", "audit",
                     ])
                 func address(_ key: String) -> SocketAddress? {
                     guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
@@ -113,6 +116,16 @@ public struct ManifestSet: Sendable {
                 if let value = document["dataEncryption"], let object = reader.object(value, at: "$.dataEncryption") {
                     dataEncryption = DataCipher.load(object, reader: reader) { entry, field, path in
                         reader.secret(entry, field, at: path, directory: directory, environment: environment)
+                    }
+                }
+                if let value = document["audit"], let object = reader.object(value, at: "$.audit") {
+                    reader.checkFields(object, at: "$.audit", allowed: ["hash"])
+                    if let text = reader.string(object, "hash", at: "$.audit", required: false) {
+                        if let algorithm = AuditChain.HashAlgorithm(rawValue: text) {
+                            auditHash = algorithm
+                        } else {
+                            reader.report("$.audit.hash", "must be sha256 or sm3")
+                        }
                     }
                 }
                 if let value = document["tls"], let object = reader.object(value, at: "$.tls") {
@@ -249,6 +262,7 @@ public struct ManifestSet: Sendable {
             loadedAt: Date().timeIntervalSince1970)
         set.dataEncryption = dataEncryption
         set.tls = tls
+        set.auditHash = auditHash
         return .success(set)
     }
 

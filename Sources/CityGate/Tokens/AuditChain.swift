@@ -10,21 +10,30 @@ import Store
 ///
 /// ```
 ///   hash(n) = SHA-256( hash(n−1) "\n" content(n) )       hash(0) = 64 × "0"
+///           or "sm3:" SM3( hash(n−1) "\n" content(n) )   with gateway.json audit.hash "sm3"
 ///   content(n) = canonical JSON {"at","fields","kind","seq"} (keys sorted)
 ///   seal = Ed25519( "citygate-audit-seal\n" seq "\n" hash(seq) )
 /// ```
 ///
 /// Appending happens inside the caller's transaction (`BEGIN IMMEDIATE`), so concurrent appends
 /// from several loops are serialised by SQLite and the chain has one order.
-enum AuditChain {
+public enum AuditChain {
     /// The previous hash of the first entry.
     static let genesis = String(repeating: "0", count: 64)
 
+    /// The digest that links entries (`gateway.json` `audit.hash`). Each stored hash says which
+    /// it is (an SM3 one is prefixed `sm3:`), so a chain may change algorithm between entries
+    /// and is still verified entry by entry.
+    public enum HashAlgorithm: String, Sendable, CaseIterable {
+        case sha256
+        case sm3
+    }
+
     /// Appends one event in `session`'s transaction; returns its sequence number.
     @discardableResult
-    static func append(kind: String, at: Int64, fields: [String: Any], in session: Session) throws(SQLiteError)
-        -> Int64
-    {
+    static func append(
+        kind: String, at: Int64, fields: [String: Any], algorithm: HashAlgorithm = .sha256, in session: Session
+    ) throws(SQLiteError) -> Int64 {
         let last = try session.query("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1") { row in
             (seq: row.integer(0), hash: row.text(1) ?? genesis)
         }.first
@@ -35,7 +44,7 @@ enum AuditChain {
             "INSERT INTO audit_chain (seq, at, kind, content, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             [
                 .integer(seq), .integer(at), .text(kind), .text(content), .text(previous),
-                .text(hash(previous: previous, content: content)),
+                .text(hash(previous: previous, content: content, algorithm: algorithm)),
             ])
         return seq
     }
@@ -102,7 +111,8 @@ enum AuditChain {
                         "entry \(row.seq) does not follow entry \(row.seq - 1) (an entry was edited, removed or reordered)"
                     return result
                 }
-                if hash(previous: row.previous, content: row.content) != row.hash {
+                let algorithm: HashAlgorithm = row.hash.hasPrefix("sm3:") ? .sm3 : .sha256
+                if hash(previous: row.previous, content: row.content, algorithm: algorithm) != row.hash {
                     result.broken = "entry \(row.seq) does not match its hash (its content was edited)"
                     return result
                 }
@@ -169,8 +179,12 @@ enum AuditChain {
         }
     }
 
-    static func hash(previous: String, content: String) -> String {
-        Encoding.hex((try? Digest.sha256.hash(Array((previous + "\n" + content).utf8))) ?? [])
+    static func hash(previous: String, content: String, algorithm: HashAlgorithm = .sha256) -> String {
+        let input = Array((previous + "\n" + content).utf8)
+        switch algorithm {
+        case .sha256: return Encoding.hex((try? Digest.sha256.hash(input)) ?? [])
+        case .sm3: return "sm3:" + Encoding.hex((try? Digest.sm3.hash(input)) ?? [])
+        }
     }
 
     static func sealMessage(seq: Int64, hash: String) -> [UInt8] {

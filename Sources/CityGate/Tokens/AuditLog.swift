@@ -1,5 +1,6 @@
 import Cryptography
 import Store
+import Synchronization
 
 /// The audit trail: citizen-bound calls and their refusals (who called which service for whom,
 /// and whether an agent acted under a delegation), delegation changes, admin actions and
@@ -55,6 +56,15 @@ public final class AuditLog: Sendable {
         self.database = database
     }
 
+    /// The digest new entries are linked with (set from `gateway.json` `audit.hash` at start and
+    /// at every reload).
+    private let hashing = Mutex(AuditChain.HashAlgorithm.sha256)
+
+    /// Links new entries with `algorithm` from now on.
+    func use(_ algorithm: AuditChain.HashAlgorithm) { hashing.withLock { $0 = algorithm } }
+
+    private var hashAlgorithm: AuditChain.HashAlgorithm { hashing.withLock { $0 } }
+
     /// Appends one call (answered or refused).
     func record(_ entry: Entry) throws(SQLiteError) {
         _ = try database.transaction { session throws(SQLiteError) in
@@ -69,7 +79,8 @@ public final class AuditLog: Sendable {
                     entry.agent.map { .text($0) } ?? .null, entry.delegationId.map { .text($0) } ?? .null,
                     .integer(Int64(entry.status)), entry.outcome.map { .text($0) } ?? .null,
                 ])
-            try AuditChain.append(kind: "call", at: entry.at, fields: entry.json(), in: session)
+            try AuditChain.append(
+                kind: "call", at: entry.at, fields: entry.json(), algorithm: hashAlgorithm, in: session)
         }
     }
 
@@ -77,7 +88,7 @@ public final class AuditLog: Sendable {
     /// hold identifiers and hashes only, never personal data.
     func append(kind: String, at: Int64, fields: [String: Any]) throws(SQLiteError) {
         _ = try database.transaction { session throws(SQLiteError) in
-            try AuditChain.append(kind: kind, at: at, fields: fields, in: session)
+            try AuditChain.append(kind: kind, at: at, fields: fields, algorithm: hashAlgorithm, in: session)
         }
     }
 
