@@ -196,6 +196,13 @@ struct EdgeTLSTests {
         #expect(applied.statusCode == 200, "\(applied.text)")
         let after = try RawClient(port: fixture.environment.gateway.publicPort, tls: fixture.options())
         #expect(after.tlsSession?.serverCommonName == "renewed.example")
+        let status = try CallEndToEndTests.json(try CaseEndToEndTests.admin(fixture.environment, "GET", "/status"))
+        let tls = try #require(status["tls"] as? [String: Any])
+        #expect(tls["certificateSubject"] as? String == "CN=renewed.example", "\(tls)")
+        #expect(tls["requestsClientCertificates"] as? Bool == true)
+        #expect((tls["certificateDaysLeft"] as? Int).map { $0 >= 0 && $0 <= 1 } == true, "\(tls)")
+        let metrics = try CaseEndToEndTests.admin(fixture.environment, "GET", "/metrics").text
+        #expect(metrics.contains("citygate_tls_certificate_not_after_seconds "), "the expiry gauge is exported")
         try before.send("GET /healthz HTTP/1.1\r\nHost: g\r\n\r\n")
         #expect(try before.readResponse().statusCode == 200, "a connection from before the reload is still served")
     }

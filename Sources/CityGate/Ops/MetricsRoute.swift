@@ -60,7 +60,13 @@ struct MetricsRoute: Sendable {
                 overdue.append((labels, Double(count.overdue)))
             }
         }
+        let certificate = active.snapshot.manifests.tls.map { [("", Double($0.summary.notAfter))] } ?? []
         return metrics.render(gauges: [
+            (
+                "citygate_tls_certificate_not_after_seconds",
+                "End of validity of the public listener's certificate (Unix seconds); absent in cleartext.",
+                certificate
+            ),
             ("citygate_cases_open", "Cases not yet finished or refused, per city and department.", open),
             (
                 "citygate_cases_overdue", "Open cases past their legal time limit, per city and department.",

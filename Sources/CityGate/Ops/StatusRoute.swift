@@ -66,8 +66,15 @@ struct StatusRoute: Sendable {
         } else {
             events["error"] = "the inbox cannot be read"
         }
+        var tls: [String: Any] = ["enabled": manifests.tls != nil]
+        if let settings = manifests.tls {
+            tls["certificateSubject"] = settings.summary.subject
+            tls["certificateNotAfter"] = settings.summary.notAfter
+            tls["certificateDaysLeft"] = Int((Double(settings.summary.notAfter) - now) / 86_400)
+            tls["requestsClientCertificates"] = settings.material.requestClientCertificates
+        }
         return [
-            "service": "citygate", "version": Self.version, "uptimeSeconds": max(0, now - startedAt),
+            "service": "citygate", "version": Self.version, "uptimeSeconds": max(0, now - startedAt), "tls": tls,
             "manifests": ["sha256": manifests.contentHash, "loadedAt": manifests.loadedAt],
             "cities": cities, "backends": backends, "events": events,
             "rateLimitRefusals": metrics.totals("citygate_rate_limit_refusals_total", by: "scope"),
