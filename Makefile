@@ -5,6 +5,8 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 600
 LISTEN ?= 127.0.0.1:8080
 OPS ?= 127.0.0.1:9090
+# TLS=1: `make run` serves the public listener over TLS with a throwaway CA (scripts/tls-demo.sh).
+TLS ?= 0
 
 venv: deps
 	@scripts/venv.sh
@@ -21,7 +23,7 @@ build-release: deps
 	$(SWIFT) build -c release --product citygate
 
 run: deps
-	@LISTEN=$(LISTEN) OPS=$(OPS) scripts/run.sh
+	@LISTEN=$(LISTEN) OPS=$(OPS) TLS=$(TLS) scripts/run.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests bench/ClientBench mocks Package.swift

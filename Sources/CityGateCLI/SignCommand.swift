@@ -6,13 +6,14 @@ import Logging
 
 /// `citygate sign (--partner ID | --backend CITY/NAME) [--manifests DIR] [--method M] [--path P] [--query Q]
 ///  [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
-///  [--bearer ACCESS-TOKEN]`
+///  [--bearer ACCESS-TOKEN] [--tls-cert FILE --tls-key FILE]`
 ///
 /// Prints a correctly signed request for the partner's scheme, as a curl command (default) or as
 /// JSON (method, path, query, headers, body in base64) for scripts; `--count N` prints N distinct
 /// signed requests, one per line (for load tests, where replay protection refuses repeats).
 /// `--backend 330100/approvals` signs as that city backend with its `progressKeys` (case progress
-/// reports, docs/cases.md).
+/// reports, docs/cases.md). `--tls-cert`/`--tls-key` add the client certificate a partner pinned
+/// (docs/edge.md) to the curl command.
 enum SignCommand {
     static func run(_ arguments: [String]) -> Never {
         var partnerId: String?
@@ -27,6 +28,8 @@ enum SignCommand {
         var format = "curl"
         var count = 1
         var bearer: String?
+        var tlsCertificate: String?
+        var tlsKey: String?
         var remaining = arguments[...]
         while let flag = remaining.popFirst() {
             guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
@@ -49,12 +52,16 @@ enum SignCommand {
                 count = number
             case "--url": baseURL = value
             case "--bearer": bearer = value
+            case "--tls-cert": tlsCertificate = value
+            case "--tls-key": tlsKey = value
             case "--format":
                 guard value == "curl" || value == "json" else { usageError("--format is curl or json") }
                 format = value
             default: usageError("unknown option '\(flag)'")
             }
         }
+        if (tlsCertificate == nil) != (tlsKey == nil) { usageError("--tls-cert and --tls-key go together") }
+        let clientCertificate = tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } }
         let partner: PartnerConfiguration
         if let backend {
             partner = loadReporter(backend, manifests: manifests)
@@ -69,7 +76,9 @@ enum SignCommand {
                 var request = try signer.sign(method: method, path: path, rawQuery: query, body: body, keyId: keyId)
                 if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
                 if format == "curl" {
-                    output += RequestSigner.curlCommand(request, baseURL: baseURL) + "\n"
+                    output +=
+                        RequestSigner.curlCommand(
+                            request, baseURL: baseURL, clientCertificate: clientCertificate) + "\n"
                 } else {
                     let object: [String: Any] = [
                         "method": request.method, "path": request.path, "query": request.rawQuery ?? "",

@@ -14,7 +14,7 @@ let usage = """
            citygate routes [--manifests DIR]       the public routes the manifests produce
            citygate sign --partner ID [--manifests DIR] [--method M] [--path P] [--query Q]
                          [--body TEXT | --body-file FILE] [--key KEY-ID] [--url BASE] [--format curl|json] [--count N]
-                         [--bearer ACCESS-TOKEN]
+                         [--bearer ACCESS-TOKEN] [--tls-cert FILE --tls-key FILE]
            citygate hash-secret [--secret TEXT]    the secretHash of an OAuth client secret (stdin when no --secret)
            citygate assertion --partner ID --subject ID --city CODE [--client ID] [--acr citizen|real-name]
                          [--lifetime S] [--manifests DIR]   a citizen assertion for token exchange (demo keys)
@@ -127,7 +127,10 @@ let reloads = Task {
 }
 Log.info(
     "citygate listening",
-    ["public": bound.publicAddress.description, "ops": bound.opsAddress.description])
+    [
+        "public": bound.publicAddress.description, "ops": bound.opsAddress.description,
+        "publicScheme": gateway.active.snapshot.manifests.tls == nil ? "http" : "https",
+    ])
 let received = await shutdownSignals.next()
 Log.info(
     "citygate draining",

@@ -45,9 +45,15 @@ public struct RequestSigner: Sendable {
 
     /// A `curl` command line that sends `request` to `baseURL`, with the body through stdin-free
     /// `--data-binary` so its bytes are exactly the signed ones.
-    public static func curlCommand(_ request: SignedRequest, baseURL: String) -> String {
+    ///   - clientCertificate: PEM certificate and key files to present over TLS (`--cert`, `--key`).
+    public static func curlCommand(
+        _ request: SignedRequest, baseURL: String, clientCertificate: (certificate: String, key: String)? = nil
+    ) -> String {
         func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         var parts = ["curl", "-sS", "-i", "-X", request.method]
+        if let clientCertificate {
+            parts += ["--cert", quote(clientCertificate.certificate), "--key", quote(clientCertificate.key)]
+        }
         for field in request.headers { parts += ["-H", quote("\(field.name): \(field.value)")] }
         if !request.body.isEmpty { parts += ["--data-binary", quote(String(decoding: request.body, as: UTF8.self))] }
         let target = request.rawQuery.map { "\(request.path)?\($0)" } ?? request.path
