@@ -46,11 +46,12 @@ test: deps lint
 	@$(MAKE) --no-print-directory test-sanitizers
 
 # AddressSanitizer over the code that hands memory to C libraries at load time: the
-# Cryptography tests and the manifest, partner and token loading tests (a PEM buffer freed
+# Cryptography tests, the TLS listener (OpenSSL sessions on the loops, in process), and the
+# manifest, partner, token and TLS configuration loading tests (a PEM buffer freed
 # under OpenSSL failed about one start-up in forty). Optimized, because the optimizer's shorter
 # lifetimes are what free such a buffer early: a debug build keeps it alive to the end of the
 # scope and ASan sees nothing. About three minutes on 2 cores.
-ASAN_TESTS := CryptographyTests\.|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests)
+ASAN_TESTS := CryptographyTests\.|HTTPServerTests\.(TLSListenerTests|TLSSlowClientTests)|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests|SM2TokenTests|EdgeTLSTests)
 ASAN_BUILD := -c release --scratch-path .build-asan -Xswiftc -sanitize=address -Xswiftc -enable-testing
 test-sanitizers: deps
 	$(SWIFT) build --build-tests $(ASAN_BUILD)

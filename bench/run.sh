@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 echo "== HTTP server: citygate vs nginx (GET /bench/fixed, 200-byte JSON)"
 bench/http.sh
 echo
+echo "== TLS: citygate vs nginx terminating TLS with the same certificate (keep-alive and new handshakes)"
+bench/tls.sh
+echo
 echo "== outbound client: HTTPClient vs wrk against nginx"
 bench/client.sh
 echo

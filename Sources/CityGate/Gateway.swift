@@ -232,13 +232,13 @@ public final class Gateway: Sendable {
             configuration: publicHTTP,
             responder: AccessLog(
                 inner: ClientCertificateGate(
-                inner: Gateway.publicRouter(
-                    health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
-                    cases: cases, pushes: pushes,
-                    events: EventRoutes(
-                        active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
-                    metrics: metrics,
-                    benchmarkRoute: configuration.benchmarkRoute), active: active), active: active),
+                    inner: Gateway.publicRouter(
+                        health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
+                        cases: cases, pushes: pushes,
+                        events: EventRoutes(
+                            active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
+                        metrics: metrics,
+                        benchmarkRoute: configuration.benchmarkRoute), active: active), active: active),
             group: group)
         opsServer = HTTPServer(
             configuration: opsHTTP,

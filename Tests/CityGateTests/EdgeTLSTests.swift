@@ -65,7 +65,8 @@ struct EdgeTLSTests {
 
         func call(_ partner: String, certificate: String?) throws -> RawClient.Response {
             let signed = try RequestSigner(partner: try environment.partner(partner)).sign(
-                path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(#"{"hall":"west-lake"}"#.utf8))
+                path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(#"{"hall":"west-lake"}"#.utf8)
+            )
             return try environment.send(signed, tls: options(certificate))
         }
 
@@ -167,7 +168,8 @@ struct EdgeTLSTests {
                 "-sS", "--cacert", pki.path("ca.pem"), "--cert", pki.path("webhooks.pem"), "--key",
                 pki.path("webhooks.key"), "https://localhost:\(port)/v1/cities/330100/services",
             ])
-        #expect(catalog.status == 0 && catalog.standardOutput.contains("service-hall.queue"), "\(catalog.standardError)")
+        #expect(
+            catalog.status == 0 && catalog.standardOutput.contains("service-hall.queue"), "\(catalog.standardError)")
         let cleartext = try await ExternalProcess.run(curl, ["-sS", "-m", "5", "http://127.0.0.1:\(port)/healthz"])
         #expect(cleartext.status != 0, "cleartext HTTP is not served on the TLS listener")
     }
@@ -261,7 +263,9 @@ struct EdgeTLSTests {
         let audit = try ManifestSetTests.problems(["gateway.json": { $0["audit"] = ["hash": "md5"] }])
         #expect(audit.contains("gateway.json: $.audit.hash: must be sha256 or sm3"), "\(audit)")
         let issuedWithoutCA = try ManifestSetTests.problems([
-            "gateway.json": { $0["tls"] = ["certificate": "file:\(directory)/server.pem", "key": "file:\(directory)/server.key"] },
+            "gateway.json": {
+                $0["tls"] = ["certificate": "file:\(directory)/server.pem", "key": "file:\(directory)/server.key"]
+            },
             "partners/wechat-city.json": { $0["clientCertificates"] = [["issuer": "CN=a", "subject": "CN=b"]] },
         ])
         #expect(issuedWithoutCA.contains { $0.contains("needs gateway.json tls.clientCA") }, "\(issuedWithoutCA)")

@@ -58,7 +58,7 @@ struct PartnerConfigurationTests {
             json:
                 #"{"id":"p","name":"P","scheme":"rot13","cities":[],"keys":[{"id":"k","secret":"env:S"}],"clockSkew":5}"#,
             expected: [
-                "partners/p.json: $.clockSkew: unknown field (allowed: cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, push, scheme)",
+                "partners/p.json: $.clockSkew: unknown field (allowed: cities, clientCertificates, clients, clockSkewSeconds, debugSignatures, id, keys, name, push, scheme)",
                 "partners/p.json: $.scheme: unknown scheme 'rot13' (known: standard-webhooks, wechat, wechatpay-v3, alipay-rsa2, hmac-sha256, sm2-sm3)",
             ]),
         Broken(
@@ -127,7 +127,7 @@ struct PartnerConfigurationTests {
             json:
                 #"{"id":"p","name":"P","scheme":"hmac-sha256","cities":[],"keys":[{"id":"k","secret":"env:S"}],"wechat":{"appId":"wx1"}}"#,
             expected: [
-                "partners/p.json: $.wechat: unknown field (allowed: cities, clients, clockSkewSeconds, debugSignatures, id, keys, name, push, scheme)"
+                "partners/p.json: $.wechat: unknown field (allowed: cities, clientCertificates, clients, clockSkewSeconds, debugSignatures, id, keys, name, push, scheme)"
             ]),
         Broken(
             name: "wechat section's own fields",

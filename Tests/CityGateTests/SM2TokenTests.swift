@@ -22,7 +22,8 @@ struct SM2TokenTests {
     func signsInTheJWSFormAndRefusesEveryOtherForm() throws {
         let key = try AsymmetricKey.generateSM2()
         let other = try AsymmetricKey.generateSM2()
-        let token = try JSONWebToken.sign(claims: Self.claims, header: ["kid": "sm"], algorithm: .sm2sm3, key: .asymmetric(key))
+        let token = try JSONWebToken.sign(
+            claims: Self.claims, header: ["kid": "sm"], algorithm: .sm2sm3, key: .asymmetric(key))
         let parts = token.split(separator: ".").map(String.init)
         #expect(Encoding.base64Decode(parts[2], urlSafe: true)?.count == 64, "r ‖ s, 32 bytes each")
         let parsed = try JSONWebToken.verify(token, now: Self.now) { _, _ in .asymmetric(key) }

@@ -46,7 +46,7 @@ struct TokenConfigurationTests {
                     $0["assertionKeys"] = [["id": "k", "alg": "none", "secret": "env:X"]]
                 }
             ],
-            "partners/webhooks-demo.json: $.clients[0].assertionKeys[0].alg: must be one of EdDSA, RS256, HS256"
+            "partners/webhooks-demo.json: $.clients[0].assertionKeys[0].alg: must be one of EdDSA, RS256, HS256, SM2SM3"
         ),
         (
             "assertion secret inline",
@@ -85,7 +85,7 @@ struct TokenConfigurationTests {
                     ]
                 }
             ],
-            "gateway.json: $.tokens.signingKeys[0].privateKey: must resolve to a PEM Ed25519 private key"
+            "gateway.json: $.tokens.signingKeys[0].privateKey: must resolve to a PEM Ed25519 or SM2 private key"
         ),
         (
             "subject salt inline", ["gateway.json": { $0["tokens"] = ["subjectSalt": "salty"] }],

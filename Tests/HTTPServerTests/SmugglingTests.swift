@@ -208,7 +208,8 @@ struct SmugglingTests {
         let pki = try await SharedPKI.value
         let tls = try TLSListenerTests.credentials(pki)
         let server = try TestServer { $0.tls = tls }
-        try Self.check(testCase, on: server, client: RawClient(port: server.port, tls: .init(caFile: pki.path("ca.pem"))))
+        try Self.check(
+            testCase, on: server, client: RawClient(port: server.port, tls: .init(caFile: pki.path("ca.pem"))))
         await server.stop()
     }
 

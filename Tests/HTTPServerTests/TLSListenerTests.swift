@@ -80,7 +80,8 @@ struct TLSListenerTests {
         // SECLEVEL=0 makes the client willing to speak the old versions (OpenSSL 3 refuses
         // them by default on its own side): the refusal must come from the gateway.
         for refused in [
-            ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], ["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"], ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
+            ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], ["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+            ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
             ["-tls1_2", "-cipher", "AES128-GCM-SHA256"], ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA384"],
         ] {
             let attempt = try await Self.sClient(server.port, pki, refused + ["-verify_return_error"])
@@ -146,7 +147,9 @@ struct TLSListenerTests {
         func peer(_ name: String) throws -> String {
             let client = try RawClient(
                 port: server.port,
-                tls: .init(caFile: pki.path("ca.pem"), certificateFile: pki.path("\(name).pem"), keyFile: pki.path("\(name).key")))
+                tls: .init(
+                    caFile: pki.path("ca.pem"), certificateFile: pki.path("\(name).pem"),
+                    keyFile: pki.path("\(name).key")))
             try client.send("GET /peer HTTP/1.1\r\nHost: a\r\n\r\n")
             return try client.readResponse().text
         }
@@ -176,7 +179,9 @@ struct TLSListenerTests {
         for _ in 0..<5 {
             let client = try RawClient(
                 port: server.port,
-                tls: .init(caFile: pki.path("ca.pem"), certificateFile: pki.path("forged.pem"), keyFile: pki.path("forged.key")))
+                tls: .init(
+                    caFile: pki.path("ca.pem"), certificateFile: pki.path("forged.pem"), keyFile: pki.path("forged.key")
+                ))
             try await Task.sleep(for: .milliseconds(50))  // the server reads the handshake's end alone
             try client.send("GET /peer HTTP/1.1\r\nHost: a\r\n\r\n")
             let text = try client.readResponse().text
@@ -245,11 +250,31 @@ struct TLSListenerTests {
         let pki = try await TestPKI()
         try await pki.issue("stale", cn: "stale", days: -1)
         let cases: [(String, TLSCredentials.Material, String)] = [
-            ("expired", .init(certificateChainPEM: try pki.bytes("stale.pem"), privateKeyPEM: try pki.bytes("stale.key")), "certificate: not valid now"),
-            ("mismatch", .init(certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("ca.key")), "private key: does not match"),
-            ("not PEM", .init(certificateChainPEM: Array("hello".utf8), privateKeyPEM: try pki.bytes("server.key")), "certificate: no PEM certificate"),
-            ("no key", .init(certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("server.pem")), "private key: no unencrypted PEM private key"),
-            ("bad CA", .init(certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("server.key"), clientCAsPEM: []), "client CA: no PEM certificate"),
+            (
+                "expired",
+                .init(certificateChainPEM: try pki.bytes("stale.pem"), privateKeyPEM: try pki.bytes("stale.key")),
+                "certificate: not valid now"
+            ),
+            (
+                "mismatch",
+                .init(certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("ca.key")),
+                "private key: does not match"
+            ),
+            (
+                "not PEM", .init(certificateChainPEM: Array("hello".utf8), privateKeyPEM: try pki.bytes("server.key")),
+                "certificate: no PEM certificate"
+            ),
+            (
+                "no key",
+                .init(certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("server.pem")),
+                "private key: no unencrypted PEM private key"
+            ),
+            (
+                "bad CA",
+                .init(
+                    certificateChainPEM: try pki.bytes("server.pem"), privateKeyPEM: try pki.bytes("server.key"),
+                    clientCAsPEM: []), "client CA: no PEM certificate"
+            ),
         ]
         for (name, material, message) in cases {
             do {

@@ -56,7 +56,9 @@ public final class TestPKI: Sendable {
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// The bytes of a file in the directory.
-    public func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: directory.appendingPathComponent(name))) }
+    public func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+    }
 
     /// The SPKI SHA-256 pin of a certificate, base64, computed by the openssl CLI (independently
     /// of the gateway's own computation).

@@ -64,7 +64,8 @@ public enum ClientCertificatePin: Sendable, Hashable, CustomStringConvertible {
                     || !pin.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+/=".contains($0)) })
                 {
                     reader.report(
-                        "\(itemPath).spkiSha256", "must be the base64 SHA-256 of the SubjectPublicKeyInfo (44 characters)")
+                        "\(itemPath).spkiSha256",
+                        "must be the base64 SHA-256 of the SubjectPublicKeyInfo (44 characters)")
                 } else {
                     pins.append(.publicKey(spkiSHA256: pin))
                 }

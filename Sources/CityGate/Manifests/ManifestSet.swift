@@ -79,7 +79,8 @@ public struct ManifestSet: Sendable {
                 reader.checkFields(
                     document, at: "$",
                     allowed: [
-                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls", "audit",
+                        "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls",
+                        "audit",
                     ])
                 func address(_ key: String) -> SocketAddress? {
                     guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
@@ -290,7 +291,8 @@ public struct ManifestSet: Sendable {
                 if let other = owners[pin], other != owner {
                     problems.append(
                         ConfigProblem(
-                            file: file, path: "\(path)[\(index)]", message: "the same certificate is pinned by \(other)"))
+                            file: file, path: "\(path)[\(index)]", message: "the same certificate is pinned by \(other)"
+                        ))
                 }
                 owners[pin] = owner
             }

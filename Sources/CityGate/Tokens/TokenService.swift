@@ -149,7 +149,9 @@ public final class TokenService: Sendable {
         let parsed: JSONWebToken
         do {
             parsed = try JSONWebToken.verify(token, now: now, leeway: 0) { keyId, algorithm in
-                guard let entry = keys.first(where: { $0.id == keyId }), entry.algorithm == algorithm else { return nil }
+                guard let entry = keys.first(where: { $0.id == keyId }), entry.algorithm == algorithm else {
+                    return nil
+                }
                 return .asymmetric(entry.key)
             }
         } catch {

@@ -69,7 +69,8 @@ public struct TokenSettings: Sendable {
                 if keyObject["privateKey"] == nil { reader.report("\(path).privateKey", "is required") }
                 continue
             }
-            guard let key = try? AsymmetricKey(pem: text), key.isPrivate, key.algorithm == .ed25519 || key.algorithm == .sm2
+            guard let key = try? AsymmetricKey(pem: text), key.isPrivate,
+                key.algorithm == .ed25519 || key.algorithm == .sm2
             else {
                 reader.report("\(path).privateKey", "must resolve to a PEM Ed25519 or SM2 private key")
                 continue

@@ -110,7 +110,8 @@ struct CertificatePins: Sendable {
             return .backend(city: String(segments[3]), name: String(segments[5]))
         }
         if let partner = request.headers["x-partner-id"], !partner.isEmpty { return .partner(partner) }
-        if request.path.hasPrefix("/oauth/"), let client = oauthClient(of: request), let partner = clientPartners[client]
+        if request.path.hasPrefix("/oauth/"), let client = oauthClient(of: request),
+            let partner = clientPartners[client]
         {
             return .partner(partner)
         }
