@@ -102,7 +102,9 @@ let package = Package(
         // Mock government backends for the sample manifests (external systems: demos and tests).
         .executableTarget(
             name: "MockBackends",
-            dependencies: ["EventLoops", "HTTPCore", "HTTPServer"],
+            // COpenSSL: SHA-1 for checking WS-Security password digests the way a real SOAP
+            // stack does, without the gateway's own Cryptography module.
+            dependencies: ["EventLoops", "HTTPCore", "HTTPServer", "COpenSSL"],
             path: "mocks/MockBackends",
             swiftSettings: swiftSettings
         ),

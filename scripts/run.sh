@@ -30,7 +30,7 @@ trap 'kill $mocks $receiver 2>/dev/null || true' EXIT
 cat <<TEXT
 
 CityGate is starting: public $scheme://$listen   ops http://$ops
-  mock government backends on 127.0.0.1:18100-18104 (log: .build/mock-backends.log)
+  mock government backends on 127.0.0.1:18100-18106 (log: .build/mock-backends.log)
   mock partner platforms receiving case pushes on 127.0.0.1:18110 (GET /_mock/pushes)
 
 Try, in another terminal (each signed call is fresh: signatures expire after 5 minutes and are

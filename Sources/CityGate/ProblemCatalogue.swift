@@ -42,6 +42,7 @@ extension ProblemType {
     static let backendResponseTooLarge = ProblemType("backend-response-too-large", 502)
     static let backendError = ProblemType("backend-error", 502)
     static let backendCredentialsUnavailable = ProblemType("backend-credentials-unavailable", 502)
+    static let backendFault = ProblemType("backend-fault", 502)
     static let requestCancelled = ProblemType("request-cancelled", 503)
     // Partner events
     static let unknownEventPartner = ProblemType("unknown-partner", 404)
@@ -83,7 +84,7 @@ extension ProblemType {
         .invalidIdempotencyKey, .idempotencyKeyInUse, .idempotencyKeyReused, .backendRejectedRequest,
         .backendBadResponse,
         .backendCircuitOpen, .backendBusy, .backendTimeout, .backendUnavailable, .backendTLSFailure,
-        .backendResponseTooLarge, .backendError, .backendCredentialsUnavailable, .requestCancelled,
+        .backendResponseTooLarge, .backendError, .backendCredentialsUnavailable, .backendFault, .requestCancelled,
         .unknownEventPartner, .unreadableEvent,
         .eventTooLarge,
         .inboxUnavailable, .adminDisabled, .adminUnauthorized, .invalidManifests, .invalidQuery, .unknownDelivery,

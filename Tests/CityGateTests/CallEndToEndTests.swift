@@ -46,6 +46,11 @@ struct CallEndToEndTests {
                         city["credentials"] = credentials
                     }
                 },
+                "cities/330200.json": { city in
+                    var backends = city["backends"] as? [String: [String: Any]] ?? [:]
+                    for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }
+                    city["backends"] = backends
+                },
                 "cities/440300.json": { city in
                     var backends = city["backends"] as? [String: [String: Any]] ?? [:]
                     for (name, port) in ports { backends[name]?["baseURL"] = "http://127.0.0.1:\(port)" }

@@ -38,8 +38,8 @@ struct ManifestSetTests {
     @Test
     func sampleTreeIsValid() throws {
         let set = try ManifestSet.load(directory: Self.sample.path).get()
-        #expect(set.cities.keys.sorted() == ["330100", "440300"])
-        #expect(set.services.count == 5)
+        #expect(set.cities.keys.sorted() == ["330100", "330200", "440300"])
+        #expect(set.services.count == 7)
         #expect(set.partners.count == 5)
         #expect(set.contentHash.count == 64)
         #expect(
@@ -99,8 +99,8 @@ struct ManifestSetTests {
             ]),
         Case(
             name: "partner names a missing city",
-            edits: ["partners/webhooks-demo.json": { $0["cities"] = ["330100", "440300", "110000"] }],
-            expected: ["partners/webhooks-demo.json: $.cities[2]: no city file cities/110000.json"]),
+            edits: ["partners/webhooks-demo.json": { $0["cities"] = ["330100", "330200", "440300", "110000"] }],
+            expected: ["partners/webhooks-demo.json: $.cities[3]: no city file cities/110000.json"]),
         Case(
             name: "inline secret",
             edits: ["partners/hmac-demo.json": { $0["keys"] = [["id": "k", "secret": "plain-text-secret"]] }],
@@ -313,6 +313,6 @@ struct ManifestSetTests {
         let good = try await ExternalProcess.run(
             CommandLineTests.binary, ["validate", "--manifests", Self.sample.path])
         #expect(good.status == 0)
-        #expect(good.standardOutput.hasPrefix("ok: 2 cities, 5 services (9 operations), 5 partners; sha256 "))
+        #expect(good.standardOutput.hasPrefix("ok: 3 cities, 7 services (11 operations), 5 partners; sha256 "))
     }
 }

@@ -58,10 +58,10 @@ struct MappingTests {
             try Self.operation("household.appointment", "book").request,
             context: try Self.context(#"{"station":"西湖 <派出所> & \"东\"","date":"2026-12-01","phone":"13800138000"}"#))
         let xml = String(decoding: request.body, as: UTF8.self)
-        #expect(xml.contains("<soap:Body><BookAppointment>"))
+        #expect(xml.contains("<soapenv:Body><BookAppointment>"))
         #expect(xml.contains("<Station>西湖 &lt;派出所&gt; &amp; &quot;东&quot;</Station>"))
         #expect(xml.contains("<Citizen>sub-7f3a</Citizen>"))
-        #expect(request.headers["SOAPAction"] == "urn:BookAppointment")
+        #expect(request.headers["SOAPAction"] == "\"urn:BookAppointment\"", "quoted, as SOAP 1.1 §6.1.1 requires")
         #expect(request.headers["content-type"] == "text/xml; charset=utf-8")
     }
 

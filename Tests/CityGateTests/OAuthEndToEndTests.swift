@@ -546,13 +546,23 @@ struct CitizenCallTests {
             ),
             ("330100", "permit.application", "progress", #"{"caseNumber":"{caseNumber}"}"#, "stage"),
             ("330100", "service-hall.queue", "status", #"{"hall":"west-lake"}"#, "waiting"),
+            // Ningbo: the provident fund's SOAP 1.1 service in GBK, and the birth bundle.
+            (
+                "330200", "housing-fund.account", "query",
+                #"{"accountNo":"NB2015080100123","idNumber":"33010619900101123X"}"#, "balance"
+            ),
+            (
+                "330200", "birth.registration", "apply",
+                #"{"mother":{"name":"张三","idNumber":"33010619900101123X"},"baby":{"name":"张小宝","gender":"female","birthDate":"2026-11-28"},"hospital":"宁波市妇女儿童医院"}"#,
+                "caseNumber"
+            ),
             ("440300", "social-security.account", "balance", #"{"year":2026}"#, "balance"),
             // The test environment keeps Shenzhen's halls backend down: a clear 502 naming it.
             ("440300", "service-hall.queue", "status", #"{"hall":"futian"}"#, "502"),
             // Paused in Shenzhen: the notice, not a backend call.
             ("440300", "traffic.violations", "lookup", #"{"plate":"B12345","engineTail":"123456"}"#, "503"),
         ]
-        for city in ["330100", "440300"] {
+        for city in ["330100", "330200", "440300"] {
             let mine = calls.filter { $0.0 == city }
             let result = try await Interop.run(
                 [
@@ -563,7 +573,8 @@ struct CitizenCallTests {
                     "assertion_kid": "2026-11-hs",
                     "partner": "webhooks-demo", "partner_secret": try OAuthEndToEndTests.key("webhooks-demo.secret"),
                     "citizen": "33010619900101123X",
-                    "scope": "social-security.read traffic.read household.write permit.write permit.read halls.read",
+                    "scope":
+                        "social-security.read traffic.read household.write permit.write permit.read halls.read housing-fund.read birth.write",
                     "calls": mine.map { ["path": "/v1/cities/\($0.0)/services/\($0.1)/\($0.2)", "body": $0.3] },
                 ], script: "oauth.py")
             let answers = try #require(result["calls"] as? [[String: Any]], "\(result)")

@@ -2,8 +2,8 @@
 //
 //   citygate-mock-backends [--host 127.0.0.1] [--base-port 18100 | 0] [--latency-ms N] [--error-rate R]
 //
-// Serves hrss (+0), traffic-police (+1), public-security (+2, SOAP-style XML), approvals (+3) and
-// halls (+4) on consecutive ports from --base-port, or on ephemeral ports with --base-port 0.
+// Serves hrss (+0), traffic-police (+1), public-security (+2, SOAP-style XML), approvals (+3),
+// halls (+4), gjj (+5, SOAP 1.1 in GBK with WS-Security) and births (+6) on consecutive ports from --base-port, or on ephemeral ports with --base-port 0.
 // Prints one JSON line naming each backend's port. --error-rate answers that share of requests
 // with 503; --latency-ms delays every answer.
 import EventLoops
@@ -23,7 +23,7 @@ let usage = """
     usage: citygate-mock-backends [--host 127.0.0.1] [--base-port 18100 | 0] [--latency-ms N] [--error-rate R]
 
     Mock government backends for the sample manifests (demos and tests only): hrss (+0),
-    traffic-police (+1), public-security (+2), approvals (+3) and halls (+4) on consecutive ports
+    traffic-police (+1), public-security (+2), approvals (+3), halls (+4), gjj (+5) and births (+6) on consecutive ports
     from --base-port, or on ephemeral ports with 0. Prints one JSON line naming each port.
 
     """
@@ -390,6 +390,9 @@ halls.get(
         return json(["waiting": hall.count, "eta_minutes": hall.count * 3, "updated_at": now])
     })
 routers.append(("halls", halls))
+// Ningbo (330200): the provident fund's SOAP service (+5) and the birth registration bundle (+6).
+routers.append(("gjj", ProvidentFund.router()))
+routers.append(("births", BirthRegistration.router()))
 
 do {
     let group = try EventLoopGroup(threadCount: 1)

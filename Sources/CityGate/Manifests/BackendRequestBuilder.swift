@@ -12,12 +12,15 @@ public enum BackendRequestBuilder {
         /// A header's value would contain a line break or another control character: written
         /// as it is, it would add header fields (or a whole request) of the caller's choosing.
         case unsafeHeaderValue(header: String)
+        /// A value has a character the backend's charset cannot write (never replaced by `?`).
+        case unencodable(charset: String)
 
         /// `missing value for {placeholder}` / `unsafe value for header Name`.
         public var description: String {
             switch self {
             case .missingValue(let placeholder): "missing value for {\(placeholder)}"
             case .unsafeHeaderValue(let header): "unsafe value for header \(header)"
+            case .unencodable(let charset): "a value cannot be written in \(charset)"
             }
         }
 
@@ -27,6 +30,8 @@ public enum BackendRequestBuilder {
             case .missingValue(let placeholder): "The input lacks a value the service needs (\(placeholder))."
             case .unsafeHeaderValue(let header):
                 "A value for the backend's \(header) header contains a line break or control character."
+            case .unencodable(let charset):
+                "The input has a character the service's backend cannot receive (it speaks \(charset))."
             }
         }
     }
@@ -48,6 +53,7 @@ public enum BackendRequestBuilder {
             }
             headers.add(name: name, value: text)
         }
+        var request: ClientRequest
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
             var path = try plan.path.renderText(context) {
@@ -68,6 +74,7 @@ public enum BackendRequestBuilder {
                     .joined(separator: "&")
             }
             var body: [UInt8] = []
+            let charset = template.charset.lowercased()
             switch template.bodyFormat {
             case .json?:
                 var object: [String: JSONValue] = [:]
@@ -75,7 +82,9 @@ public enum BackendRequestBuilder {
                     object[name] = try value.render(context, required: false)
                 }
                 body = JSONWriter.encode(.object(object))
-                headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+                headers.replaceOrAdd(
+                    name: "Content-Type",
+                    value: charset == "utf-8" ? "application/json" : "application/json; charset=\(charset)")
             case .form?:
                 var pairs: [(String, String)] = []
                 for (name, value) in plan.body {
@@ -86,24 +95,41 @@ public enum BackendRequestBuilder {
                 body = Array(FormEncoding.encode(pairs).utf8)
                 headers.replaceOrAdd(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
             case .xml?:
-                var elements = ""
-                for (name, value) in plan.body {
-                    elements += "<\(name)>\(xmlEscape(try value.renderText(context)))</\(name)>"
+                var elements: [(name: String, text: String)] = []
+                for (name, value) in plan.body { elements.append((name, try value.renderText(context))) }
+                let settings = template.xml
+                let document = try settings.document(
+                    root: template.xmlRoot ?? "Request", elements: elements, charset: template.charset,
+                    context: context)
+                body = Array(document.utf8)
+                switch settings.version {
+                case .soap11:
+                    headers.replaceOrAdd(name: "Content-Type", value: "text/xml; charset=\(charset)")
+                    // SOAP 1.1 §6.1.1: the header's value is a quoted URI ("" when none).
+                    headers.replaceOrAdd(name: "SOAPAction", value: "\"\(settings.action ?? "")\"")
+                case .soap12:
+                    let action = settings.action.map { "; action=\"\($0)\"" } ?? ""
+                    headers.replaceOrAdd(
+                        name: "Content-Type", value: "application/soap+xml; charset=\(charset)\(action)")
+                case .none:
+                    headers.replaceOrAdd(name: "Content-Type", value: "application/xml; charset=\(charset)")
                 }
-                let root = template.xmlRoot ?? "Request"
-                let envelope =
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-                    + "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
-                    + "<\(root)>\(elements)</\(root)></soap:Body></soap:Envelope>"
-                body = Array(envelope.utf8)
-                headers.replaceOrAdd(name: "Content-Type", value: "text/xml; charset=utf-8")
             case nil:
                 break
             }
-            return ClientRequest(method: template.method, url: path, headers: headers, body: body)
+            request = ClientRequest(method: template.method, url: path, headers: headers, body: body)
         } catch {
             throw .missingValue(placeholder: error.placeholder)
         }
+        // A legacy backend gets the body in its charset; a character it has none for is refused,
+        // never sent as `?`.
+        if template.charset != "UTF-8", !request.body.isEmpty {
+            guard let text = String(validating: request.body, as: UTF8.self),
+                let encoded = LegacyCharset.encode(text, to: template.charset)
+            else { throw .unencodable(charset: template.charset) }
+            request.body = encoded
+        }
+        return request
     }
 
     /// RFC 3986 §2.3 unreserved: the bytes a path segment or query value keeps as they are.

@@ -8,12 +8,51 @@ struct CompiledTemplate: Sendable {
         let source: String
         /// The rest of the dotted name; empty when the placeholder names no field.
         let names: [String]
+        /// `|date:yyyyMMdd` or `|codes:normal=1,frozen=2` after the name: the value converted
+        /// for the backend (the request direction of a response recipe's `date` and `codes`).
+        let filter: ValueFilter?
 
         init(_ text: Substring) {
             self.text = String(text)
-            let parts = text.split(separator: ".").map(String.init)
+            let bar = text.firstIndex(of: "|")
+            let name = bar.map { text[..<$0] } ?? text
+            let parts = name.split(separator: ".").map(String.init)
             source = parts.first ?? ""
             names = Array(parts.dropFirst())
+            filter = bar.flatMap { ValueFilter(String(text[text.index(after: $0)...])) }
+        }
+    }
+
+    /// A conversion a placeholder applies to its value.
+    enum ValueFilter: Sendable {
+        case date(DatePattern)
+        case codes([String: String])
+
+        /// `date:PATTERN` or `codes:from=to,…`; nil when neither.
+        init?(_ text: String) {
+            if text.hasPrefix("date:"), let pattern = DatePattern(String(text.dropFirst(5))) {
+                self = .date(pattern)
+            } else if text.hasPrefix("codes:") {
+                var table: [String: String] = [:]
+                for pair in text.dropFirst(6).split(separator: ",") {
+                    let sides = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard sides.count == 2, !sides[0].isEmpty else { return nil }
+                    table[String(sides[0])] = String(sides[1])
+                }
+                guard !table.isEmpty else { return nil }
+                self = .codes(table)
+            } else {
+                return nil
+            }
+        }
+
+        /// The converted value; nil when the value does not fit (not a date, an unlisted code).
+        func apply(_ value: JSONValue) -> JSONValue? {
+            guard let text = FieldRecipe.text(of: value) else { return nil }
+            switch self {
+            case .date(let pattern): return pattern.format(text).map(JSONValue.string)
+            case .codes(let table): return table[text].map(JSONValue.string)
+            }
         }
     }
 

@@ -16,7 +16,19 @@ enum ManifestValidation {
             case .unclosed:
                 reader.report(path, "has an unclosed '{'")
                 return
-            case .placeholder(let reference):
+            case .placeholder(let full):
+                var reference = full
+                if let bar = full.firstIndex(of: "|") {
+                    reference = full[..<bar]
+                    let filter = String(full[full.index(after: bar)...])
+                    if CompiledTemplate.ValueFilter(filter) == nil {
+                        reader.report(
+                            path,
+                            "placeholder {\(full)} has an unknown filter (use |date:yyyyMMdd or |codes:normal=1,frozen=2)"
+                        )
+                        return
+                    }
+                }
                 let parts = reference.split(separator: ".", omittingEmptySubsequences: false)
                 if parts.count < 2 || parts.contains(where: \.isEmpty) {
                     reader.report(path, "placeholder {\(reference)} must be {source.name}")
@@ -92,7 +104,8 @@ enum ManifestValidation {
 
     /// A `$.a.b[0]` path into a backend's JSON.
     static func isValidSourcePath(_ text: String) -> Bool {
-        text.range(of: #"^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*$"#, options: .regularExpression) != nil
+        // Names as XML backends write them too (`Account-No`, `姓名`); `[*]` is every element.
+        text.range(of: #"^\$(\.[\p{L}_][\p{L}\p{N}_-]*|\[[0-9]+\]|\[\*\])*$"#, options: .regularExpression) != nil
     }
 
     static func isValidSlug(_ text: String) -> Bool {

@@ -25,6 +25,15 @@ public enum ResponseMapper {
     }
 
     public static func map(_ response: ClientResponse, with mapping: ResponseMapping, backend: String) -> Outcome {
+        // The answer in UTF-8 (nil: not valid in the charset it names or the operation's).
+        let body = utf8Body(response, fallback: mapping.charset)
+        // A SOAP fault (SOAP 1.1 answers it with 500, some systems with 200) is mapped by its code.
+        if let body, body.first(where: { !isSpace($0) }) == UInt8(ascii: "<"),
+            let (name, value) = XMLDocumentReader.readUnwrapped(Data(body)), name == "Fault",
+            let fault = value as? [String: Any]
+        {
+            return faultOutcome(JSONValue(foundation: fault) ?? .object([:]), mapping: mapping.faults, backend: backend)
+        }
         if let slug = mapping.errors[response.status] {
             let status = response.status >= 500 ? 502 : response.status
             return .problem(
@@ -40,7 +49,7 @@ public enum ResponseMapper {
                 .backendRejectedRequest,
                 detail: "Backend '\(backend)' refused the request the gateway built (status \(response.status)).")
         }
-        guard let document = decode(response) else {
+        guard let body, let document = decode(body, contentType: response.headers["content-type"] ?? "") else {
             return .problem(
                 .backendBadResponse,
                 detail: "Backend '\(backend)' answered with a body the gateway cannot read.")
@@ -55,22 +64,119 @@ public enum ResponseMapper {
                 JSONText.appendQuoted(text, to: &out)
             case .path(let steps):
                 JSONWriter.append(ResponsePlan.value(at: steps, in: document) ?? .null, to: &out)
+            case .recipe(let recipe):
+                do throws(FieldRecipe.Failure) {
+                    JSONWriter.append(try recipe.value(in: document) ?? .null, to: &out)
+                } catch {
+                    let field = String(decoding: member.prefix.dropFirst().dropLast(2), as: UTF8.self)
+                    return .problem(
+                        .backendBadResponse,
+                        detail:
+                            "Backend '\(backend)' answered a value the manifest cannot map for '\(field)': \(error.reason)."
+                    )
+                }
             }
         }
         out.append(UInt8(ascii: "}"))
         return .body(String(decoding: out, as: UTF8.self))
     }
 
+    /// The problem for a SOAP fault: the manifest's, by the code at `codePath`, the fault code's
+    /// local name or the whole fault code; else 502 `backend-fault`. Nothing of the backend's
+    /// own text is passed on.
+    static func faultOutcome(_ fault: JSONValue, mapping: FaultMapping, backend: String) -> Outcome {
+        var candidates: [String] = []
+        if let steps = mapping.codePath, let code = ResponsePlan.value(at: steps, in: fault),
+            let text = FieldRecipe.text(of: code), !text.isEmpty
+        {
+            candidates.append(text)
+        }
+        // SOAP 1.1: faultcode; 1.2: Code/Subcode/Value, then Code/Value.
+        let codes = [
+            ResponsePlan.value(at: [.member("faultcode")], in: fault),
+            ResponsePlan.value(at: [.member("Code"), .member("Subcode"), .member("Value")], in: fault),
+            ResponsePlan.value(at: [.member("Code"), .member("Value")], in: fault),
+        ]
+        for case let code? in codes {
+            guard let text = FieldRecipe.text(of: code), !text.isEmpty else { continue }
+            candidates.append(text.split(separator: ":").last.map(String.init) ?? text)
+            candidates.append(text)
+        }
+        for candidate in candidates {
+            if let entry = mapping.entries[candidate] {
+                return .problem(ProblemType(entry.problem, entry.status), detail: entry.message)
+            }
+        }
+        return .problem(
+            .backendFault, detail: "Backend '\(backend)' answered with a SOAP fault the service does not map.")
+    }
+
+    /// The body as UTF-8: converted from the charset the `Content-Type` names, else the one an
+    /// XML declaration names, else `fallback`. An XML declaration is dropped when converted (it
+    /// would name the old charset to the parser). Nil when the bytes are not valid there.
+    static func utf8Body(_ response: ClientResponse, fallback: String) -> [UInt8]? {
+        let body = response.body
+        var charset = fallback
+        if let named = charsetParameter(response.headers["content-type"] ?? "") {
+            charset = named
+        } else if let declared = xmlDeclaredEncoding(body) {
+            charset = declared
+        }
+        guard charset != "UTF-8" else { return body }
+        guard let text = LegacyCharset.decode(body, from: charset) else { return nil }
+        var bytes = Array(text.utf8)
+        if bytes.starts(with: Array("<?xml".utf8)), let end = declarationEnd(bytes) { bytes.removeFirst(end) }
+        return bytes
+    }
+
+    /// Where a leading `<?xml … ?>` ends (just past `?>`).
+    private static func declarationEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 2 else { return nil }
+        for index in 0..<(bytes.count - 1)
+        where bytes[index] == UInt8(ascii: "?") && bytes[index + 1] == UInt8(ascii: ">") {
+            return index + 2
+        }
+        return nil
+    }
+
+    /// `charset=` of a content type, canonical; nil when absent or not one we speak.
+    static func charsetParameter(_ contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" {
+                return LegacyCharset.canonical(String(pair[1]))
+            }
+        }
+        return nil
+    }
+
+    /// `encoding="…"` of a leading XML declaration, canonical.
+    static func xmlDeclaredEncoding(_ body: [UInt8]) -> String? {
+        guard body.starts(with: Array("<?xml".utf8)), let end = declarationEnd(body) else { return nil }
+        let declaration = String(decoding: body[..<end], as: UTF8.self)
+        guard let range = declaration.range(of: #"encoding\s*=\s*["'][A-Za-z0-9_-]+["']"#, options: .regularExpression)
+        else { return nil }
+        let value = declaration[range].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first
+        return value.flatMap { LegacyCharset.canonical(String($0)) }
+    }
+
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
     /// JSON, or XML turned into nested objects (the element inside a SOAP Body, or the root).
     /// A backend naming a member twice is read as JSONSerialization reads it (the last wins):
     /// the partner only ever sees the mapped answer, so no two readers can disagree about it.
-    static func decode(_ response: ClientResponse) -> JSONValue? {
-        let first = response.body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
-        if first == UInt8(ascii: "<") || Self.namesXML(response.headers["content-type"] ?? "") {
-            return XMLDocumentReader.read(Data(response.body)).flatMap { JSONValue(foundation: $0) }
+    static func decode(_ body: [UInt8], contentType: String) -> JSONValue? {
+        let first = body.first(where: { !isSpace($0) })
+        if first == UInt8(ascii: "<") || Self.namesXML(contentType) {
+            return XMLDocumentReader.read(Data(body)).flatMap { JSONValue(foundation: $0) }
         }
-        if response.body.isEmpty { return .object([:]) }
-        return try? JSONReader.parse(response.body, rejectDuplicateNames: false)
+        if body.isEmpty { return .object([:]) }
+        return try? JSONReader.parse(body, rejectDuplicateNames: false)
+    }
+
+    /// JSON or XML (as ``decode(_:contentType:)``) of a response already in UTF-8.
+    static func decode(_ response: ClientResponse) -> JSONValue? {
+        decode(response.body, contentType: response.headers["content-type"] ?? "")
     }
 
     /// Whether a content type mentions xml (`text/xml`, `application/soap+xml`), in any case.
@@ -101,7 +207,11 @@ final class XMLDocumentReader: NSObject, XMLParserDelegate {
     private var stack: [(name: String, children: [String: Any], text: String)] = [("#document", [:], "")]
     private var failed = false
 
-    static func read(_ data: Data) -> Any? {
+    static func read(_ data: Data) -> Any? { readUnwrapped(data)?.value }
+
+    /// The document with Envelope and Body unwrapped, and the name of the one element inside
+    /// them whose content is returned (`Fault` for a SOAP fault), when there is one.
+    static func readUnwrapped(_ data: Data) -> (name: String?, value: Any)? {
         let parser = XMLParser(data: data)
         let reader = XMLDocumentReader()
         parser.delegate = reader
@@ -113,11 +223,11 @@ final class XMLDocumentReader: NSObject, XMLParserDelegate {
         for wrapper in ["Envelope", "Body"] {
             if let object = node as? [String: Any], object.count == 1, let inner = object[wrapper] { node = inner }
         }
-        if let object = node as? [String: Any], object.count == 1, let only = object.values.first, only is [String: Any]
+        if let object = node as? [String: Any], object.count == 1, let only = object.first, only.value is [String: Any]
         {
-            return only
+            return (only.key, only.value)
         }
-        return node
+        return node.map { (nil, $0) }
     }
 
     private static func localName(_ name: String) -> String {

@@ -9,12 +9,16 @@ struct ResponsePlan: Sendable {
     enum Step: Sendable, Equatable {
         case member(String)
         case index(Int)
+        /// `[*]`: every element (a single object, as one repeated XML element reads, is one).
+        case all
     }
 
     /// Where an output member's value comes from.
     enum Source: Sendable {
         case path([Step])
         case constant(String)
+        /// A field with a type, transforms or a shape of its own (``FieldRecipe``).
+        case recipe(FieldRecipe)
     }
 
     /// One output member: `"name":` as bytes, and its source.
@@ -25,9 +29,10 @@ struct ResponsePlan: Sendable {
 
     let members: [Member]
 
-    init(fields: [(String, String)], constants: [(String, String)]) {
+    init(fields: [(String, String)], constants: [(String, String)], recipes: [(String, FieldRecipe)] = []) {
         var sources: [String: Source] = [:]
         for (name, path) in fields { sources[name] = .path(Self.steps(of: path)) }
+        for (name, recipe) in recipes { sources[name] = .recipe(recipe) }
         // A constant wins over a field of the same name (it is written last in the manifest's model).
         for (name, text) in constants { sources[name] = .constant(text) }
         members = sources.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { name, source in
@@ -49,6 +54,9 @@ struct ResponsePlan: Sendable {
                 let name = rest.prefix { $0 != "." && $0 != "[" }
                 rest = rest.dropFirst(name.count)
                 steps.append(.member(String(name)))
+            } else if rest.hasPrefix("[*]") {
+                steps.append(.all)
+                rest = rest.dropFirst(3)
             } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
                 steps.append(.index(Int(rest[rest.index(after: rest.startIndex)..<close]) ?? -1))
                 rest = rest[rest.index(after: close)...]
@@ -64,8 +72,13 @@ struct ResponsePlan: Sendable {
     /// The value at `steps` in a decoded document, if present.
     static func value(at steps: [Step], in document: JSONValue) -> JSONValue? {
         var current = document
-        for step in steps {
+        for (position, step) in steps.enumerated() {
             switch step {
+            case .all:
+                let elements: [JSONValue]
+                if case .array(let list) = current { elements = list } else { elements = [current] }
+                let rest = Array(steps[(position + 1)...])
+                return .array(elements.compactMap { value(at: rest, in: $0) })
             case .member(let name):
                 guard case .object(let members) = current, let next = members[name] else { return nil }
                 current = next

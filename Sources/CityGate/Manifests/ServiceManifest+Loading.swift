@@ -164,7 +164,10 @@ extension ServiceManifest {
         if let raw = object["request"], let template = reader.object(raw, at: "\(path).request") {
             let requestPath = "\(path).request"
             reader.checkFields(
-                template, at: requestPath, allowed: ["method", "path", "query", "headers", "body", "format", "xmlRoot"])
+                template, at: requestPath,
+                allowed: [
+                    "method", "path", "query", "headers", "body", "format", "xmlRoot", "soap", "namespaces", "charset",
+                ])
             request.method = reader.string(template, "method", at: requestPath) ?? "GET"
             if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
                 reader.report("\(requestPath).method", "must be GET, POST, PUT, PATCH or DELETE")
@@ -190,7 +193,12 @@ extension ServiceManifest {
             }
             request.query = pairs("query")
             request.headers = pairs("headers")
-            request.body = pairs("body")
+            if let elements = template["body"] as? [Any] {
+                request.body = Self.orderedBody(
+                    elements, at: "\(requestPath).body", inputFields: inputFields, reader: reader)
+            } else {
+                request.body = pairs("body")
+            }
             Self.checkCredentials(request, at: requestPath, reader: reader)
             if let format = reader.string(template, "format", at: requestPath, required: false) {
                 request.bodyFormat = BackendRequestTemplate.BodyFormat(rawValue: format)
@@ -202,6 +210,19 @@ extension ServiceManifest {
             if request.bodyFormat == .xml && request.xmlRoot == nil {
                 reader.report("\(requestPath).xmlRoot", "is required for xml bodies")
             }
+            if let text = reader.string(template, "charset", at: requestPath, required: false) {
+                if let charset = LegacyCharset.canonical(text) {
+                    request.charset = charset
+                    if charset != "UTF-8" && request.bodyFormat == .form {
+                        reader.report(
+                            "\(requestPath).charset", "form bodies are percent-encoded UTF-8; use json or xml")
+                    }
+                } else {
+                    reader.report(
+                        "\(requestPath).charset", "must be one of \(LegacyCharset.supported.joined(separator: ", "))")
+                }
+            }
+            request.xml = Self.loadXMLSettings(template, request: request, at: requestPath, reader: reader)
             if request.method == "GET" && !request.body.isEmpty {
                 reader.report("\(requestPath).body", "GET requests carry no body; use query")
             }
@@ -211,9 +232,20 @@ extension ServiceManifest {
         var response = ResponseMapping(fields: [], constants: [], errors: [:])
         if let raw = object["response"], let mapping = reader.object(raw, at: "\(path).response") {
             let responsePath = "\(path).response"
-            reader.checkFields(mapping, at: responsePath, allowed: ["fields", "constants", "errors"])
+            reader.checkFields(mapping, at: responsePath, allowed: ["fields", "constants", "errors", "faults"])
+            response.charset = request.charset
+            if let raw = mapping["faults"], let faults = reader.object(raw, at: "\(responsePath).faults") {
+                response.faults = Self.loadFaults(faults, at: "\(responsePath).faults", reader: reader)
+            }
             if let raw = mapping["fields"], let fields = reader.object(raw, at: "\(responsePath).fields") {
                 for name in fields.keys.sorted() {
+                    if let recipe = fields[name] as? [String: Any] {
+                        if let compiled = FieldRecipe.load(recipe, at: "\(responsePath).fields.\(name)", reader: reader)
+                        {
+                            response.recipes.append((name, compiled))
+                        }
+                        continue
+                    }
                     guard let source = fields[name] as? String, ManifestValidation.isValidSourcePath(source) else {
                         reader.report(
                             "\(responsePath).fields.\(name)", "must be a path like $.data.amount or $.items[0].id")
@@ -245,7 +277,9 @@ extension ServiceManifest {
             reader.checkFields(opensCase, at: "\(path).opensCase", allowed: ["number"])
             if let number = reader.string(opensCase, "number", at: "\(path).opensCase") {
                 let field = number.hasPrefix("$.") ? String(number.dropFirst(2)) : ""
-                if response.fields.contains(where: { $0.0 == field }) {
+                if response.fields.contains(where: { $0.0 == field })
+                    || response.recipes.contains(where: { $0.0 == field })
+                {
                     opensCaseField = field
                 } else {
                     reader.report(
@@ -293,5 +327,139 @@ extension ServiceManifest {
         where value.contains("{secret.") {
             reader.report("\(path).\(name)", "{secret.…} may appear only in a header or query value")
         }
+    }
+}
+
+extension ServiceManifest {
+    /// An ordered body, `[{"element": name, "value": template}]`: XML backends that validate
+    /// against a schema expect their elements in its sequence, which a JSON object cannot keep.
+    static func orderedBody(_ items: [Any], at path: String, inputFields: Set<String>?, reader: ConfigReader)
+        -> [(String, String)]
+    {
+        var body: [(String, String)] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let entry = reader.object(item, at: itemPath) else { continue }
+            reader.checkFields(entry, at: itemPath, allowed: ["element", "value"])
+            guard let name = reader.string(entry, "element", at: itemPath),
+                let value = reader.string(entry, "value", at: itemPath)
+            else { continue }
+            ManifestValidation.checkTemplate(value, at: "\(itemPath).value", inputFields: inputFields, reader: reader)
+            body.append((name, value))
+        }
+        return body
+    }
+
+    /// `soap` and `namespaces` of an xml request, with every element name checked: a QName whose
+    /// prefix is declared (`"@xmlns:gjj"` or an undeclared `gjj:` would make XML the backend
+    /// cannot read).
+    static func loadXMLSettings(
+        _ template: [String: Any], request: BackendRequestTemplate, at path: String, reader: ConfigReader
+    ) -> XMLRequestSettings {
+        var settings = XMLRequestSettings()
+        let isXML = request.bodyFormat == .xml
+        for key in ["soap", "namespaces"] where template[key] != nil && !isXML {
+            reader.report("\(path).\(key)", "applies to xml bodies only (format: xml)")
+        }
+        if let raw = template["namespaces"], let map = reader.object(raw, at: "\(path).namespaces") {
+            for prefix in map.keys.sorted() {
+                guard let uri = map[prefix] as? String, !uri.isEmpty else {
+                    reader.report("\(path).namespaces.\(prefix)", "must be a namespace URI")
+                    continue
+                }
+                if !prefix.isEmpty && !XMLRequestSettings.isNCName(Substring(prefix)) {
+                    reader.report("\(path).namespaces.\(prefix)", "is not an XML prefix (letters, digits, . - _)")
+                } else if XMLRequestSettings.reservedPrefixes.contains(prefix) {
+                    reader.report("\(path).namespaces.\(prefix)", "is reserved for the envelope")
+                } else {
+                    settings.namespaces.append((prefix, uri))
+                }
+            }
+        }
+        if let raw = template["soap"], let soap = reader.object(raw, at: "\(path).soap") {
+            reader.checkFields(soap, at: "\(path).soap", allowed: ["version", "action", "security"])
+            if let text = reader.string(soap, "version", at: "\(path).soap", required: false) {
+                if let version = XMLRequestSettings.Version(rawValue: text) {
+                    settings.version = version
+                } else {
+                    reader.report("\(path).soap.version", "must be 1.1, 1.2 or none")
+                }
+            }
+            settings.action = reader.string(soap, "action", at: "\(path).soap", required: false)
+            if let action = settings.action, action.contains("\"") || action.contains(where: \.isNewline) {
+                reader.report("\(path).soap.action", "must be a URI (no quotes or line breaks)")
+            }
+            if let raw = soap["security"], let security = reader.object(raw, at: "\(path).soap.security") {
+                let securityPath = "\(path).soap.security"
+                reader.checkFields(security, at: securityPath, allowed: ["username", "password", "passwordType"])
+                let username = reader.string(security, "username", at: securityPath) ?? ""
+                let password = reader.string(security, "password", at: securityPath) ?? ""
+                for (field, value) in [("username", username), ("password", password)]
+                where !value.hasPrefix("{secret.") || !value.hasSuffix("}") {
+                    reader.report(
+                        "\(securityPath).\(field)",
+                        "must be {secret.<name>}, one of the city's credentials (never written inline)")
+                }
+                let type = reader.string(security, "passwordType", at: securityPath, required: false) ?? "text"
+                if type != "text" && type != "digest" {
+                    reader.report("\(securityPath).passwordType", "must be text or digest")
+                }
+                if settings.version == .none {
+                    reader.report(securityPath, "a WS-Security header needs a SOAP envelope (version 1.1 or 1.2)")
+                }
+                settings.security = XMLRequestSettings.UsernameToken(
+                    username: CompiledTemplate(username), password: CompiledTemplate(password), digest: type == "digest"
+                )
+            }
+        }
+        guard isXML else { return settings }
+        if request.headers.contains(where: { $0.0.lowercased() == "soapaction" }) {
+            reader.report("\(path).headers.SOAPAction", "set soap.action instead: it is quoted as SOAP 1.1 requires")
+        }
+        let declared = Set(settings.namespaces.map(\.prefix))
+        if let root = request.xmlRoot, let problem = XMLRequestSettings.problem(elementName: root, declared: declared) {
+            reader.report("\(path).xmlRoot", problem)
+        }
+        for (name, _) in request.body {
+            for part in name.split(separator: "/", omittingEmptySubsequences: false) {
+                if let problem = XMLRequestSettings.problem(elementName: String(part), declared: declared) {
+                    reader.report("\(path).body.\(name)", problem)
+                    break
+                }
+            }
+        }
+        return settings
+    }
+}
+
+extension ServiceManifest {
+    /// `response.faults`: `{"codePath"?, "map": {code: {"problem", "status", "message"}}}`.
+    static func loadFaults(_ object: [String: Any], at path: String, reader: ConfigReader) -> FaultMapping {
+        var faults = FaultMapping()
+        reader.checkFields(object, at: path, allowed: ["codePath", "map"])
+        if let codePath = reader.string(object, "codePath", at: path, required: false) {
+            if ManifestValidation.isValidSourcePath(codePath) {
+                faults.codePath = ResponsePlan.steps(of: codePath)
+            } else {
+                reader.report("\(path).codePath", "must be a path inside the Fault element, like $.detail.ErrorCode")
+            }
+        }
+        guard let raw = object["map"], let map = reader.object(raw, at: "\(path).map") else {
+            if object["map"] == nil { reader.report("\(path).map", "is required") }
+            return faults
+        }
+        for code in map.keys.sorted() {
+            let entryPath = "\(path).map.\(code)"
+            guard let entry = reader.object(map[code], at: entryPath) else { continue }
+            reader.checkFields(entry, at: entryPath, allowed: ["problem", "status", "message"])
+            let problem = reader.string(entry, "problem", at: entryPath) ?? ""
+            if !problem.isEmpty && !ManifestValidation.isValidSlug(problem) {
+                reader.report("\(entryPath).problem", "must be a problem slug like account-not-found")
+            }
+            let status = reader.integer(entry, "status", at: entryPath, range: 400...599) ?? 502
+            let message = reader.string(entry, "message", at: entryPath) ?? ""
+            faults.entries[code] = FaultMapping.Entry(problem: problem, status: status, message: message)
+        }
+        return faults
     }
 }

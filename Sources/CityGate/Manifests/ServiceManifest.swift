@@ -109,6 +109,11 @@ public struct BackendRequestTemplate: Sendable {
     }
     /// The XML root element (and optional SOAP operation) for `xml` bodies.
     public var xmlRoot: String?
+    /// Envelope, namespaces and WS-Security of `xml` bodies.
+    public var xml = XMLRequestSettings()
+    /// The character set the backend speaks (`charset`): the body is converted to it, and an
+    /// answer that names none is read in it. Default UTF-8.
+    public var charset = "UTF-8"
     /// The templates above compiled for the call path.
     private(set) var plan: RequestPlan
 
@@ -127,8 +132,9 @@ public struct BackendRequestTemplate: Sendable {
         self.plan = RequestPlan(path: path, query: query, headers: headers, body: body)
     }
 
-    /// The city credentials this request names (`{secret.<name>}` in headers and query).
-    public var secretNames: Set<String> { plan.secretNames }
+    /// The city credentials this request names (`{secret.<name>}` in headers, query and the
+    /// WS-Security header).
+    public var secretNames: Set<String> { plan.secretNames.union(xml.secretNames) }
 
     private mutating func replan() {
         plan = RequestPlan(path: path, query: query, headers: headers, body: body)
@@ -139,14 +145,24 @@ public struct BackendRequestTemplate: Sendable {
 public struct ResponseMapping: Sendable {
     /// Output field → source path in the backend's JSON (`$.data.amount`).
     public var fields: [(String, String)] {
-        didSet { plan = ResponsePlan(fields: fields, constants: constants) }
+        didSet { replan() }
     }
     /// Output field → constant text.
     public var constants: [(String, String)] {
-        didSet { plan = ResponsePlan(fields: fields, constants: constants) }
+        didSet { replan() }
+    }
+    /// Output fields with a type, transforms or shape of their own.
+    var recipes: [(String, FieldRecipe)] = [] {
+        didSet { replan() }
     }
     /// Backend status code → problem slug.
     public var errors: [Int: String]
+    /// SOAP faults → problems (`faults`); an unmapped fault is 502 `backend-fault`.
+    public var faults = FaultMapping()
+    /// The charset an answer that names none is read in (the operation's `request.charset`).
+    public var charset = "UTF-8"
+    /// Every output field name, typed or not (the service guide lists them).
+    public var fieldNames: [String] { (fields.map(\.0) + recipes.map(\.0) + constants.map(\.0)).sorted() }
     /// The two lists above compiled for the call path.
     private(set) var plan: ResponsePlan
 
@@ -157,4 +173,31 @@ public struct ResponseMapping: Sendable {
         self.errors = errors
         self.plan = ResponsePlan(fields: fields, constants: constants)
     }
+
+    private mutating func replan() { plan = ResponsePlan(fields: fields, constants: constants, recipes: recipes) }
+}
+
+/// SOAP faults the manifest maps to problems of its choosing, with a safe message of its own
+/// (the backend's `faultstring` is never passed on: it may name the citizen):
+///
+/// ```json
+/// "faults": {"codePath": "$.detail.ErrorCode",
+///            "map": {"GJJ-404": {"problem": "account-not-found", "status": 404,
+///                                "message": "没有这个公积金账户。No such provident fund account."},
+///                    "Client": {"problem": "request-refused", "status": 422, "message": "…"}}}
+/// ```
+///
+/// The code looked up is the one at `codePath` inside the Fault element (SOAP 1.1 `detail`, 1.2
+/// `Detail`), then the fault code's local name (`soap:Client` → `Client`; 1.2 `Code/Value` and
+/// its `Subcode`), then the whole fault code.
+public struct FaultMapping: Sendable {
+    /// One mapped fault.
+    public struct Entry: Sendable, Equatable {
+        public var problem: String
+        public var status: Int
+        public var message: String
+    }
+
+    var codePath: [ResponsePlan.Step]?
+    public var entries: [String: Entry] = [:]
 }

@@ -15,6 +15,12 @@ public struct TemplateContext: Sendable {
     /// The value a placeholder refers to: the JSON value itself for `input` (a number stays a
     /// number, an object can be passed through into a JSON body), a string for the others.
     func lookup(_ reference: CompiledTemplate.Reference) -> JSONValue? {
+        guard let value = rawLookup(reference) else { return nil }
+        guard let filter = reference.filter else { return value }
+        return filter.apply(value)
+    }
+
+    private func rawLookup(_ reference: CompiledTemplate.Reference) -> JSONValue? {
         guard let first = reference.names.first else { return nil }
         if reference.source == "input" {
             var current = input[first]
