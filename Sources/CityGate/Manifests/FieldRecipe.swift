@@ -319,11 +319,11 @@ extension FieldRecipe {
         let before = reader.problems.count
         var source: Source?
         if let text = object["path"] {
-            guard let path_ = text as? String, ManifestValidation.isValidSourcePath(path_) else {
+            guard let sourcePath = text as? String, ManifestValidation.isValidSourcePath(sourcePath) else {
                 reader.report("\(path).path", "must be a path like $.data.amount, $.items[0].id or $.items[*].id")
                 return nil
             }
-            source = .path(ResponsePlan.steps(of: path_))
+            source = .path(ResponsePlan.steps(of: sourcePath))
             if object["concat"] != nil { reader.report(path, "takes path or concat, not both") }
         } else if let raw = object["concat"] {
             guard let items = raw as? [Any], !items.isEmpty, items.allSatisfy({ $0 is String }) else {
