@@ -72,6 +72,15 @@ accepted once):$( [[ $scheme == https ]] && printf '%s' "
   curl -s http://127.0.0.1:18110/_mock/pushes | python3 -m json.tool
   eval "\$($bin/citygate sign --partner webhooks-demo$cert --url $scheme://$listen --bearer \$TOKEN --method GET --path /v1/cities/330100/cases/\$CASE)"
   curl -s -H "Authorization: Bearer \$(cat mocks/keys/admin.token)" "http://$ops/admin/supervision?city=330100&month=\$(TZ=Asia/Shanghai date +%Y-%m)&format=csv"
+  # Ningbo (docs/manifests.md): the provident fund's SOAP 1.1 service in GBK with a WS-Security
+  # digest, answered as typed JSON; its fault for another citizen's account becomes a 404.
+  TOKEN=\$(curl -s$([[ -n $cert ]] && printf %s " --cert $demo/webhooks-demo.pem --key $demo/webhooks-demo.key") -u webhooks-demo-app:\$(cat mocks/keys/webhooks-demo-client.secret) $scheme://$listen/oauth/token \\
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d scope='housing-fund.read birth.write' \\
+    -d subject_token_type=urn:ietf:params:oauth:token-type:jwt \\
+    -d subject_token=\$($bin/citygate assertion --partner webhooks-demo --subject 33010619900101123X --city 330200) \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  eval "\$($bin/citygate sign --partner webhooks-demo$cert --url $scheme://$listen --bearer \$TOKEN --path /v1/cities/330200/services/housing-fund.account/query --body '{"accountNo":"NB2015080100123","idNumber":"33010619900101123X"}')"
+  eval "\$($bin/citygate sign --partner webhooks-demo$cert --url $scheme://$listen --bearer \$TOKEN --path /v1/cities/330200/services/birth.registration/apply --body '{"mother":{"name":"张三","idNumber":"33010619900101123X"},"baby":{"name":"张小宝","gender":"female","birthDate":"2026-11-28"},"hospital":"宁波市妇女儿童医院"}')"
   # Token flow: docs/tokens.md. Events: docs/events.md. Cases: docs/cases.md.
 
 TEXT
