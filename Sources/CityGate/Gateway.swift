@@ -305,6 +305,9 @@ public final class Gateway: Sendable {
             active: active, store: cases, pushes: pushes, tokens: tokens, audit: audit, metrics: metrics, clock: clock
         ).mount(on: &router)
         router.get("/v1/cities/{city}/services") { request, context in catalog.catalog(request, context) }
+        router.get("/v1/cities/{city}/openapi.json") { request, context in
+            catalog.openAPI(request, context, issuer: tokens.issuer)
+        }
         router.get("/v1/cities/{city}/services/{service}") { request, context in catalog.guide(request, context) }
         router.post("/v1/cities/{city}/services/{service}/{operation}") { request, context in
             await pipeline.handle(request, context: context)

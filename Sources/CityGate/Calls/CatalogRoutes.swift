@@ -53,6 +53,11 @@ struct CatalogRoutes: Sendable {
             {
                 item["input"] = object
             }
+            // What the answer holds, and the service's own problem slugs beside the gateway's.
+            item["output"] = operation.response.fieldNames
+            let slugs = Set(operation.response.errors.values).union(
+                operation.response.faults.entries.values.map(\.problem))
+            if !slugs.isEmpty { item["errors"] = slugs.sorted() }
             // Which input fields must name the token's own citizen (403 subject-mismatch otherwise).
             if !operation.bindings.isEmpty {
                 item["bind"] = Dictionary(
@@ -72,6 +77,20 @@ struct CatalogRoutes: Sendable {
                 as [String: Any]
         }
         return .jsonObject(guide)
+    }
+
+    /// `GET /v1/cities/{city}/openapi.json`: the city's enabled operations as OpenAPI 3.1.
+    func openAPI(_ request: Request, _ context: RequestContext, issuer: String) -> Response {
+        let snapshot = active.snapshot
+        let code = context.pathParameters["city"] ?? ""
+        guard let city = snapshot.manifests.cities[code] else {
+            return ProblemError(
+                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
+            ).response(requestId: context.requestId)
+        }
+        var response = Response.jsonObject(OpenAPIDocument.build(city: city, manifests: snapshot.manifests, issuer: issuer))
+        response.headers.add(name: "Cache-Control", value: "public, max-age=60")
+        return response
     }
 
     private func summary(_ service: ServiceManifest, entry: CityConfiguration.ServiceEntry) -> [String: Any] {

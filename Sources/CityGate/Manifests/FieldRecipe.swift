@@ -422,3 +422,30 @@ extension FieldRecipe {
         return (hours * 3600 + minutes * 60) * (bytes[0] == UInt8(ascii: "-") ? -1 : 1)
     }
 }
+
+extension FieldRecipe {
+    /// The JSON Schema of what the recipe answers (for the OpenAPI document); `null` is allowed
+    /// wherever the backend may leave the value out.
+    var jsonSchema: [String: Any] {
+        if let each {
+            var properties: [String: Any] = [:]
+            for (name, recipe) in each { properties[name] = recipe.jsonSchema }
+            return ["type": "array", "items": ["type": "object", "properties": properties]]
+        }
+        var scalar: [String: Any]
+        if let type {
+            scalar = ["type": [type.rawValue, "null"]]
+        } else if date != nil {
+            scalar = ["type": ["string", "null"], "format": "date"]
+        } else if datetime != nil {
+            scalar = ["type": ["string", "null"], "format": "date-time"]
+        } else if let codes {
+            scalar = ["type": ["string", "null"], "enum": Array(Set(codes.values).union(codeDefault.map { [$0] } ?? [])).sorted() + [NSNull()]]
+        } else if case .concat = source {
+            scalar = ["type": "string"]
+        } else {
+            scalar = [:]
+        }
+        return alwaysArray ? ["type": "array", "items": scalar] : scalar
+    }
+}
