@@ -18,7 +18,10 @@ struct ContractTests {
         defer { environment.stop() }
         for city in ["330100", "330200", "440300"] {
             let result = try await Interop.run(
-                ["op": "validate-openapi", "url": "http://127.0.0.1:\(environment.gateway.publicPort)/v1/cities/\(city)/openapi.json"],
+                [
+                    "op": "validate-openapi",
+                    "url": "http://127.0.0.1:\(environment.gateway.publicPort)/v1/cities/\(city)/openapi.json",
+                ],
                 script: "contracts.py")
             #expect(result["valid"] as? Bool == true, "\(city): \(result)")
             let paths = result["paths"] as? [String] ?? []
@@ -48,7 +51,10 @@ struct ContractTests {
         #expect(try environment.get("/v1/cities/999999/openapi.json").statusCode == 404)
     }
 
-    @Test(arguments: [("330100", "social-security.read traffic.read household.write permit.write permit.read halls.read"), ("330200", "housing-fund.read birth.write")])
+    @Test(arguments: [
+        ("330100", "social-security.read traffic.read household.write permit.write permit.read halls.read"),
+        ("330200", "housing-fund.read birth.write"),
+    ])
     func schemathesisFindsOnlyDocumentedAnswers(_ city: String, _ scope: String) async throws {
         let environment = try CallEndToEndTests.Environment()
         defer { environment.stop() }

@@ -88,7 +88,8 @@ struct CatalogRoutes: Sendable {
                 .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
             ).response(requestId: context.requestId)
         }
-        var response = Response.jsonObject(OpenAPIDocument.build(city: city, manifests: snapshot.manifests, issuer: issuer))
+        var response = Response.jsonObject(
+            OpenAPIDocument.build(city: city, manifests: snapshot.manifests, issuer: issuer))
         response.headers.add(name: "Cache-Control", value: "public, max-age=60")
         return response
     }

@@ -9,7 +9,10 @@ enum OpenAPIDocument {
     static let refusals: [(Int, String)] = [
         (400, "The body is not a JSON object, or the request is malformed (invalid-json, parser problems)."),
         (401, "Missing or failed partner signature, or a missing or invalid citizen token."),
-        (403, "The partner may not call this city, the token lacks scope, a bound field is another citizen's, or a client certificate is refused."),
+        (
+            403,
+            "The partner may not call this city, the token lacks scope, a bound field is another citizen's, or a client certificate is refused."
+        ),
         (404, "No such city, service or operation here."),
         (408, "The request did not arrive in time."),
         (409, "A replayed signature, or an Idempotency-Key still in use."),
@@ -19,7 +22,10 @@ enum OpenAPIDocument {
         (429, "A rate limit is used up (Retry-After, RateLimit-Policy, RateLimit)."),
         (431, "The header section is too large."),
         (502, "The backend failed, refused the gateway's request, or answered what the manifest cannot map."),
-        (503, "The service is paused (its notice), the backend is protected (breaker, bulkhead), or a store is unavailable."),
+        (
+            503,
+            "The service is paused (its notice), the backend is protected (breaker, bulkhead), or a store is unavailable."
+        ),
         (504, "The backend did not answer in time."),
     ]
 
@@ -101,7 +107,8 @@ enum OpenAPIDocument {
             properties["deadlines"] = [
                 "type": "object",
                 "properties": [
-                    "countsFrom": ["type": "string", "format": "date"], "promisedBy": ["type": "string", "format": "date"],
+                    "countsFrom": ["type": "string", "format": "date"],
+                    "promisedBy": ["type": "string", "format": "date"],
                     "legalBy": ["type": "string", "format": "date"],
                 ],
             ]
@@ -113,8 +120,12 @@ enum OpenAPIDocument {
             ]
         ]
         var described: [Int: [String]] = [:]
-        for (status, slug) in operation.response.errors { described[status >= 500 ? 502 : status, default: []].append(slug) }
-        for entry in operation.response.faults.entries.values { described[entry.status, default: []].append(entry.problem) }
+        for (status, slug) in operation.response.errors {
+            described[status >= 500 ? 502 : status, default: []].append(slug)
+        }
+        for entry in operation.response.faults.entries.values {
+            described[entry.status, default: []].append(entry.problem)
+        }
         for (status, text) in refusals { described[status, default: []].insert(text, at: 0) }
         for (status, texts) in described {
             responses[String(status)] = [
@@ -132,8 +143,10 @@ enum OpenAPIDocument {
                 "\(service.nameEn) (\(service.departmentName), auth level \(service.authLevel.rawValue))."
                 + (slugs.isEmpty ? "" : " Service problem slugs: \(slugs.sorted().joined(separator: ", ")).")
                 + (operation.bindings.isEmpty
-                    ? "" : " Bound to the token's citizen: \(operation.bindings.map(\.field).sorted().joined(separator: ", ")).")
-                + (operation.opensCaseField != nil ? " Opens a case; the answer carries its working-day deadlines." : ""),
+                    ? ""
+                    : " Bound to the token's citizen: \(operation.bindings.map(\.field).sorted().joined(separator: ", ")).")
+                + (operation.opensCaseField != nil
+                    ? " Opens a case; the answer carries its working-day deadlines." : ""),
             "tags": [service.id],
             "parameters": parameters,
             "requestBody": ["required": true, "content": ["application/json": ["schema": input]]],

@@ -55,7 +55,8 @@ final class ConfigReader {
 
     /// Reports fields that are not in `allowed`.
     func checkFields(_ object: [String: Any], at path: String, allowed: Set<String>) {
-        for key in object.keys.sorted() where !allowed.contains(key) {
+        // A file's `$schema` names its JSON Schema (docs/schema) for editors; it means nothing here.
+        for key in object.keys.sorted() where !allowed.contains(key) && !(path == "$" && key == "$schema") {
             report("\(path).\(key)", "unknown field (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
     }

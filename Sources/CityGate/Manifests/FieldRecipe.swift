@@ -440,7 +440,10 @@ extension FieldRecipe {
         } else if datetime != nil {
             scalar = ["type": ["string", "null"], "format": "date-time"]
         } else if let codes {
-            scalar = ["type": ["string", "null"], "enum": Array(Set(codes.values).union(codeDefault.map { [$0] } ?? [])).sorted() + [NSNull()]]
+            scalar = [
+                "type": ["string", "null"],
+                "enum": Array(Set(codes.values).union(codeDefault.map { [$0] } ?? [])).sorted() + [NSNull()],
+            ]
         } else if case .concat = source {
             scalar = ["type": "string"]
         } else {
