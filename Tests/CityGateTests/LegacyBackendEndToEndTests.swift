@@ -1,4 +1,5 @@
 import CityGate
+import Cryptography
 import Foundation
 import TestSupport
 import Testing
@@ -89,5 +90,69 @@ struct LegacyBackendEndToEndTests {
         let retried = try apply()
         #expect(retried.header("Idempotent-Replayed") == "true", "\(retried.text)")
         #expect((try CallEndToEndTests.json(retried))["caseNumber"] as? String == number)
+    }
+}
+
+/// Documents (电子证照): a birth certificate passed through as the PDF the backend issued (opened
+/// by pypdf, strictly), and a supporting document uploaded as multipart/form-data.
+@Suite(.serialized)
+struct DocumentEndToEndTests {
+    typealias OAuth = OAuthEndToEndTests
+
+    static func call(
+        _ environment: CallEndToEndTests.Environment, _ operation: String, input: String, token: String
+    ) throws -> RawClient.Response {
+        try OAuth.call(environment, city: "330200", "birth.registration", operation, input: input, token: token)
+    }
+
+    @Test
+    func aCertificateComesBackAsItsPDFAndADocumentGoesUpAsMultipart() async throws {
+        let environment = try CallEndToEndTests.Environment()
+        defer { environment.stop() }
+        let token = try LegacyBackendEndToEndTests.token(environment, scope: "birth.write birth.read")
+        let applied = try Self.call(
+            environment, "apply",
+            input:
+                #"{"mother":{"name":"张三","idNumber":"33010619900101123X"},"baby":{"name":"张小宝","gender":"male","birthDate":"2026-11-28"},"hospital":"宁波市妇女儿童医院"}"#,
+            token: token)
+        let number = try #require(try CallEndToEndTests.json(applied)["caseNumber"] as? String, "\(applied.text)")
+
+        let certificate = try Self.call(
+            environment, "certificate", input: #"{"caseNumber":"\#(number)"}"#, token: token)
+        #expect(certificate.statusCode == 200, "\(certificate.text)")
+        #expect(certificate.header("Content-Type") == "application/pdf")
+        #expect(certificate.header("Content-Disposition") == "attachment; filename=\"birth-certificate-\(number).pdf\"")
+        #expect(certificate.header("X-Content-Type-Options") == "nosniff")
+        #expect(certificate.body.starts(with: Array("%PDF-".utf8)))
+        let opened = try await Interop.run(
+            ["op": "pdf-text", "pdf": Data(certificate.body).base64EncodedString()], script: "contracts.py")
+        #expect(opened["pages"] as? Int == 1, "\(opened)")
+        #expect((opened["text"] as? String)?.contains("Birth certificate \(number)") == true, "\(opened)")
+
+        let missing = try Self.call(
+            environment, "certificate", input: #"{"caseNumber":"NB-CS-2026-999999"}"#, token: token)
+        #expect(missing.statusCode == 404 && missing.text.contains("certificate-not-issued"), "\(missing.text)")
+
+        let upload = try Self.call(
+            environment, "attach",
+            input:
+                #"{"caseNumber":"\#(number)","filename":"hospital-record.pdf","document":"\#(Data(certificate.body).base64EncodedString())"}"#,
+            token: token)
+        #expect(upload.statusCode == 200, "\(upload.text)")
+        let receipt = try CallEndToEndTests.json(upload)
+        #expect(receipt["size"] as? Int == certificate.body.count, "the bytes arrived whole")
+        let digest = try Digest.sha256.hash(certificate.body)
+        #expect(receipt["sha256"] as? String == Encoding.hex(digest))
+
+        let notPDF = try Self.call(
+            environment, "attach",
+            input:
+                #"{"caseNumber":"\#(number)","filename":"x.pdf","document":"\#(Data("<html>hi</html>".utf8).base64EncodedString())"}"#,
+            token: token)
+        #expect(notPDF.statusCode == 422 && notPDF.text.contains("is not a application/pdf document"), "\(notPDF.text)")
+        let notBase64 = try Self.call(
+            environment, "attach", input: #"{"caseNumber":"\#(number)","filename":"x.pdf","document":"%%%%%%%%%%"}"#,
+            token: token)
+        #expect(notBase64.statusCode == 422 && notBase64.text.contains("is not base64"), "\(notBase64.text)")
     }
 }

@@ -171,4 +171,59 @@ struct LegacyResponseTests {
             #expect(DatePattern(bad) == nil, "\(bad)")
         }
     }
+
+    /// Documents pass only with an allowed type, within the cap, and with bytes of that type;
+    /// a file name is kept only when it is plain.
+    @Test(arguments: [
+        ("application/pdf", "%PDF-1.4 x", "attachment; filename=\"cert-1.pdf\"", "document cert-1.pdf"),
+        ("application/pdf; charset=binary", "%PDF-1.7", "attachment; filename=\"../../etc/passwd\"", "document -"),
+        ("application/pdf", "%PDF-1.4", "attachment; filename=\"a\\r\\nX-Evil: 1.pdf\"", "document -"),
+        ("text/html", "<html>", "", "backend-bad-response a document of a type the service does not pass on"),
+        ("application/pdf", "<html>", "", "backend-bad-response bytes that are not a application/pdf document"),
+        ("image/png", "%PDF-1.4", "", "backend-bad-response bytes that are not a image/png document"),
+        ("application/pdf", "%PDF-" + String(repeating: "x", count: 100), "", "backend-response-too-large larger than"),
+        ("application/json", #"{"errorMsg":"not yet"}"#, "", "body"),
+    ])
+    func passesDocumentsOnlyAsTheyClaimToBe(_ type: String, _ body: String, _ disposition: String, _ expected: String)
+        throws
+    {
+        var operation = try LegacyBackendTests.operation(
+            #"{"scope": "x.read", "idempotent": true, "request": {"method": "GET", "path": "/"}, "response": {"document": {"types": ["application/pdf", "image/png"], "maxBytes": 64}, "fields": {"message": "$.errorMsg"}}}"#
+        )
+        operation.response.charset = "UTF-8"
+        var headers: Headers = ["Content-Type": type]
+        if !disposition.isEmpty { headers.add(name: "Content-Disposition", value: disposition) }
+        let outcome = ResponseMapper.map(
+            ClientResponse(status: 200, headers: headers, body: Array(body.utf8)), with: operation.response,
+            backend: "b")
+        switch outcome {
+        case .document(let contentType, let bytes, let filename):
+            #expect(expected == "document \(filename ?? "-")", "\(outcome)")
+            #expect(contentType == "application/pdf" && bytes == Array(body.utf8))
+        case .problem(let problem, let detail):
+            #expect(
+                expected.hasPrefix(problem.slug) && detail.contains(expected.dropFirst(problem.slug.count + 1)),
+                "\(outcome)")
+        case .body:
+            #expect(expected == "body", "a JSON answer is mapped as usual: \(outcome)")
+        }
+    }
+
+    @Test
+    func writesMultipartWithEscapedNames() throws {
+        let body = try MultipartBody.encode(
+            boundary: "b0", fields: [("case\"No", "NB-1")],
+            files: [(name: "doc", filename: "a\"b\r\n.pdf", contentType: "application/pdf", content: "JVBERi0xLjQ=")],
+            limits: ["doc": 100])
+        #expect(
+            String(decoding: body, as: UTF8.self)
+                == "--b0\r\nContent-Disposition: form-data; name=\"case\\\"No\"\r\n\r\nNB-1\r\n--b0\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a\\\"b.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--b0--\r\n"
+        )
+        #expect(throws: BackendRequestBuilder.Failure.invalidDocument(part: "doc", reason: "is larger than 4 bytes")) {
+            _ = try MultipartBody.encode(
+                boundary: "b", fields: [],
+                files: [(name: "doc", filename: "a", contentType: "application/pdf", content: "JVBERi0xLjQ=")],
+                limits: ["doc": 4])
+        }
+    }
 }

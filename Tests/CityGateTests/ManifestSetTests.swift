@@ -313,6 +313,6 @@ struct ManifestSetTests {
         let good = try await ExternalProcess.run(
             CommandLineTests.binary, ["validate", "--manifests", Self.sample.path])
         #expect(good.status == 0)
-        #expect(good.standardOutput.hasPrefix("ok: 3 cities, 7 services (11 operations), 5 partners; sha256 "))
+        #expect(good.standardOutput.hasPrefix("ok: 3 cities, 7 services (13 operations), 5 partners; sha256 "))
     }
 }

@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import HTTPClient
 import HTTPCore
@@ -14,6 +15,8 @@ public enum BackendRequestBuilder {
         case unsafeHeaderValue(header: String)
         /// A value has a character the backend's charset cannot write (never replaced by `?`).
         case unencodable(charset: String)
+        /// A document part is not base64, too large, or not of its declared type.
+        case invalidDocument(part: String, reason: String)
 
         /// `missing value for {placeholder}` / `unsafe value for header Name`.
         public var description: String {
@@ -21,6 +24,7 @@ public enum BackendRequestBuilder {
             case .missingValue(let placeholder): "missing value for {\(placeholder)}"
             case .unsafeHeaderValue(let header): "unsafe value for header \(header)"
             case .unencodable(let charset): "a value cannot be written in \(charset)"
+            case .invalidDocument(let part, let reason): "document \(part): \(reason)"
             }
         }
 
@@ -32,6 +36,7 @@ public enum BackendRequestBuilder {
                 "A value for the backend's \(header) header contains a line break or control character."
             case .unencodable(let charset):
                 "The input has a character the service's backend cannot receive (it speaks \(charset))."
+            case .invalidDocument(let part, let reason): "The document for \(part) \(reason)."
             }
         }
     }
@@ -54,6 +59,11 @@ public enum BackendRequestBuilder {
             headers.add(name: name, value: text)
         }
         var request: ClientRequest
+        var multipart:
+            (
+                boundary: String, fields: [(String, String)],
+                files: [(name: String, filename: String, contentType: String, content: String)]
+            )?
         do {
             // Path placeholders are percent-encoded as whole segments: a value cannot add segments.
             var path = try plan.path.renderText(context) {
@@ -114,12 +124,37 @@ public enum BackendRequestBuilder {
                 case .none:
                     headers.replaceOrAdd(name: "Content-Type", value: "application/xml; charset=\(charset)")
                 }
+            case .multipart?:
+                var fields: [(String, String)] = []
+                for (name, value) in plan.body {
+                    if let rendered = try value.render(context, required: false) {
+                        fields.append((name, rendered.text))
+                    }
+                }
+                var files: [(name: String, filename: String, contentType: String, content: String)] = []
+                for (name, part) in template.files {
+                    files.append(
+                        (
+                            name, try part.filename.renderText(context), part.contentType,
+                            try part.content.renderText(context)
+                        )
+                    )
+                }
+                let boundary =
+                    "citygate-" + Encoding.hex((try? SecureBytes.random(count: 12)) ?? Array("multipart".utf8))
+                multipart = (boundary, fields, files)
+                headers.replaceOrAdd(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
             case nil:
                 break
             }
             request = ClientRequest(method: template.method, url: path, headers: headers, body: body)
         } catch {
             throw .missingValue(placeholder: error.placeholder)
+        }
+        if let multipart {
+            request.body = try MultipartBody.encode(
+                boundary: multipart.boundary, fields: multipart.fields, files: multipart.files,
+                limits: Dictionary(uniqueKeysWithValues: template.files.map { ($0.name, $0.part.maxBytes) }))
         }
         // A legacy backend gets the body in its charset; a character it has none for is refused,
         // never sent as `?`.

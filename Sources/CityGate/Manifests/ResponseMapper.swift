@@ -19,6 +19,8 @@ public enum ResponseMapper {
     public enum Outcome: Equatable {
         /// The partner's JSON body.
         case body(String)
+        /// A document passed through: its media type, bytes and a safe file name, if the backend gave one.
+        case document(contentType: String, bytes: [UInt8], filename: String?)
         /// A problem: its kind (the gateway's, or one the manifest maps a status to) and a detail
         /// that names no backend internals.
         case problem(ProblemType, detail: String)
@@ -48,6 +50,9 @@ public enum ResponseMapper {
             return .problem(
                 .backendRejectedRequest,
                 detail: "Backend '\(backend)' refused the request the gateway built (status \(response.status)).")
+        }
+        if let allowed = mapping.document, let outcome = documentOutcome(response, allowed: allowed, backend: backend) {
+            return outcome
         }
         guard let body, let document = decode(body, contentType: response.headers["content-type"] ?? "") else {
             return .problem(
@@ -79,6 +84,52 @@ public enum ResponseMapper {
         }
         out.append(UInt8(ascii: "}"))
         return .body(String(decoding: out, as: UTF8.self))
+    }
+
+    /// A document answer passed through, or refused; nil when the answer is JSON or XML (mapped
+    /// as usual: a backend may answer a document or, say, a JSON "not issued yet").
+    static func documentOutcome(_ response: ClientResponse, allowed: DocumentAnswer, backend: String) -> Outcome? {
+        let contentType = response.headers["content-type"] ?? ""
+        let mediaType =
+            contentType.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
+        if mediaType.hasSuffix("json") || namesXML(mediaType) { return nil }
+        guard allowed.types.contains(mediaType) else {
+            return .problem(
+                .backendBadResponse,
+                detail:
+                    "Backend '\(backend)' answered a document of a type the service does not pass on (\(EchoableText.quoted(String(mediaType.prefix(60)), or: "no type")))."
+            )
+        }
+        guard response.body.count <= allowed.maxBytes else {
+            return .problem(
+                .backendResponseTooLarge,
+                detail:
+                    "Backend '\(backend)' answered a document larger than the service allows (\(allowed.maxBytes) bytes)."
+            )
+        }
+        guard DocumentAnswer.looksLike(mediaType, response.body) else {
+            return .problem(
+                .backendBadResponse, detail: "Backend '\(backend)' answered bytes that are not a \(mediaType) document."
+            )
+        }
+        return .document(
+            contentType: mediaType, bytes: response.body,
+            filename: dispositionFilename(response.headers["content-disposition"] ?? ""))
+    }
+
+    /// `filename="…"` of a Content-Disposition, kept only when it is a plain name (letters,
+    /// digits, `.`, `-`, `_`): anything else is dropped rather than passed on to partners.
+    static func dispositionFilename(_ disposition: String) -> String? {
+        guard let range = disposition.range(of: "filename=") else { return nil }
+        let name = disposition[range.upperBound...].split(separator: ";").first.map {
+            $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        }
+        guard let name, !name.isEmpty, name.count <= 100,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }), !name.hasPrefix(".")
+        else { return nil }
+        return name
     }
 
     /// The problem for a SOAP fault: the manifest's, by the code at `codePath`, the fault code's

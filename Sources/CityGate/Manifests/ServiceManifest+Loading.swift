@@ -167,6 +167,7 @@ extension ServiceManifest {
                 template, at: requestPath,
                 allowed: [
                     "method", "path", "query", "headers", "body", "format", "xmlRoot", "soap", "namespaces", "charset",
+                    "files",
                 ])
             request.method = reader.string(template, "method", at: requestPath) ?? "GET"
             if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(request.method) {
@@ -202,7 +203,9 @@ extension ServiceManifest {
             Self.checkCredentials(request, at: requestPath, reader: reader)
             if let format = reader.string(template, "format", at: requestPath, required: false) {
                 request.bodyFormat = BackendRequestTemplate.BodyFormat(rawValue: format)
-                if request.bodyFormat == nil { reader.report("\(requestPath).format", "must be json, form or xml") }
+                if request.bodyFormat == nil {
+                    reader.report("\(requestPath).format", "must be json, form, xml or multipart")
+                }
             } else if !request.body.isEmpty {
                 request.bodyFormat = .json
             }
@@ -223,6 +226,8 @@ extension ServiceManifest {
                 }
             }
             request.xml = Self.loadXMLSettings(template, request: request, at: requestPath, reader: reader)
+            request.files = Self.loadFiles(
+                template, request: request, at: requestPath, inputFields: inputFields, reader: reader)
             if request.method == "GET" && !request.body.isEmpty {
                 reader.report("\(requestPath).body", "GET requests carry no body; use query")
             }
@@ -232,7 +237,11 @@ extension ServiceManifest {
         var response = ResponseMapping(fields: [], constants: [], errors: [:])
         if let raw = object["response"], let mapping = reader.object(raw, at: "\(path).response") {
             let responsePath = "\(path).response"
-            reader.checkFields(mapping, at: responsePath, allowed: ["fields", "constants", "errors", "faults"])
+            reader.checkFields(
+                mapping, at: responsePath, allowed: ["fields", "constants", "errors", "faults", "document"])
+            if let raw = mapping["document"], let document = reader.object(raw, at: "\(responsePath).document") {
+                response.document = Self.loadDocument(document, at: "\(responsePath).document", reader: reader)
+            }
             response.charset = request.charset
             if let raw = mapping["faults"], let faults = reader.object(raw, at: "\(responsePath).faults") {
                 response.faults = Self.loadFaults(faults, at: "\(responsePath).faults", reader: reader)
@@ -461,5 +470,70 @@ extension ServiceManifest {
             faults.entries[code] = FaultMapping.Entry(problem: problem, status: status, message: message)
         }
         return faults
+    }
+}
+
+extension ServiceManifest {
+    /// `response.document`: `{"types": ["application/pdf", …], "maxBytes": n}`.
+    static func loadDocument(_ object: [String: Any], at path: String, reader: ConfigReader) -> DocumentAnswer? {
+        reader.checkFields(object, at: path, allowed: ["types", "maxBytes"])
+        var types: Set<String> = []
+        for (index, value) in (reader.array(object, "types", at: path) ?? []).enumerated() {
+            guard let type = (value as? String)?.lowercased(), DocumentAnswer.signatures[type] != nil else {
+                reader.report(
+                    "\(path).types[\(index)]",
+                    "must be one of \(DocumentAnswer.signatures.keys.sorted().joined(separator: ", ")) (types whose bytes the gateway can check)"
+                )
+                continue
+            }
+            types.insert(type)
+        }
+        if types.isEmpty && object["types"] != nil { reader.report("\(path).types", "must list at least one type") }
+        // The outbound client reads at most 8 MiB of any answer.
+        let maxBytes = reader.integer(object, "maxBytes", at: path, range: 1...8 * 1_048_576) ?? 5 * 1_048_576
+        return types.isEmpty ? nil : DocumentAnswer(types: types, maxBytes: maxBytes)
+    }
+}
+
+extension ServiceManifest {
+    /// `request.files` of a `multipart` request: part name → `{"content": "{input.document}",
+    /// "filename": "{input.filename}", "contentType": "application/pdf", "maxBytes": n}`.
+    static func loadFiles(
+        _ template: [String: Any], request: BackendRequestTemplate, at path: String, inputFields: Set<String>?,
+        reader: ConfigReader
+    ) -> [(name: String, part: BackendRequestTemplate.FilePart)] {
+        guard let raw = template["files"] else {
+            if request.bodyFormat == .multipart && request.body.isEmpty {
+                reader.report("\(path).files", "a multipart request needs files or body fields")
+            }
+            return []
+        }
+        guard request.bodyFormat == .multipart else {
+            reader.report("\(path).files", "applies to multipart bodies only (format: multipart)")
+            return []
+        }
+        guard let map = reader.object(raw, at: "\(path).files") else { return [] }
+        var files: [(name: String, part: BackendRequestTemplate.FilePart)] = []
+        for name in map.keys.sorted() {
+            let filePath = "\(path).files.\(name)"
+            guard let entry = reader.object(map[name], at: filePath) else { continue }
+            reader.checkFields(entry, at: filePath, allowed: ["content", "filename", "contentType", "maxBytes"])
+            let content = reader.string(entry, "content", at: filePath) ?? ""
+            let filename = reader.string(entry, "filename", at: filePath, required: false) ?? name
+            for (field, text) in [("content", content), ("filename", filename)] {
+                ManifestValidation.checkTemplate(
+                    text, at: "\(filePath).\(field)", inputFields: inputFields, reader: reader)
+            }
+            let contentType = reader.string(entry, "contentType", at: filePath) ?? ""
+            if contentType.range(of: #"^[a-z0-9.+-]+/[a-z0-9.+-]+$"#, options: .regularExpression) == nil {
+                reader.report("\(filePath).contentType", "must be a media type like application/pdf")
+            }
+            let maxBytes = reader.integer(entry, "maxBytes", at: filePath, range: 1...8 * 1_048_576) ?? 1_048_576
+            let part = BackendRequestTemplate.FilePart(
+                content: CompiledTemplate(content), filename: CompiledTemplate(filename), contentType: contentType,
+                maxBytes: maxBytes)
+            files.append((name: name, part: part))
+        }
+        return files
     }
 }

@@ -89,7 +89,18 @@ public struct ServiceManifest: Sendable {
 public struct BackendRequestTemplate: Sendable {
     /// The body encodings backends speak.
     public enum BodyFormat: String, Sendable, CaseIterable {
-        case json, form, xml
+        case json, form, xml, multipart
+    }
+
+    /// A file part of a `multipart` request (`files`): a document that arrives base64 in the
+    /// call's JSON input and is sent to the backend as bytes.
+    public struct FilePart: Sendable {
+        let content: CompiledTemplate
+        let filename: CompiledTemplate
+        /// The part's media type; a type the gateway knows the signature of is checked.
+        public var contentType: String
+        /// The largest decoded document (bytes).
+        public var maxBytes: Int
     }
 
     public var method: String
@@ -111,6 +122,8 @@ public struct BackendRequestTemplate: Sendable {
     public var xmlRoot: String?
     /// Envelope, namespaces and WS-Security of `xml` bodies.
     public var xml = XMLRequestSettings()
+    /// File parts of a `multipart` body, by part name, in order.
+    public var files: [(name: String, part: FilePart)] = []
     /// The character set the backend speaks (`charset`): the body is converted to it, and an
     /// answer that names none is read in it. Default UTF-8.
     public var charset = "UTF-8"
@@ -161,6 +174,8 @@ public struct ResponseMapping: Sendable {
     public var faults = FaultMapping()
     /// The charset an answer that names none is read in (the operation's `request.charset`).
     public var charset = "UTF-8"
+    /// Binary documents (电子证照: PDF, OFD, images) passed through as they are (`document`).
+    public var document: DocumentAnswer?
     /// Every output field name, typed or not (the service guide lists them).
     public var fieldNames: [String] { (fields.map(\.0) + recipes.map(\.0) + constants.map(\.0)).sorted() }
     /// The two lists above compiled for the call path.
@@ -175,6 +190,32 @@ public struct ResponseMapping: Sendable {
     }
 
     private mutating func replan() { plan = ResponsePlan(fields: fields, constants: constants, recipes: recipes) }
+}
+
+/// An operation that answers a document (`response.document`): the content types it may pass
+/// through and the largest it may be. The bytes must look like their type (a PDF starts with
+/// `%PDF-`), so a backend cannot hand partners HTML or a script under a document's name.
+public struct DocumentAnswer: Sendable, Equatable {
+    /// Media types (lower case, no parameters).
+    public var types: Set<String>
+    /// The largest document passed through.
+    public var maxBytes: Int
+
+    /// The media types the gateway knows the signature of; others are refused at load.
+    static let signatures: [String: [[UInt8]]] = [
+        "application/pdf": [Array("%PDF-".utf8)],
+        // OFD (GB/T 33190) is a ZIP container.
+        "application/ofd": [[0x50, 0x4B, 0x03, 0x04]],
+        "image/png": [[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]],
+        "image/jpeg": [[0xFF, 0xD8, 0xFF]],
+        "image/gif": [Array("GIF87a".utf8), Array("GIF89a".utf8)],
+        "application/zip": [[0x50, 0x4B, 0x03, 0x04]],
+    ]
+
+    /// Whether `bytes` start like a document of `type`.
+    static func looksLike(_ type: String, _ bytes: [UInt8]) -> Bool {
+        (signatures[type] ?? []).contains { bytes.starts(with: $0) }
+    }
 }
 
 /// SOAP faults the manifest maps to problems of its choosing, with a safe message of its own

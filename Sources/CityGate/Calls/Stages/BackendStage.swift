@@ -70,6 +70,14 @@ struct BackendStage: CallStage {
         switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
         case .body(let json):
             call.response = Response.text(json, contentType: "application/json; charset=utf-8")
+        case .document(let contentType, let bytes, let filename):
+            // Never rendered by a browser in the gateway's origin: an attachment, not sniffed.
+            call.response = Response(
+                status: .ok,
+                headers: [
+                    "Content-Type": contentType, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                    "Content-Disposition": filename.map { "attachment; filename=\"\($0)\"" } ?? "attachment",
+                ], body: bytes)
         case .problem(let type, let detail):
             throw ProblemError(type, detail, extensions: ["backend": service.backend])
         }
