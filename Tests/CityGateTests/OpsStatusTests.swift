@@ -103,7 +103,12 @@ extension OpsStatusTests {
         try client.send("GET /status HTTP/1.1\r\nHost: ops\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
         let page = try client.readResponse()
         #expect(page.header("Content-Type") == "text/html; charset=utf-8")
-        for text in ["<meta name=\"viewport\"", "440300/halls", "traffic.violations", "paused", "Partner events"] {
+        for text in [
+            "<meta name=\"viewport\"", "440300/halls", "traffic.violations", "paused", "Partner events",
+            // zh-CN with English beside it: city and service names in both languages.
+            "<b>330200 宁波市</b> <span lang=\"en\">Ningbo</span>",
+            "住房公积金账户查询 <span lang=\"en\">Housing provident fund account</span>", "暂停 paused",
+        ] {
             #expect(page.text.contains(text), "\(text)")
         }
         #expect(!page.text.contains("<script"), "no scripts")

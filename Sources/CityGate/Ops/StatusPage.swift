@@ -18,14 +18,14 @@ enum StatusPage {
             </style></head><body>
             """
         let manifests = status["manifests"] as? [String: Any] ?? [:]
-        html += "<h1>CityGate</h1><div class=\"meta\">version \(escape(status["version"])) · up "
+        html += "<h1>CityGate 城市服务网关</h1><div class=\"meta\">version \(escape(status["version"])) · up "
         html +=
             "\(Int(status["uptimeSeconds"] as? Double ?? 0)) s · manifests \(escape((manifests["sha256"] as? String)?.prefix(12)))</div>"
 
         let events = status["events"] as? [String: Any] ?? [:]
         let pending = events["pending"] as? Int ?? 0
         let dead = events["dead"] as? Int ?? 0
-        html += "<h2>Partner events</h2><div class=\"card\"><div class=\"row\">"
+        html += "<h2>合作平台事件 Partner events</h2><div class=\"card\"><div class=\"row\">"
         html += "<span>workers <b class=\"\((events["workersRunning"] as? Bool) == true ? "ok" : "bad")\">"
         html += "\((events["workersRunning"] as? Bool) == true ? "running" : "stopped")</b></span>"
         html +=
@@ -36,7 +36,7 @@ enum StatusPage {
         }
         html += "</div>"
 
-        html += "<h2>Backends</h2>"
+        html += "<h2>后端系统 Backends</h2>"
         for backend in status["backends"] as? [[String: Any]] ?? [] {
             let state = backend["state"] as? String ?? "unknown"
             let breaker = backend["breaker"] as? String ?? "closed"
@@ -54,13 +54,16 @@ enum StatusPage {
             html += "</div>"
         }
 
-        html += "<h2>Cities and services</h2>"
+        html += "<h2>城市与服务 Cities and services</h2>"
         for city in status["cities"] as? [[String: Any]] ?? [] {
-            html += "<div class=\"card\"><b>\(escape(city["code"])) \(escape(city["name"]))</b>"
+            // Chinese first (the page is zh-CN), English beside it in its own language.
+            html += "<div class=\"card\"><b>\(escape(city["code"])) \(escape(city["nameZh"]))</b>"
+            html += " <span lang=\"en\">\(escape(city["name"]))</span>"
             for service in city["services"] as? [[String: Any]] ?? [] {
                 let enabled = service["enabled"] as? Bool == true
-                html += "<div class=\"row small\"><span>\(escape(service["id"]))</span>"
-                html += "<span class=\"\(enabled ? "ok" : "warn")\">\(enabled ? "enabled" : "paused")</span></div>"
+                html += "<div class=\"row small\"><span>\(escape(service["nameZh"])) <span lang=\"en\">"
+                html += "\(escape(service["nameEn"]))</span> · <code>\(escape(service["id"]))</code></span>"
+                html += "<span class=\"\(enabled ? "ok" : "warn")\">\(enabled ? "开通 enabled" : "暂停 paused")</span></div>"
             }
             html += "</div>"
         }

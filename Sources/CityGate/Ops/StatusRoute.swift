@@ -38,9 +38,12 @@ struct StatusRoute: Sendable {
             guard let city = manifests.cities[code] else { continue }
             let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
                 guard let entry = city.services[id], let service = manifests.services[id] else { return nil }
-                return ["id": id, "enabled": entry.enabled && service.enabled, "backend": service.backend]
+                return [
+                    "id": id, "enabled": entry.enabled && service.enabled, "backend": service.backend,
+                    "nameZh": service.nameZh, "nameEn": service.nameEn,
+                ]
             }
-            cities.append(["code": code, "name": city.nameEn, "services": services])
+            cities.append(["code": code, "name": city.nameEn, "nameZh": city.nameZh, "services": services])
         }
         let backends: [[String: Any]] = snapshot.backends.keys.sorted().compactMap { key in
             guard let health = snapshot.backends[key]?.health else { return nil }
