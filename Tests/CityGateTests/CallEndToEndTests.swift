@@ -312,6 +312,13 @@ struct CallEndToEndTests {
         // Partners are told which input fields must be the citizen's own.
         #expect(operations.first?["bind"] as? [String: String] == ["applicant.idNumber": "subject.raw"])
         #expect(operations.last?["bind"] == nil)
+        // What each answer holds, and the service's own problem slugs.
+        #expect(operations.first?["output"] as? [String] == ["caseNumber", "promisedDays", "stage"])
+        #expect(operations.first?["errors"] as? [String] == ["application-rejected"])
+        let fund = try Self.json(try environment.get("/v1/cities/330200/services/housing-fund.account"))
+        let query = try #require((fund["operations"] as? [[String: Any]])?.first)
+        #expect((query["output"] as? [String])?.contains("deposits") == true)
+        #expect(query["errors"] as? [String] == ["account-not-found", "backend-credentials-refused"], "fault mappings too")
         #expect(try environment.get("/v1/cities/330100/services/dog.licence").statusCode == 404)
     }
 
