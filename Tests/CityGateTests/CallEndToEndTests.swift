@@ -318,7 +318,8 @@ struct CallEndToEndTests {
         let fund = try Self.json(try environment.get("/v1/cities/330200/services/housing-fund.account"))
         let query = try #require((fund["operations"] as? [[String: Any]])?.first)
         #expect((query["output"] as? [String])?.contains("deposits") == true)
-        #expect(query["errors"] as? [String] == ["account-not-found", "backend-credentials-refused"], "fault mappings too")
+        #expect(
+            query["errors"] as? [String] == ["account-not-found", "backend-credentials-refused"], "fault mappings too")
         #expect(try environment.get("/v1/cities/330100/services/dog.licence").statusCode == 404)
     }
 

@@ -222,6 +222,11 @@ struct SubjectBindingTests {
         defer { environment.stop() }
         let ownerToken = try Self.token(environment, citizen: Self.owner)
         let otherToken = try Self.token(environment, citizen: Self.other)
+        // Ningbo's services take tokens for Ningbo.
+        let ningbo = (
+            owner: try OAuth.citizenToken(environment, assertion: try OAuth.assertion(Self.owner, city: "330200")),
+            other: try OAuth.citizenToken(environment, assertion: try OAuth.assertion(Self.other, city: "330200"))
+        )
         let set = try ManifestSet.load(directory: environment.manifests).get()
         // (service, operation, the owner's input)
         let inputs: [String: String] = [
@@ -229,10 +234,15 @@ struct SubjectBindingTests {
             "traffic.violations/lookup": #"{"plate":"A12345","engineTail":"123456"}"#,
             "household.appointment/book": #"{"station":"西湖派出所","date":"2026-12-08","phone":"13800138000"}"#,
             "permit.application/apply": Self.apply(idNumber: Self.owner),
+            "housing-fund.account/query": #"{"accountNo":"NB2015080100123","idNumber":"\#(Self.owner)"}"#,
+            "birth.registration/apply":
+                #"{"mother":{"name":"张三","idNumber":"\#(Self.owner)"},"baby":{"name":"张小宝","gender":"male","birthDate":"2026-11-28"},"hospital":"宁波市妇女儿童医院"}"#,
         ]
+        // Operations keyed on a case number (no identity in the input) are checked below.
+        let byCase: Set<String> = ["progress", "certificate", "attach"]
         var citizenOperations: [(ServiceManifest, ServiceManifest.Operation)] = []
         for service in set.services.values where service.authLevel >= .citizen {
-            for operation in service.operations.values where !operation.eventOnly && operation.name != "progress" {
+            for operation in service.operations.values where !operation.eventOnly && !byCase.contains(operation.name) {
                 citizenOperations.append((service, operation))
             }
         }
@@ -241,10 +251,14 @@ struct SubjectBindingTests {
             let key = "\(service.id)/\(operation.name)"
             let input = try #require(inputs[key], "no input for \(key)")
             let backend = service.backend
-            let owned = try OAuth.call(environment, service.id, operation.name, input: input, token: ownerToken)
+            let city = service.backend == "gjj" || service.backend == "births" ? "330200" : "330100"
+            let (ownerToken, otherToken) = city == "330200" ? ningbo : (ownerToken, otherToken)
+            let owned = try OAuth.call(
+                environment, city: city, service.id, operation.name, input: input, token: ownerToken)
             #expect(owned.statusCode == 200, "\(key) for its owner: \(owned.text)")
             let before = try Self.requests(environment, backend: backend).count
-            let foreign = try OAuth.call(environment, service.id, operation.name, input: input, token: otherToken)
+            let foreign = try OAuth.call(
+                environment, city: city, service.id, operation.name, input: input, token: otherToken)
             let after = try Self.requests(environment, backend: backend)
             if operation.bindings.isEmpty {
                 // No identity in the input: the backend is asked about the caller, never the owner.
@@ -271,6 +285,23 @@ struct SubjectBindingTests {
         let peek = try OAuth.call(environment, "permit.application", "progress", input: progress, token: otherToken)
         #expect(peek.statusCode == 404, "\(peek.text)")
         #expect(try OAuth.json(peek)["type"] as? String == Problem.typePrefix + "case-not-found")
+        // So is a birth certificate, and a document added to the case.
+        let birth = try OAuth.call(
+            environment, city: "330200", "birth.registration", "apply",
+            input: try #require(inputs["birth.registration/apply"]), token: ningbo.owner)
+        let birthCase = try #require(try OAuth.json(birth)["caseNumber"] as? String, "\(birth.text)")
+        let certificate = #"{"caseNumber":"\#(birthCase)"}"#
+        let own = try OAuth.call(
+            environment, city: "330200", "birth.registration", "certificate", input: certificate, token: ningbo.owner)
+        #expect(own.statusCode == 200 && own.header("Content-Type") == "application/pdf", "\(own.text)")
+        let theirs = try OAuth.call(
+            environment, city: "330200", "birth.registration", "certificate", input: certificate, token: ningbo.other)
+        #expect(theirs.statusCode == 404, "another citizen's certificate: \(theirs.text)")
+        let attach =
+            #"{"caseNumber":"\#(birthCase)","filename":"x.pdf","document":"\#(Data(own.body).base64EncodedString())"}"#
+        let added = try OAuth.call(
+            environment, city: "330200", "birth.registration", "attach", input: attach, token: ningbo.other)
+        #expect(added.statusCode == 404, "another citizen's case takes no documents: \(added.text)")
 
         // Counted, audited, and no id in the log.
         #expect(
@@ -280,7 +311,11 @@ struct SubjectBindingTests {
         let audit = try OAuth.json(try CitizenCallTests.admin(environment, "GET", "/admin/audit"))
         let entries = try #require(audit["entries"] as? [[String: Any]])
         let refused = entries.filter { $0["outcome"] as? String == "subject-mismatch" }
-        #expect(refused.count == 1 && refused.first?["status"] as? Int == 403, "\(entries)")
+        // One per bound operation: the permit, the provident fund query, the birth application.
+        #expect(refused.count == 3 && refused.allSatisfy { $0["status"] as? Int == 403 }, "\(entries)")
+        #expect(
+            Set(refused.compactMap { $0["service"] as? String })
+                == ["permit.application", "housing-fund.account", "birth.registration"])
         let log = try String(contentsOf: environment.gateway.outputFile, encoding: .utf8)
         #expect(!log.contains("33010619900101123") && !log.contains(Self.other))
     }

@@ -42,6 +42,8 @@ enum BirthRegistration {
             }
             let created: [String: Any] = [
                 "caseNo": String(format: "NB-CS-2026-%06d", number), "status": "01", "acceptedAt": "20261202164533",
+                // Whose case it is: only they may fetch its certificate or add to it.
+                "owner": request.headers["x-citizen-subject"] ?? "",
                 "items": [
                     ["code": "BC", "name": "出生医学证明", "state": "10"], ["code": "HK", "name": "户口登记", "state": "00"],
                     ["code": "YB", "name": "医保参保", "state": "00"],
@@ -50,16 +52,17 @@ enum BirthRegistration {
             existing[key] = created
             return created
         }
-        return json(answer, status: Status(code: 201))
+        return json(answer.filter { $0.key != "owner" }, status: Status(code: 201))
     }
 }
 
 /// The birth certificate (电子证照) as a real PDF, and uploads of supporting documents.
 extension BirthRegistration {
     static func documentRoutes(_ router: inout Router) {
-        router.get("/births/certificates/{number}") { _, context in
+        router.get("/births/certificates/{number}") { request, context in
             let number = context.pathParameters["number"] ?? ""
-            guard applications.withLock({ $0.values.contains { $0["caseNo"] as? String == number } }) else {
+            // Another citizen's certificate answers like one not issued.
+            guard owns(number, request.headers["x-citizen-subject"]) else {
                 return json(["errorCode": "E404", "errorMsg": "证照不存在"], status: .notFound)
             }
             return Response(
@@ -86,6 +89,9 @@ extension BirthRegistration {
                     String(decoding: $0.bytes, as: UTF8.self)
                 })
             else { return json(["errorCode": "E422", "errorMsg": "缺少案件号"], status: .unprocessableContent) }
+            guard owns(caseNo, request.headers["x-citizen-subject"]) else {
+                return json(["errorCode": "E404", "errorMsg": "案件不存在"], status: .notFound)
+            }
             var digest = [UInt8](repeating: 0, count: 32)
             var length: UInt32 = 0
             _ = EVP_Digest(file.bytes, file.bytes.count, &digest, &length, EVP_sha256(), nil)
@@ -94,6 +100,14 @@ extension BirthRegistration {
                     "attachmentId": "ATT-\(caseNo)-\(file.bytes.count)", "size": file.bytes.count,
                     "sha256": digest.map { String(format: "%02x", $0) }.joined(), "filename": file.filename ?? "",
                 ], status: Status(code: 201))
+        }
+    }
+
+    /// Whether case `number` exists and was applied for by `subject`.
+    static func owns(_ number: String, _ subject: String?) -> Bool {
+        guard let subject, !subject.isEmpty else { return false }
+        return applications.withLock {
+            $0.values.contains { $0["caseNo"] as? String == number && $0["owner"] as? String == subject }
         }
     }
 

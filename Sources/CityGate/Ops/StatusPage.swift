@@ -63,7 +63,8 @@ enum StatusPage {
                 let enabled = service["enabled"] as? Bool == true
                 html += "<div class=\"row small\"><span>\(escape(service["nameZh"])) <span lang=\"en\">"
                 html += "\(escape(service["nameEn"]))</span> · <code>\(escape(service["id"]))</code></span>"
-                html += "<span class=\"\(enabled ? "ok" : "warn")\">\(enabled ? "开通 enabled" : "暂停 paused")</span></div>"
+                html +=
+                    "<span class=\"\(enabled ? "ok" : "warn")\">\(enabled ? "开通 enabled" : "暂停 paused")</span></div>"
             }
             html += "</div>"
         }
