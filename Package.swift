@@ -36,6 +36,12 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Redis for shared state across instances (gateway.json "state"), driven by the loops.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -74,6 +80,13 @@ let package = Package(
             dependencies: ["HTTPCore", "EventLoops", "Logging", "CCurl"],
             swiftSettings: swiftSettings
         ),
+        // A pipelined Redis client on the event loops (hiredis's async API with the loops as its
+        // event library): shared replay window and, as #18 lands, limits and token state.
+        .target(
+            name: "RedisClient",
+            dependencies: ["EventLoops", "Logging", "CHiredis"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Cryptography",
             dependencies: ["COpenSSL"],
@@ -87,7 +100,7 @@ let package = Package(
         .target(
             name: "CityGate",
             dependencies: [
-                "HTTPCore", "Logging", "EventLoops", "HTTPServer", "HTTPClient", "Cryptography", "Store",
+                "HTTPCore", "Logging", "EventLoops", "HTTPServer", "HTTPClient", "Cryptography", "Store", "RedisClient",
             ],
             swiftSettings: swiftSettings
         ),

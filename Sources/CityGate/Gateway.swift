@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import HTTPCore
 import HTTPServer
+import RedisClient
 import Store
 import Synchronization
 
@@ -102,6 +103,8 @@ public final class Gateway: Sendable {
     let housekeeping: Housekeeping
     /// Signs the audit chain's head.
     let sealKey: AuditSealKey
+    /// The shared state's client, when `gateway.json` `state.redis` names one.
+    let redis: RedisClient?
     /// The audit trail (sealed once more at shutdown).
     let audit: AuditLog
     /// Counters and histograms for `/metrics`.
@@ -179,6 +182,17 @@ public final class Gateway: Sendable {
         do { sealKey = try AuditSealKey.load(directory: dataDirectory) } catch { throw .tokenKeys(error.description) }
         self.sealKey = sealKey
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
+        // Shared state: the replay window in Redis, so a request accepted by one instance is a
+        // replay on every other (docs/scaling.md).
+        var redis: RedisClient?
+        if let url = manifests.redisURL {
+            do { redis = try RedisClient(url: url, loops: group) } catch {
+                group.shutdown()
+                throw .tokenKeys("gateway.json: $.state.redis: \(error.description)")
+            }
+            if let redis { replayStore.share(RedisReplayWindow(redis: redis)) }
+        }
+        self.redis = redis
         // On the server's loops: a handler's backend call is driven by the loop it runs on.
         do { client = try HTTPClient(loops: group) } catch {
             group.shutdown()
@@ -222,7 +236,13 @@ public final class Gateway: Sendable {
                 },
             ])
         let worker = deliveries
-        health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning })
+        let sharedState: (@Sendable () async -> Bool)? = redis.map { client in
+            { @Sendable in
+                if case .status("PONG")? = try? await client.command("PING") { return true }
+                return false
+            }
+        }
+        health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning }, sharedState: sharedState)
         var publicHTTP = configuration.http
         publicHTTP.address = publicAddress
         publicHTTP.tls = tls
@@ -281,6 +301,7 @@ public final class Gateway: Sendable {
         // Whatever was audited since the last seal is covered before the process ends.
         _ = try? audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
         inbox.stop()
+        await redis?.shutdown()
         client.shutdown()
         group.shutdown()
     }

@@ -13,10 +13,16 @@ final class HealthChecks: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let database: Database
     private let eventWorkersRunning: @Sendable () -> Bool
+    /// Whether the shared state (Redis) answers, when instances share it.
+    private let sharedState: (@Sendable () async -> Bool)?
 
-    init(database: Database, eventWorkersRunning: @escaping @Sendable () -> Bool = { true }) {
+    init(
+        database: Database, eventWorkersRunning: @escaping @Sendable () -> Bool = { true },
+        sharedState: (@Sendable () async -> Bool)? = nil
+    ) {
         self.database = database
         self.eventWorkersRunning = eventWorkersRunning
+        self.sharedState = sharedState
     }
 
     /// Whether the store takes writes: a write lock taken and released, nothing written.
@@ -51,7 +57,10 @@ final class HealthChecks: Sendable {
             .json("{\"status\":\"ok\"}")
         }
         router.get("/readyz") { [self] _, context in
-            let checks = readiness
+            var checks = readiness
+            // An instance that cannot reach the shared state refuses signed calls (fail closed):
+            // the load balancer should send them elsewhere.
+            if let sharedState { checks.append(("shared-state", await sharedState())) }
             let failing = checks.filter { !$0.passing }.map(\.name)
             let members = checks.map { "\(JSONText.quoted($0.name)):\($0.passing ? "\"pass\"" : "\"fail\"")" }
             if failing.isEmpty {

@@ -25,6 +25,7 @@ extension ProblemType {
     static let subjectMismatch = ProblemType("subject-mismatch", 403)
     static let tokensUnavailable = ProblemType("tokens-unavailable", 503)
     static let storeUnavailable = ProblemType("store-unavailable", 503)
+    static let stateUnavailable = ProblemType("state-unavailable", 503)
     static let invalidJSON = ProblemType("invalid-json", 400)
     static let invalidInput = ProblemType("invalid-input", 422)
     static let rateLimited = ProblemType("rate-limited", 429)
@@ -80,7 +81,7 @@ extension ProblemType {
         .unknownCity, .unknownService, .unknownOperation, .serviceDisabled, .missingPartner, .unknownPartner,
         .partnerNotAllowed, .tokenRequired, .invalidToken, .insufficientScope, .insufficientAuthLevel,
         .delegationInvalid, .delegationOutOfScope, .backendNotConfigured, .subjectMismatch, .tokensUnavailable,
-        .storeUnavailable, .invalidJSON, .invalidInput, .rateLimited,
+        .storeUnavailable, .stateUnavailable, .invalidJSON, .invalidInput, .rateLimited,
         .invalidIdempotencyKey, .idempotencyKeyInUse, .idempotencyKeyReused, .backendRejectedRequest,
         .backendBadResponse,
         .backendCircuitOpen, .backendBusy, .backendTimeout, .backendUnavailable, .backendTLSFailure,

@@ -167,16 +167,16 @@ struct ReplayStoreTests {
     /// Runs `count` records on `loop`, all started in the same turn; returns each outcome.
     static func recordTogether(
         _ store: ReplayStore, on loop: EventLoop, keys: [String], now: Int64
-    ) async -> [Result<Bool, SQLiteError>] {
-        await withTaskGroup(of: (Int, Result<Bool, SQLiteError>).self) { group in
+    ) async -> [Result<Bool, ReplayStore.RecordFailure>] {
+        await withTaskGroup(of: (Int, Result<Bool, ReplayStore.RecordFailure>).self) { group in
             for (index, key) in keys.enumerated() {
                 group.addTask(executorPreference: loop) {
                     // The outcome is complete before the tuple is built: Swift 6.3's optimizer
                     // corrupts a task's tuple result when one element is known before a
                     // suspension and another after it (`return (index, try await …)`; found by
                     // the optimized ASan run, fixed upstream in swiftlang/swift#91911).
-                    let outcome: Result<Bool, SQLiteError>
-                    do throws(SQLiteError) {
+                    let outcome: Result<Bool, ReplayStore.RecordFailure>
+                    do throws(ReplayStore.RecordFailure) {
                         outcome = .success(try await store.record(scope: "p", key: key, now: now, lifetime: 600))
                     } catch {
                         outcome = .failure(error)
@@ -184,7 +184,7 @@ struct ReplayStoreTests {
                     return (index, outcome)
                 }
             }
-            var results = [Result<Bool, SQLiteError>?](repeating: nil, count: keys.count)
+            var results = [Result<Bool, ReplayStore.RecordFailure>?](repeating: nil, count: keys.count)
             for await (index, result) in group { results[index] = result }
             return results.compactMap { $0 }
         }

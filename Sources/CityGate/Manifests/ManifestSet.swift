@@ -30,6 +30,8 @@ public struct ManifestSet: Sendable {
     public var dataEncryption: DataCipher? = nil
     /// The audit chain's digest (`audit.hash`: `sha256`, the default, or `sm3`).
     public var auditHash = AuditChain.HashAlgorithm.sha256
+    /// Shared state across instances (`state.redis`, a resolved `redis://` URL); nil: embedded.
+    public var redisURL: String? = nil
     /// TLS on the public listener (`tls`); nil: cleartext.
     public var tls: TLSSettings? = nil
 
@@ -73,6 +75,7 @@ public struct ManifestSet: Sendable {
         var dataEncryption: DataCipher?
         var tls: TLSSettings?
         var auditHash = AuditChain.HashAlgorithm.sha256
+        var redisURL: String?
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
@@ -80,7 +83,7 @@ public struct ManifestSet: Sendable {
                     document, at: "$",
                     allowed: [
                         "listen", "ops", "dataDirectory", "adminToken", "tokens", "events", "dataEncryption", "tls",
-                        "audit",
+                        "audit", "state",
                     ])
                 func address(_ key: String) -> SocketAddress? {
                     guard let text = reader.string(document, key, at: "$", required: false) else { return nil }
@@ -117,6 +120,24 @@ public struct ManifestSet: Sendable {
                 if let value = document["dataEncryption"], let object = reader.object(value, at: "$.dataEncryption") {
                     dataEncryption = DataCipher.load(object, reader: reader) { entry, field, path in
                         reader.secret(entry, field, at: path, directory: directory, environment: environment)
+                    }
+                }
+                if let value = document["state"], let object = reader.object(value, at: "$.state") {
+                    reader.checkFields(object, at: "$.state", allowed: ["redis", "postgres"])
+                    if object["postgres"] != nil {
+                        reader.report(
+                            "$.state.postgres",
+                            "PostgreSQL shared state (the inbox, tokens, audit) is not available in this build yet; the embedded stores are used"
+                        )
+                    }
+                    if let url = reader.secret(
+                        object, "redis", at: "$.state", directory: directory, environment: environment)
+                    {
+                        if url.hasPrefix("redis://") {
+                            redisURL = url
+                        } else {
+                            reader.report("$.state.redis", "must resolve to a redis://HOST:PORT URL")
+                        }
                     }
                 }
                 if let value = document["audit"], let object = reader.object(value, at: "$.audit") {
@@ -264,6 +285,7 @@ public struct ManifestSet: Sendable {
         set.dataEncryption = dataEncryption
         set.tls = tls
         set.auditHash = auditHash
+        set.redisURL = redisURL
         return .success(set)
     }
 

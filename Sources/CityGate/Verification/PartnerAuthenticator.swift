@@ -27,6 +27,8 @@ public struct PartnerAuthenticator: Sendable {
         /// The replay store could not record it: the request must be refused (503), never
         /// accepted unrecorded.
         case storage(SQLiteError)
+        /// The shared replay window (Redis) is unreachable: refused (503 `state-unavailable`).
+        case stateUnavailable
     }
 
     /// The partner.
@@ -57,7 +59,10 @@ public struct PartnerAuthenticator: Sendable {
                 scope: partner.id, key: verified.replayKey, now: now, lifetime: replayLifetime)
             return first ? .fresh(verified) : .duplicate(verified)
         } catch {
-            throw .storage(error)
+            switch error {
+            case .store(let failure): throw .storage(failure)
+            case .sharedStateUnavailable: throw .stateUnavailable
+            }
         }
     }
 

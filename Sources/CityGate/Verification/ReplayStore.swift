@@ -51,6 +51,9 @@ public final class ReplayStore: Sendable {
     /// Uses `database` (migrated to the gateway schema) and reads the replay log back into the
     /// window. `windowCapacity` bounds the window (about 40 bytes a record); `memoryCapacity`
     /// the front of the B-tree path.
+    /// The window shared with other instances, when `gateway.json` `state.redis` names one.
+    private let shared = Mutex<RedisReplayWindow?>(nil)
+
     public init(database: Database, memoryCapacity: Int = 100_000, windowCapacity: Int = 2_000_000)
         throws(SQLiteError)
     {
@@ -121,7 +124,32 @@ public final class ReplayStore: Sendable {
     /// ``recordFirstUse(scope:key:now:lifetime:)`` for callers on an event loop: the record is
     /// committed with the others of this loop turn, and the call returns after that commit.
     /// Elsewhere it records at once.
-    public func record(scope: String, key: String, now: Int64, lifetime: Int64) async throws(SQLiteError) -> Bool {
+    /// With a shared window (``share(_:)``), the claim is made there instead: every instance sees it.
+    public func record(scope: String, key: String, now: Int64, lifetime: Int64) async throws(RecordFailure) -> Bool {
+        if let shared = shared.withLock({ $0 }) {
+            do { return try await shared.claim(scope: scope, key: key, lifetime: lifetime) } catch {
+                throw .sharedStateUnavailable(error.description)
+            }
+        }
+        do { return try await recordLocally(scope: scope, key: key, now: now, lifetime: lifetime) } catch {
+            throw .store(error)
+        }
+    }
+
+    /// Why a request could not be recorded: it must then be refused, never accepted unrecorded.
+    public enum RecordFailure: Error, Sendable {
+        /// gateway.db could not be written.
+        case store(SQLiteError)
+        /// The shared window (Redis) could not be reached.
+        case sharedStateUnavailable(String)
+    }
+
+    /// Claims in `window` from now on (instances sharing state; set once at start).
+    func share(_ window: RedisReplayWindow) { shared.withLock { $0 = window } }
+
+    private func recordLocally(scope: String, key: String, now: Int64, lifetime: Int64) async throws(SQLiteError)
+        -> Bool
+    {
         guard let loop = EventLoop.current else {
             return try recordFirstUse(scope: scope, key: key, now: now, lifetime: lifetime)
         }

@@ -37,6 +37,11 @@ struct PartnerStage: CallStage {
                 throw ProblemError(
                     .storeUnavailable, "The gateway cannot record this request right now; retry shortly.",
                     headers: [("Retry-After", "5")])
+            case .stateUnavailable:
+                throw ProblemError(
+                    .stateUnavailable,
+                    "The gateway's shared state is unreachable, so this request cannot be checked for replay; retry shortly.",
+                    headers: [("Retry-After", "1")])
             }
         }
         switch outcome {

@@ -1,0 +1,123 @@
+import CityGate
+import Foundation
+import TestSupport
+import Testing
+
+/// Two gateway instances sharing their replay window on a real `redis-server` (#18, first
+/// part): a signed request accepted by one is a replay on the other; Redis stopped mid-run makes
+/// signed calls fail closed with 503 `state-unavailable` and `/readyz` say so; Redis started
+/// again, the instances recover without a restart.
+@Suite(.serialized)
+struct SharedStateTests {
+    static func cluster(_ redis: RedisServer) throws -> (CallEndToEndTests.Environment, GatewayProcess) {
+        let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-url-\(UUID().uuidString)")
+            .path
+        try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let environment = try CallEndToEndTests.Environment(extraEdits: [
+            "gateway.json": { $0["state"] = ["redis": "file:\(urlFile)"] }
+        ])
+        do {
+            return (environment, try GatewayProcess.start(manifests: environment.manifests))
+        } catch {
+            environment.stop()
+            throw error
+        }
+    }
+
+    static func signed(_ environment: CallEndToEndTests.Environment) throws -> SignedRequest {
+        try RequestSigner(partner: try environment.partner("webhooks-demo")).sign(
+            path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(#"{"hall":"west-lake"}"#.utf8))
+    }
+
+    static func send(_ signed: SignedRequest, to port: UInt16) throws -> RawClient.Response {
+        let client = try RawClient(port: port)
+        var head = "POST \(signed.path) HTTP/1.1\r\nHost: gateway\r\nContent-Length: \(signed.body.count)\r\n"
+        for field in signed.headers { head += "\(field.name): \(field.value)\r\n" }
+        try client.send(Array((head + "\r\n").utf8) + signed.body)
+        return try client.readResponse()
+    }
+
+    @Test
+    func aRequestAcceptedByOneInstanceIsAReplayOnTheOther() async throws {
+        let redis = try await RedisServer()
+        defer { Task { try? await redis.stop() } }
+        let (environment, second) = try Self.cluster(redis)
+        defer {
+            second.terminate()
+            _ = second.waitForExit()
+            environment.stop()
+        }
+        let first = environment.gateway.publicPort
+        for _ in 0..<5 {
+            let request = try Self.signed(environment)
+            let accepted = try Self.send(request, to: first)
+            #expect(accepted.statusCode == 200, "\(accepted.text)")
+            let replayed = try Self.send(request, to: second.publicPort)
+            #expect(replayed.statusCode == 409, "\(replayed.text)")
+            #expect(replayed.text.contains("replayed"))
+            #expect(try Self.send(request, to: first).statusCode == 409, "and on the first instance too")
+        }
+        // The other way round.
+        let request = try Self.signed(environment)
+        #expect(try Self.send(request, to: second.publicPort).statusCode == 200)
+        #expect(try Self.send(request, to: first).statusCode == 409)
+    }
+
+    @Test
+    func withRedisGoneSignedCallsFailClosedAndRecoverWhenItReturns() async throws {
+        let redis = try await RedisServer()
+        defer { Task { try? await redis.stop() } }
+        let (environment, second) = try Self.cluster(redis)
+        defer {
+            second.terminate()
+            _ = second.waitForExit()
+            environment.stop()
+        }
+        let port = environment.gateway.publicPort
+        #expect(try Self.send(try Self.signed(environment), to: port).statusCode == 200)
+        try await redis.stop()
+        let refused = try Self.send(try Self.signed(environment), to: port)
+        #expect(refused.statusCode == 503, "\(refused.text)")
+        #expect(refused.text.contains("state-unavailable"))
+        #expect(refused.header("Retry-After") == "1")
+        let ready = try RawClient(port: environment.gateway.opsPort)
+        try ready.send("GET /readyz HTTP/1.1\r\nHost: ops\r\n\r\n")
+        let readiness = try ready.readResponse()
+        #expect(readiness.statusCode == 503 && readiness.text.contains("shared-state"), "\(readiness.text)")
+        // Unsigned routes do not depend on Redis.
+        #expect(try environment.get("/healthz").statusCode == 200)
+
+        try await redis.start()
+        var recovered = false
+        for _ in 0..<50 where !recovered {
+            recovered = try Self.send(try Self.signed(environment), to: port).statusCode == 200
+            if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(recovered, "the instance reconnects without a restart")
+        let again = try Self.signed(environment)
+        var second200 = false
+        for _ in 0..<50 where !second200 {
+            let answer = try Self.send(try Self.signed(environment), to: second.publicPort)
+            second200 = answer.statusCode == 200
+            if !second200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(second200, "so does the other")
+        #expect(try Self.send(again, to: port).statusCode == 200)
+        #expect(try Self.send(again, to: second.publicPort).statusCode == 409, "replays are shared again")
+    }
+
+    @Test
+    func stateConfigurationProblemsNameTheField() throws {
+        let cases: [([String: Any], String)] = [
+            (["postgres": "env:PG"], "gateway.json: $.state.postgres: PostgreSQL shared state"),
+            (["redis": "redis://127.0.0.1:6379"], "gateway.json: $.state.redis: must be an env: or file: reference"),
+            (["redis": "env:CITYGATE_TEST_NO_SUCH_VARIABLE"], "gateway.json: $.state.redis:"),
+            (["memcached": "env:X"], "gateway.json: $.state.memcached: unknown field"),
+        ]
+        for (state, expected) in cases {
+            let copy = state.mapValues { "\($0)" }
+            let problems = try ManifestSetTests.problems(["gateway.json": { $0["state"] = copy }])
+            #expect(problems.contains { $0.hasPrefix(expected) }, "\(expected): \(problems)")
+        }
+    }
+}
