@@ -182,6 +182,7 @@ public final class Gateway: Sendable {
         do { sealKey = try AuditSealKey.load(directory: dataDirectory) } catch { throw .tokenKeys(error.description) }
         self.sealKey = sealKey
         do { group = try EventLoopGroup(threadCount: configuration.threadCount) } catch { throw .socket(error) }
+        let limiter = RateLimiter()
         // Shared state: the replay window in Redis, so a request accepted by one instance is a
         // replay on every other (docs/scaling.md).
         var redis: RedisClient?
@@ -190,7 +191,10 @@ public final class Gateway: Sendable {
                 group.shutdown()
                 throw .tokenKeys("gateway.json: $.state.redis: \(error.description)")
             }
-            if let redis { replayStore.share(RedisReplayWindow(redis: redis)) }
+            if let redis {
+                replayStore.share(RedisReplayWindow(redis: redis))
+                limiter.share(RedisRateLimits(redis: redis, failOpen: manifests.sharedLimitsFailOpen))
+            }
         }
         self.redis = redis
         // On the server's loops: a handler's backend call is driven by the loop it runs on.
@@ -257,7 +261,7 @@ public final class Gateway: Sendable {
                         cases: cases, pushes: pushes,
                         events: EventRoutes(
                             active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
-                        metrics: metrics,
+                        metrics: metrics, limiter: limiter,
                         benchmarkRoute: configuration.benchmarkRoute), active: active), active: active),
             group: group)
         opsServer = HTTPServer(
@@ -309,14 +313,14 @@ public final class Gateway: Sendable {
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
         idempotency: IdempotencyStore, cases: CaseStore, pushes: CasePushes, events: EventRoutes, metrics: Metrics,
-        benchmarkRoute: Bool
+        limiter: RateLimiter = RateLimiter(), benchmarkRoute: Bool
     ) -> Router {
         var router = Router()
         health.mount(on: &router)
         let catalog = CatalogRoutes(active: active)
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let pipeline = CallPipeline(
-            active: active, limiter: RateLimiter(), tokens: tokens, audit: audit, metrics: metrics, clock: clock,
+            active: active, limiter: limiter, tokens: tokens, audit: audit, metrics: metrics, clock: clock,
             idempotency: idempotency, cases: cases)
         OAuthRoutes(tokens: tokens, clock: clock).mount(on: &router)
         events.mount(on: &router)

@@ -106,6 +106,69 @@ struct SharedStateTests {
         #expect(try Self.send(again, to: second.publicPort).statusCode == 409, "replays are shared again")
     }
 
+    /// Three instances, calls spread round-robin: a 100/s limit (burst 50) driven at 3× for 10 s
+    /// admits within ±5 % of rate × time + burst across the three together, not three times it.
+    @Test
+    func aLimitHoldsAcrossThreeInstances() async throws {
+        let redis = try await RedisServer()
+        let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-url-\(UUID().uuidString)")
+            .path
+        try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
+        let environment = try CallEndToEndTests.Environment(extraEdits: [
+            "gateway.json": { $0["state"] = ["redis": "file:\(urlFile)"] },
+            "services/service-hall.queue.json": {
+                $0["rateLimits"] = [["scope": "service", "limit": 100, "period": "1s", "burst": 50]]
+            },
+        ])
+        let others = try (0..<2).map { _ in try GatewayProcess.start(manifests: environment.manifests) }
+        defer {
+            for other in others {
+                other.terminate()
+                _ = other.waitForExit()
+            }
+            environment.stop()
+        }
+        let ports = [environment.gateway.publicPort] + others.map(\.publicPort)
+        let partner = try environment.partner("webhooks-demo")
+        let seconds = 10.0
+        let started = Date()
+        // One sender per instance at 100 calls/s: 300/s in all, three times the limit.
+        let counts = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
+            for port in ports {
+                group.addTask {
+                    try await blocking {
+                        var counts: [Int: Int] = [:]
+                        var index = 0
+                        while true {
+                            let due = started.addingTimeInterval(Double(index) * 0.01)
+                            if due.timeIntervalSince(started) >= seconds { break }
+                            let wait = due.timeIntervalSinceNow
+                            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+                            let request = try RequestSigner(partner: partner).sign(
+                                path: "/v1/cities/330100/services/service-hall.queue/status",
+                                body: Array(#"{"hall":"west-lake"}"#.utf8))
+                            counts[try Self.send(request, to: port).statusCode, default: 0] += 1
+                            index += 1
+                        }
+                        return counts
+                    }
+                }
+            }
+            var total: [Int: Int] = [:]
+            for try await counts in group { total.merge(counts, uniquingKeysWith: +) }
+            return total
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        try await redis.stop()
+        let admitted = counts[200, default: 0]
+        let expected = 100 * elapsed + 51
+        #expect(Set(counts.keys).isSubset(of: [200, 429]), "\(counts)")
+        #expect(counts[429, default: 0] > 1000, "the limit refused the excess: \(counts)")
+        #expect(
+            abs(Double(admitted) - expected) <= expected * 0.05,
+            "admitted \(admitted) in \(elapsed) s across three instances; expected \(expected) ± 5 %")
+    }
+
     @Test
     func stateConfigurationProblemsNameTheField() throws {
         let cases: [([String: Any], String)] = [
@@ -113,6 +176,7 @@ struct SharedStateTests {
             (["redis": "redis://127.0.0.1:6379"], "gateway.json: $.state.redis: must be an env: or file: reference"),
             (["redis": "env:CITYGATE_TEST_NO_SUCH_VARIABLE"], "gateway.json: $.state.redis:"),
             (["memcached": "env:X"], "gateway.json: $.state.memcached: unknown field"),
+            (["rateLimits": "sometimes"], "gateway.json: $.state.rateLimits: must be fail-open or fail-closed"),
         ]
         for (state, expected) in cases {
             let copy = state.mapValues { "\($0)" }

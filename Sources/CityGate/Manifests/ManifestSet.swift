@@ -32,6 +32,9 @@ public struct ManifestSet: Sendable {
     public var auditHash = AuditChain.HashAlgorithm.sha256
     /// Shared state across instances (`state.redis`, a resolved `redis://` URL); nil: embedded.
     public var redisURL: String? = nil
+    /// When Redis is unreachable, rate limits fall back to each instance's own (`fail-open`,
+    /// the default) or refuse (`fail-closed`): `state.rateLimits`.
+    public var sharedLimitsFailOpen = true
     /// TLS on the public listener (`tls`); nil: cleartext.
     public var tls: TLSSettings? = nil
 
@@ -76,6 +79,7 @@ public struct ManifestSet: Sendable {
         var tls: TLSSettings?
         var auditHash = AuditChain.HashAlgorithm.sha256
         var redisURL: String?
+        var sharedLimitsFailOpen = true
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
             if let document {
@@ -123,7 +127,14 @@ public struct ManifestSet: Sendable {
                     }
                 }
                 if let value = document["state"], let object = reader.object(value, at: "$.state") {
-                    reader.checkFields(object, at: "$.state", allowed: ["redis", "postgres"])
+                    reader.checkFields(object, at: "$.state", allowed: ["redis", "postgres", "rateLimits"])
+                    if let policy = reader.string(object, "rateLimits", at: "$.state", required: false) {
+                        if policy == "fail-open" || policy == "fail-closed" {
+                            sharedLimitsFailOpen = policy == "fail-open"
+                        } else {
+                            reader.report("$.state.rateLimits", "must be fail-open or fail-closed")
+                        }
+                    }
                     if object["postgres"] != nil {
                         reader.report(
                             "$.state.postgres",
@@ -286,6 +297,7 @@ public struct ManifestSet: Sendable {
         set.tls = tls
         set.auditHash = auditHash
         set.redisURL = redisURL
+        set.sharedLimitsFailOpen = sharedLimitsFailOpen
         return .success(set)
     }
 

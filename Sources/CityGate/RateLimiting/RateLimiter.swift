@@ -67,6 +67,22 @@ public final class RateLimiter: Sendable {
     /// Keys currently held.
     public var keyCount: Int { state.withLock { $0.count } }
 
+    /// The limits shared with other instances, when `gateway.json` `state.redis` names them.
+    private let shared = Mutex<RedisRateLimits?>(nil)
+
+    /// Decides in `limits` from now on (set once at start).
+    func share(_ limits: RedisRateLimits) { shared.withLock { $0 = limits } }
+
+    /// Decides a request: in the shared limits when there are any, else (or when they cannot be
+    /// reached and the policy is fail-open) here; nil when they cannot be reached and the policy
+    /// is fail-closed.
+    func decide(_ rules: [Rule], now: Int64) async -> Decision? {
+        guard !rules.isEmpty, let limits = shared.withLock({ $0 }) else { return check(rules, now: now) }
+        do { return try await limits.check(rules) } catch {
+            return limits.failOpen ? check(rules, now: now) : nil
+        }
+    }
+
     /// Decides a request against every rule at `now` (nanoseconds on a monotonic clock).
     public func check(_ rules: [Rule], now: Int64) -> Decision {
         let admitAll = Decision(allowed: true, rule: nil, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0)

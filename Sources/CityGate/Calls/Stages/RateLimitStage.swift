@@ -18,7 +18,11 @@ struct RateLimitStage: CallStage {
         let rules = target.route.rules(
             operation: target.operation.name, partnerId: try call.partner(for: name),
             remoteAddress: call.http.remoteAddress, subject: call.token?.grant.subject)
-        let decision = limiter.check(rules, now: monotonicNanos())
+        guard let decision = await limiter.decide(rules, now: monotonicNanos()) else {
+            throw ProblemError(
+                .stateUnavailable, "The gateway's shared rate limits are unreachable; retry shortly.",
+                headers: [("Retry-After", "1")])
+        }
         guard decision.allowed else {
             metrics?.increment("citygate_rate_limit_refusals_total", ["scope": decision.rule?.policy ?? "unknown"])
             throw ProblemError(
