@@ -29,13 +29,6 @@ curl -sf "http://127.0.0.1:$nginx_port/bench/fixed" >/dev/null
 [ "$(curl -s "http://127.0.0.1:$cg_port/bench/fixed")" = "$(curl -s "http://127.0.0.1:$nginx_port/bench/fixed")" ] \
     || { echo "bodies differ"; exit 1; }
 
-run_wrk() { # url -> "rps p99ms"
-    taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "$1" >"$work/wrk.out"
-    local rps p99
-    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
-    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' "$work/wrk.out")
-    echo "$rps $p99"
-}
 
 echo "wrk -t1 -c$connections -d${duration}s, $rounds interleaved rounds, servers on core 0, wrk on core 1"
 printf "%-6s %-9s %12s %10s\n" round server "requests/s" "p99 ms"

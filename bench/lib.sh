@@ -39,3 +39,15 @@ cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{pr
 
 # ticks_per_request TICKS REQUESTS: CPU microseconds per request.
 ticks_per_request() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0) ? (t * 1e6 / hz / n) : 0 }'; }
+
+# run_wrk URL [HEADER]: wrk on core 1 with $connections connections for $duration s (the caller
+# sets both, and $work); prints "requests/s p99-ms".
+run_wrk() {
+    local header=()
+    [ -n "${2:-}" ] && header=(-H "$2")
+    taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "${header[@]}" "$1" >"$work/wrk.out"
+    local rps p99
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' "$work/wrk.out")
+    echo "$rps $p99"
+}

@@ -9,18 +9,44 @@ import Testing
 /// again, the instances recover without a restart.
 @Suite(.serialized)
 struct SharedStateTests {
-    static func cluster(_ redis: RedisServer) throws -> (CallEndToEndTests.Environment, GatewayProcess) {
-        let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-url-\(UUID().uuidString)")
+    /// Instances on one Redis: the environment's gateway (with the mocks) and `extra` more on
+    /// the same tree, each with its own data directory.
+    final class Cluster: @unchecked Sendable {
+        // @unchecked: used by one test at a time.
+        let environment: CallEndToEndTests.Environment
+        let others: [GatewayProcess]
+
+        init(_ redis: RedisServer, extra: Int = 1, edits: [String: @Sendable (inout [String: Any]) -> Void] = [:])
+            throws
+        {
+            let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "redis-url-\(UUID().uuidString)"
+            )
             .path
-        try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
-        let environment = try CallEndToEndTests.Environment(extraEdits: [
-            "gateway.json": { $0["state"] = ["redis": "file:\(urlFile)"] }
-        ])
-        do {
-            return (environment, try GatewayProcess.start(manifests: environment.manifests))
-        } catch {
+            try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
+            var all = edits
+            all["gateway.json"] = { $0["state"] = ["redis": "file:\(urlFile)"] }
+            environment = try CallEndToEndTests.Environment(extraEdits: all)
+            var started: [GatewayProcess] = []
+            do {
+                for _ in 0..<extra { started.append(try GatewayProcess.start(manifests: environment.manifests)) }
+            } catch {
+                for gateway in started { gateway.terminate() }
+                environment.stop()
+                throw error
+            }
+            others = started
+        }
+
+        /// Every instance's public port, the environment's first.
+        var ports: [UInt16] { [environment.gateway.publicPort] + others.map(\.publicPort) }
+
+        func stop() {
+            for other in others {
+                other.terminate()
+                _ = other.waitForExit()
+            }
             environment.stop()
-            throw error
         }
     }
 
@@ -41,12 +67,10 @@ struct SharedStateTests {
     func aRequestAcceptedByOneInstanceIsAReplayOnTheOther() async throws {
         let redis = try await RedisServer()
         defer { Task { try? await redis.stop() } }
-        let (environment, second) = try Self.cluster(redis)
-        defer {
-            second.terminate()
-            _ = second.waitForExit()
-            environment.stop()
-        }
+        let cluster = try Cluster(redis)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let second = try #require(cluster.others.first)
         let first = environment.gateway.publicPort
         for _ in 0..<5 {
             let request = try Self.signed(environment)
@@ -67,12 +91,10 @@ struct SharedStateTests {
     func withRedisGoneSignedCallsFailClosedAndRecoverWhenItReturns() async throws {
         let redis = try await RedisServer()
         defer { Task { try? await redis.stop() } }
-        let (environment, second) = try Self.cluster(redis)
-        defer {
-            second.terminate()
-            _ = second.waitForExit()
-            environment.stop()
-        }
+        let cluster = try Cluster(redis)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let second = try #require(cluster.others.first)
         let port = environment.gateway.publicPort
         #expect(try Self.send(try Self.signed(environment), to: port).statusCode == 200)
         try await redis.stop()
@@ -111,24 +133,16 @@ struct SharedStateTests {
     @Test
     func aLimitHoldsAcrossThreeInstances() async throws {
         let redis = try await RedisServer()
-        let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-url-\(UUID().uuidString)")
-            .path
-        try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
-        let environment = try CallEndToEndTests.Environment(extraEdits: [
-            "gateway.json": { $0["state"] = ["redis": "file:\(urlFile)"] },
-            "services/service-hall.queue.json": {
-                $0["rateLimits"] = [["scope": "service", "limit": 100, "period": "1s", "burst": 50]]
-            },
-        ])
-        let others = try (0..<2).map { _ in try GatewayProcess.start(manifests: environment.manifests) }
-        defer {
-            for other in others {
-                other.terminate()
-                _ = other.waitForExit()
-            }
-            environment.stop()
-        }
-        let ports = [environment.gateway.publicPort] + others.map(\.publicPort)
+        let cluster = try Cluster(
+            redis, extra: 2,
+            edits: [
+                "services/service-hall.queue.json": {
+                    $0["rateLimits"] = [["scope": "service", "limit": 100, "period": "1s", "burst": 50]]
+                }
+            ])
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let ports = cluster.ports
         let partner = try environment.partner("webhooks-demo")
         let seconds = 10.0
         let started = Date()

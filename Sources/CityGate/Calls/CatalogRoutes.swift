@@ -11,11 +11,10 @@ struct CatalogRoutes: Sendable {
 
     func catalog(_ request: Request, _ context: RequestContext) -> Response {
         let snapshot = active.snapshot
-        let code = context.pathParameters["city"] ?? ""
-        guard let city = snapshot.manifests.cities[code] else {
-            return ProblemError(
-                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
-            ).response(requestId: context.requestId)
+        let city: CityConfiguration
+        switch Self.city(in: snapshot, context) {
+        case .success(let found): city = found
+        case .failure(let refusal): return refusal.response(requestId: context.requestId)
         }
         let services: [[String: Any]] = city.services.keys.sorted().compactMap { id in
             guard let service = snapshot.manifests.services[id], let entry = city.services[id] else { return nil }
@@ -28,13 +27,13 @@ struct CatalogRoutes: Sendable {
 
     func guide(_ request: Request, _ context: RequestContext) -> Response {
         let snapshot = active.snapshot
-        let code = context.pathParameters["city"] ?? ""
         let id = context.pathParameters["service"] ?? ""
-        guard let city = snapshot.manifests.cities[code] else {
-            return ProblemError(
-                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
-            ).response(requestId: context.requestId)
+        let city: CityConfiguration
+        switch Self.city(in: snapshot, context) {
+        case .success(let found): city = found
+        case .failure(let refusal): return refusal.response(requestId: context.requestId)
         }
+        let code = city.code
         guard let entry = city.services[id], let service = snapshot.manifests.services[id] else {
             return ProblemError(
                 .unknownService, "City \(code) offers no service \(EchoableText.quoted(id, or: "by that name"))."
@@ -82,16 +81,28 @@ struct CatalogRoutes: Sendable {
     /// `GET /v1/cities/{city}/openapi.json`: the city's enabled operations as OpenAPI 3.1.
     func openAPI(_ request: Request, _ context: RequestContext, issuer: String) -> Response {
         let snapshot = active.snapshot
-        let code = context.pathParameters["city"] ?? ""
-        guard let city = snapshot.manifests.cities[code] else {
-            return ProblemError(
-                .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."
-            ).response(requestId: context.requestId)
+        let city: CityConfiguration
+        switch Self.city(in: snapshot, context) {
+        case .success(let found): city = found
+        case .failure(let refusal): return refusal.response(requestId: context.requestId)
         }
         var response = Response.jsonObject(
             OpenAPIDocument.build(city: city, manifests: snapshot.manifests, issuer: issuer))
         response.headers.add(name: "Cache-Control", value: "public, max-age=60")
         return response
+    }
+
+    /// The city the path names, or the 404 for a code served nowhere here.
+    private static func city(in snapshot: ConfigurationSnapshot, _ context: RequestContext)
+        -> Result<CityConfiguration, ProblemError>
+    {
+        let code = context.pathParameters["city"] ?? ""
+        guard let city = snapshot.manifests.cities[code] else {
+            return .failure(
+                ProblemError(
+                    .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here."))
+        }
+        return .success(city)
     }
 
     private func summary(_ service: ServiceManifest, entry: CityConfiguration.ServiceEntry) -> [String: Any] {
