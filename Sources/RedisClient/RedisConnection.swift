@@ -86,19 +86,20 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
     static func withArgv<T>(
         _ arguments: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
     ) -> T {
+        // Copies we own (an empty argument gets a one-byte buffer and length 0).
         let buffers = arguments.map { bytes -> UnsafeMutablePointer<CChar> in
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBufferPointer { source in
-                source.withMemoryRebound(to: CChar.self) { buffer.update(from: $0.baseAddress!, count: bytes.count) }
-            }
+            for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
             return buffer
         }
         defer { buffers.forEach { $0.deallocate() } }
-        var argv = buffers.map { UnsafePointer<CChar>?($0) }
-        let lengths = arguments.map(\.count)
-        return argv.withUnsafeMutableBufferPointer { argvBuffer in
-            lengths.withUnsafeBufferPointer { body(argvBuffer.baseAddress!, $0.baseAddress!) }
-        }
+        let argv = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(buffers.count, 1))
+        defer { argv.deallocate() }
+        for (index, buffer) in buffers.enumerated() { argv[index] = UnsafePointer(buffer) }
+        let lengths = UnsafeMutablePointer<Int>.allocate(capacity: max(arguments.count, 1))
+        defer { lengths.deallocate() }
+        for (index, argument) in arguments.enumerated() { lengths[index] = argument.count }
+        return body(argv, UnsafePointer(lengths))
     }
 
     private func connectIfNeeded() -> UnsafeMutablePointer<redisAsyncContext>? {
