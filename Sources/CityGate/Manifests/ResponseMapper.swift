@@ -29,12 +29,17 @@ public enum ResponseMapper {
     public static func map(_ response: ClientResponse, with mapping: ResponseMapping, backend: String) -> Outcome {
         // The answer in UTF-8 (nil: not valid in the charset it names or the operation's).
         let body = utf8Body(response, fallback: mapping.charset)
-        // A SOAP fault (SOAP 1.1 answers it with 500, some systems with 200) is mapped by its code.
-        if let body, body.first(where: { !isSpace($0) }) == UInt8(ascii: "<"),
-            let (name, value) = XMLDocumentReader.readUnwrapped(Data(body)), name == "Fault",
-            let fault = value as? [String: Any]
-        {
-            return faultOutcome(JSONValue(foundation: fault) ?? .object([:]), mapping: mapping.faults, backend: backend)
+        // XML is parsed once: for a SOAP fault (SOAP 1.1 answers it with 500, some systems with
+        // 200), mapped by its code, and otherwise as the document the fields are read from.
+        var xml: (name: String?, value: Any)?
+        var isXML = false
+        if let body, body.first(where: { !isSpace($0) }) == UInt8(ascii: "<") {
+            isXML = true
+            xml = XMLDocumentReader.readUnwrapped(Data(body))
+            if let (name, value) = xml, name == "Fault", let fault = value as? [String: Any] {
+                return faultOutcome(
+                    JSONValue(foundation: fault) ?? .object([:]), mapping: mapping.faults, backend: backend)
+            }
         }
         if let slug = mapping.errors[response.status] {
             let status = response.status >= 500 ? 502 : response.status
@@ -54,7 +59,11 @@ public enum ResponseMapper {
         if let allowed = mapping.document, let outcome = documentOutcome(response, allowed: allowed, backend: backend) {
             return outcome
         }
-        guard let body, let document = decode(body, contentType: response.headers["content-type"] ?? "") else {
+        let parsed: JSONValue? =
+            if isXML { xml.flatMap { JSONValue(foundation: $0.value) } } else {
+                body.flatMap { decode($0, contentType: response.headers["content-type"] ?? "") }
+            }
+        guard let document = parsed else {
             return .problem(
                 .backendBadResponse,
                 detail: "Backend '\(backend)' answered with a body the gateway cannot read.")

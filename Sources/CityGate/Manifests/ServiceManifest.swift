@@ -121,7 +121,9 @@ public struct BackendRequestTemplate: Sendable {
     /// The XML root element (and optional SOAP operation) for `xml` bodies.
     public var xmlRoot: String?
     /// Envelope, namespaces and WS-Security of `xml` bodies.
-    public var xml = XMLRequestSettings()
+    public var xml = XMLRequestSettings() {
+        didSet { secretNames = plan.secretNames.union(xml.secretNames) }
+    }
     /// File parts of a `multipart` body, by part name, in order.
     public var files: [(name: String, part: FilePart)] = []
     /// The character set the backend speaks (`charset`): the body is converted to it, and an
@@ -143,14 +145,17 @@ public struct BackendRequestTemplate: Sendable {
         self.body = body
         self.xmlRoot = xmlRoot
         self.plan = RequestPlan(path: path, query: query, headers: headers, body: body)
+        self.secretNames = plan.secretNames
     }
 
     /// The city credentials this request names (`{secret.<name>}` in headers, query and the
     /// WS-Security header).
-    public var secretNames: Set<String> { plan.secretNames.union(xml.secretNames) }
+    /// Computed when the templates change, not per call.
+    public private(set) var secretNames: Set<String> = []
 
     private mutating func replan() {
         plan = RequestPlan(path: path, query: query, headers: headers, body: body)
+        secretNames = plan.secretNames.union(xml.secretNames)
     }
 }
 
