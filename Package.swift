@@ -171,7 +171,7 @@ let package = Package(
             name: "CityGateTests",
             dependencies: [
                 "CityGate", "Cryptography", "EventLoops", "HTTPCore", "HTTPServer", "HTTPClient", "Store",
-                "TestSupport",
+                "TestSupport", "RedisClient",
             ],
             swiftSettings: swiftSettings
         ),

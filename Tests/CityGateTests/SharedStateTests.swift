@@ -110,22 +110,42 @@ struct SharedStateTests {
         #expect(try environment.get("/healthz").statusCode == 200)
 
         try await redis.start()
-        var recovered = false
-        for _ in 0..<50 where !recovered {
-            recovered = try Self.send(try Self.signed(environment), to: port).statusCode == 200
-            if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+        let recovered = try await eventually(timeout: .seconds(5), every: .milliseconds(100)) {
+            try Self.send(try Self.signed(environment), to: port).statusCode == 200
         }
         #expect(recovered, "the instance reconnects without a restart")
         let again = try Self.signed(environment)
-        var second200 = false
-        for _ in 0..<50 where !second200 {
-            let answer = try Self.send(try Self.signed(environment), to: second.publicPort)
-            second200 = answer.statusCode == 200
-            if !second200 { try await Task.sleep(for: .milliseconds(100)) }
+        let otherRecovered = try await eventually(timeout: .seconds(5), every: .milliseconds(100)) {
+            try Self.send(try Self.signed(environment), to: second.publicPort).statusCode == 200
         }
-        #expect(second200, "so does the other")
+        #expect(otherRecovered, "so does the other")
         #expect(try Self.send(again, to: port).statusCode == 200)
         #expect(try Self.send(again, to: second.publicPort).statusCode == 409, "replays are shared again")
+    }
+
+    /// A Redis that stops answering (paused, not gone) costs a call its 500 ms deadline, not
+    /// more: the call is refused with 503 and the next ones recover once Redis answers again.
+    @Test
+    func aRedisThatStopsAnsweringFailsCallsAtTheDeadline() async throws {
+        let redis = try await RedisServer()
+        defer { Task { try? await redis.stop() } }
+        let cluster = try Cluster(redis, extra: 0)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let port = environment.gateway.publicPort
+        #expect(try Self.send(try Self.signed(environment), to: port).statusCode == 200)
+        let cli = ExternalProcess.which("redis-cli") ?? "/usr/bin/redis-cli"
+        let pause = try await ExternalProcess.run(cli, ["-p", "\(redis.port)", "CLIENT", "PAUSE", "3000", "ALL"])
+        #expect(pause.standardOutput.contains("OK"), "\(pause.standardError)")
+        let started = ContinuousClock.now
+        let refused = try Self.send(try Self.signed(environment), to: port)
+        let waited = ContinuousClock.now - started
+        #expect(refused.statusCode == 503 && refused.text.contains("state-unavailable"), "\(refused.text)")
+        #expect(waited >= .milliseconds(400) && waited < .milliseconds(1500), "refused at the deadline: \(waited)")
+        let recovered = try await eventually(timeout: .seconds(8), every: .milliseconds(200)) {
+            try Self.send(try Self.signed(environment), to: port).statusCode == 200
+        }
+        #expect(recovered, "calls are served again once Redis answers")
     }
 
     /// Three instances, calls spread round-robin: a 100/s limit (burst 50) driven at 3× for 10 s
