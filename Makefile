@@ -34,8 +34,8 @@ format:
 test: deps lint
 	@scripts/venv.sh
 	# Headless Chromium (and a CJK font) render the ops status page in the tests; redis-server
-	# is started by the shared-state tests.
-	@scripts/install-deps.sh chromium fonts-wqy-zenhei redis-server
+	# and PostgreSQL are started by the shared-state tests (psql checks from outside).
+	@scripts/install-deps.sh chromium fonts-wqy-zenhei redis-server postgresql postgresql-client
 	# The release build that `make run` and `make bench` use must compile too: Swift's optimizer
 	# has crashed on code the debug build accepted.
 	$(SWIFT) build -c release
@@ -52,7 +52,7 @@ test: deps lint
 # under OpenSSL failed about one start-up in forty). Optimized, because the optimizer's shorter
 # lifetimes are what free such a buffer early: a debug build keeps it alive to the end of the
 # scope and ASan sees nothing. About three minutes on 2 cores.
-ASAN_TESTS := CryptographyTests\.|HTTPServerTests\.(TLSListenerTests|TLSSlowClientTests)|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests|SM2TokenTests|EdgeTLSTests|SharedStateTests)
+ASAN_TESTS := CryptographyTests\.|HTTPServerTests\.(TLSListenerTests|TLSSlowClientTests)|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests|SM2TokenTests|EdgeTLSTests|SharedStateTests|SharedInboxTests)
 ASAN_BUILD := -c release --scratch-path .build-asan -Xswiftc -sanitize=address -Xswiftc -enable-testing
 test-sanitizers: deps
 	$(SWIFT) build --build-tests $(ASAN_BUILD)

@@ -42,6 +42,12 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // PostgreSQL for the shared inbox and token state (gateway.json "state.postgres").
+        .systemLibrary(
+            name: "CLibpq",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -87,6 +93,13 @@ let package = Package(
             dependencies: ["EventLoops", "Logging", "CHiredis"],
             swiftSettings: swiftSettings
         ),
+        // Blocking libpq connections on a few dedicated threads, awaited by async callers: the
+        // shared inbox with delivery leases and the shared token state.
+        .target(
+            name: "PostgresClient",
+            dependencies: ["CLibpq"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Cryptography",
             dependencies: ["COpenSSL"],
@@ -101,6 +114,7 @@ let package = Package(
             name: "CityGate",
             dependencies: [
                 "HTTPCore", "Logging", "EventLoops", "HTTPServer", "HTTPClient", "Cryptography", "Store", "RedisClient",
+                "PostgresClient",
             ],
             swiftSettings: swiftSettings
         ),
@@ -171,7 +185,7 @@ let package = Package(
             name: "CityGateTests",
             dependencies: [
                 "CityGate", "Cryptography", "EventLoops", "HTTPCore", "HTTPServer", "HTTPClient", "Store",
-                "TestSupport", "RedisClient",
+                "TestSupport", "RedisClient", "PostgresClient",
             ],
             swiftSettings: swiftSettings
         ),

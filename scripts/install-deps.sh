@@ -3,7 +3,7 @@
 # Idempotent: a machine that has them all runs no apt-get at all.
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev libssl-dev libsqlite3-dev libhiredis-dev curl python3-venv nginx)
+packages=(libcurl4-openssl-dev libssl-dev libsqlite3-dev libhiredis-dev libpq-dev curl python3-venv nginx)
 for extra in "$@"; do packages+=("$extra"); done
 
 missing=()

@@ -74,6 +74,8 @@ public final class Gateway: Sendable {
         case dataDirectory(String)
         case tokenKeys(String)
         case tls(TLSError)
+        /// A shared store (`state.postgres`) could not be opened.
+        case sharedStore(String)
 
         /// What to tell the operator.
         public var description: String {
@@ -85,6 +87,7 @@ public final class Gateway: Sendable {
             case .dataDirectory(let message): message
             case .tokenKeys(let message): message
             case .tls(let error): "gateway.json: $.tls: \(error)"
+            case .sharedStore(let message): message
             }
         }
     }
@@ -97,7 +100,7 @@ public final class Gateway: Sendable {
     /// The OAuth token service.
     public let tokens: TokenService
     /// The durable event inbox and its delivery workers.
-    let inbox: Inbox
+    let inbox: any EventInbox
     let deliveries: DeliveryWorker
     /// Deletes what has expired from gateway.db, and seals the audit chain.
     let housekeeping: Housekeeping
@@ -164,11 +167,24 @@ public final class Gateway: Sendable {
             audit = try AuditLog(database: database)
             audit.use(manifests.auditHash)
             idempotency = try IdempotencyStore(database: database)
-            inbox = try Inbox(
-                path: dataDirectory + "/inbox.db",
-                maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
         } catch {
             throw .store(error)
+        }
+        // The event inbox: PostgreSQL when instances share it, else inbox.db beside gateway.db.
+        if let url = manifests.postgresURL {
+            do {
+                inbox = try SharedInbox(url: url, owner: try InstanceIdentity.load(directory: dataDirectory))
+            } catch {
+                throw .sharedStore("gateway.json: $.state.postgres: \(error)")
+            }
+        } else {
+            do {
+                inbox = try Inbox(
+                    path: dataDirectory + "/inbox.db",
+                    maxBytes: Int64(manifests.events.maxInboxMegabytes) * 1_048_576)
+            } catch {
+                throw .store(error)
+            }
         }
         let material: TokenKeyMaterial
         do { material = try TokenKeyMaterial.load(directory: dataDirectory) } catch {
@@ -240,13 +256,18 @@ public final class Gateway: Sendable {
                 },
             ])
         let worker = deliveries
-        let sharedState: (@Sendable () async -> Bool)? = redis.map { client in
-            { @Sendable in
-                if case .status("PONG")? = try? await client.command("PING") { return true }
-                return false
-            }
+        var sharedChecks: [(name: String, check: @Sendable () async -> Bool)] = []
+        if let redis {
+            sharedChecks.append(
+                ("shared-state", { @Sendable in
+                    if case .status("PONG")? = try? await redis.command("PING") { return true }
+                    return false
+                }))
         }
-        health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning }, sharedState: sharedState)
+        if let shared = inbox as? SharedInbox {
+            sharedChecks.append(("shared-inbox", { @Sendable in await shared.probe() }))
+        }
+        health = HealthChecks(database: database, eventWorkersRunning: { worker.isRunning }, sharedChecks: sharedChecks)
         var publicHTTP = configuration.http
         publicHTTP.address = publicAddress
         publicHTTP.tls = tls
@@ -347,7 +368,7 @@ public final class Gateway: Sendable {
     }
 
     static func opsRouter(
-        health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: Inbox,
+        health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: any EventInbox,
         deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64, cases: CaseStore,
         pushes: CasePushes, openConnections: @escaping @Sendable () -> Int
     ) -> Router {

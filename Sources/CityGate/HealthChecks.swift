@@ -13,16 +13,17 @@ final class HealthChecks: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let database: Database
     private let eventWorkersRunning: @Sendable () -> Bool
-    /// Whether the shared state (Redis) answers, when instances share it.
-    private let sharedState: (@Sendable () async -> Bool)?
+    /// Checks of the shared stores, when instances share them: `shared-state` (Redis answers),
+    /// `shared-inbox` (PostgreSQL answers).
+    private let sharedChecks: [(name: String, check: @Sendable () async -> Bool)]
 
     init(
         database: Database, eventWorkersRunning: @escaping @Sendable () -> Bool = { true },
-        sharedState: (@Sendable () async -> Bool)? = nil
+        sharedChecks: [(name: String, check: @Sendable () async -> Bool)] = []
     ) {
         self.database = database
         self.eventWorkersRunning = eventWorkersRunning
-        self.sharedState = sharedState
+        self.sharedChecks = sharedChecks
     }
 
     /// Whether the store takes writes: a write lock taken and released, nothing written.
@@ -58,9 +59,10 @@ final class HealthChecks: Sendable {
         }
         router.get("/readyz") { [self] _, context in
             var checks = readiness
-            // An instance that cannot reach the shared state refuses signed calls (fail closed):
-            // the load balancer should send them elsewhere.
-            if let sharedState { checks.append(("shared-state", await sharedState())) }
+            // An instance that cannot reach the shared state refuses signed calls (fail closed),
+            // one that cannot reach the shared inbox refuses events: the load balancer should
+            // send them elsewhere.
+            for shared in sharedChecks { checks.append((shared.name, await shared.check())) }
             let failing = checks.filter { !$0.passing }.map(\.name)
             let members = checks.map { "\(JSONText.quoted($0.name)):\($0.passing ? "\"pass\"" : "\"fail\"")" }
             if failing.isEmpty {

@@ -20,12 +20,12 @@ struct CallEndToEndTests {
         /// Backend name → the mock's port.
         let mockPorts: [String: Int]
 
-        init(extraEdits: [String: @Sendable (inout [String: Any]) -> Void] = [:]) throws {
+        init(extraEdits: [String: @Sendable (inout [String: Any]) -> Void] = [:], mockArguments: [String] = []) throws {
             let output = Pipe()
             mocks.executableURL = URL(
                 fileURLWithPath: CommandLineTests.binary.replacingOccurrences(
                     of: "/citygate", with: "/citygate-mock-backends"))
-            mocks.arguments = ["--base-port", "0"]
+            mocks.arguments = ["--base-port", "0"] + mockArguments
             mocks.standardOutput = output
             try mocks.run()
             let line = output.fileHandleForReading.availableData

@@ -81,7 +81,7 @@ struct InboxTests {
         _ = try await inbox.record(.failed(id: dead, attempts: 3, reason: "backend answered 503", nextAttemptAt: nil))
             .get()
         #expect(try inbox.find(dead)?.lastError == "backend answered 503")
-        #expect(try inbox.replay(ids: [dead, pending], now: 2_000_000) == 1)
+        #expect(try await inbox.replay(ids: [dead, pending], now: 2_000_000) == 1)
         let replayed = try #require(try inbox.find(dead))
         #expect(replayed.state == .pending)
         #expect(replayed.attempts == 0)

@@ -16,17 +16,27 @@ struct SharedStateTests {
         let environment: CallEndToEndTests.Environment
         let others: [GatewayProcess]
 
-        init(_ redis: RedisServer, extra: Int = 1, edits: [String: @Sendable (inout [String: Any]) -> Void] = [:])
-            throws
-        {
-            let urlFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "redis-url-\(UUID().uuidString)"
-            )
-            .path
-            try "\(redis.url)\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
+        init(
+            _ redis: RedisServer, postgres: PostgresServer? = nil, extra: Int = 1,
+            edits: [String: @Sendable (inout [String: Any]) -> Void] = [:], mockArguments: [String] = []
+        ) throws {
+            // The URLs as file: references, the way a city keeps them out of gateway.json.
+            func reference(_ url: String, _ name: String) throws -> String {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "\(name)-url-\(UUID().uuidString)"
+                ).path
+                try "\(url)\n".write(toFile: path, atomically: true, encoding: .utf8)
+                return "file:\(path)"
+            }
+            var state = ["redis": try reference(redis.url, "redis")]
+            if let postgres { state["postgres"] = try reference(postgres.url, "postgres") }
             var all = edits
-            all["gateway.json"] = { $0["state"] = ["redis": "file:\(urlFile)"] }
-            environment = try CallEndToEndTests.Environment(extraEdits: all)
+            let earlier = edits["gateway.json"]
+            all["gateway.json"] = { [state] gateway in
+                earlier?(&gateway)
+                gateway["state"] = state
+            }
+            environment = try CallEndToEndTests.Environment(extraEdits: all, mockArguments: mockArguments)
             var started: [GatewayProcess] = []
             do {
                 for _ in 0..<extra { started.append(try GatewayProcess.start(manifests: environment.manifests)) }

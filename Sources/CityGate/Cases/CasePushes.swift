@@ -8,7 +8,7 @@ import Foundation
 /// follow-up), so queueing the same message twice — a backend's retry after a crash between
 /// recording its report and queueing the push — stores it once.
 struct CasePushes: Sendable {
-    let inbox: Inbox
+    let inbox: any EventInbox
     let worker: DeliveryWorker
 
     /// What queueing did.

@@ -5,7 +5,7 @@ import HTTPServer
 /// `/admin/deliveries` on the ops listener (admin token): the inbox by state, one event, and
 /// replay of dead letters — one by id, or every dead letter received in a time range.
 struct DeliveryRoutes: Sendable {
-    let inbox: Inbox
+    let inbox: any EventInbox
     let worker: DeliveryWorker
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
@@ -27,9 +27,9 @@ struct DeliveryRoutes: Sendable {
                 state = parsed
             }
             let limit = min(1_000, max(1, Int(query["limit"] ?? "") ?? 100))
-            return try store {
-                let events = try inbox.list(state: state, limit: limit).map { $0.summary() }
-                let statistics = try inbox.statistics()
+            return try await store {
+                let events = try await inbox.list(state: state, limit: limit).map { $0.summary() }
+                let statistics = try await inbox.statistics()
                 return .jsonObject([
                     "deliveries": events,
                     "counts": Dictionary(uniqueKeysWithValues: statistics.counts.map { ($0.key.rawValue, $0.value) }),
@@ -39,8 +39,8 @@ struct DeliveryRoutes: Sendable {
         router.get("/admin/deliveries/{id}") { request, context in
             try authorize(request, context)
             let id = Int64(context.pathParameters["id"] ?? "") ?? -1
-            return try store {
-                guard let event = try inbox.find(id) else {
+            return try await store {
+                guard let event = try await inbox.find(id) else {
                     throw ProblemError(.unknownDelivery, "No event \(id).")
                 }
                 return .jsonObject(event.summary())
@@ -49,8 +49,8 @@ struct DeliveryRoutes: Sendable {
         router.post("/admin/deliveries/{id}/replay") { request, context in
             try authorize(request, context)
             let id = Int64(context.pathParameters["id"] ?? "") ?? -1
-            return try store {
-                let count = try inbox.replay(ids: [id], now: clock())
+            return try await store {
+                let count = try await inbox.replay(ids: [id], now: clock())
                 guard count == 1 else {
                     throw ProblemError(.notDead, "Event \(id) is not a dead letter (or does not exist).")
                 }
@@ -68,8 +68,8 @@ struct DeliveryRoutes: Sendable {
                 throw ProblemError(
                     .invalidQuery, "Bulk replay needs from and to (Unix milliseconds of receipt, from < to).")
             }
-            return try store {
-                let count = try inbox.replay(ids: nil, from: from, to: to, now: clock())
+            return try await store {
+                let count = try await inbox.replay(ids: nil, from: from, to: to, now: clock())
                 try audit?.append(
                     kind: "deliveries.replayed", at: clock() / 1000,
                     fields: ["from": from, "to": to, "count": count, "requestId": context.requestId])
@@ -79,8 +79,8 @@ struct DeliveryRoutes: Sendable {
         }
     }
 
-    private func store(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let refusal as ProblemError { throw refusal } catch {
+    private func store(_ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() } catch let refusal as ProblemError { throw refusal } catch {
             throw ProblemError(.storeUnavailable, "The inbox cannot be read.")
         }
     }

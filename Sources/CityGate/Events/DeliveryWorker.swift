@@ -33,7 +33,7 @@ public final class DeliveryWorker: Sendable {
     /// How often due retries are looked for when nothing wakes the loop.
     static let scanInterval: Int64 = 200
 
-    let inbox: Inbox
+    let inbox: any EventInbox
     let active: ActiveConfiguration
     private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
@@ -43,7 +43,7 @@ public final class DeliveryWorker: Sendable {
     private let client: HTTPClient?
 
     init(
-        inbox: Inbox, active: ActiveConfiguration, metrics: Metrics? = nil, client: HTTPClient? = nil,
+        inbox: any EventInbox, active: ActiveConfiguration, metrics: Metrics? = nil, client: HTTPClient? = nil,
         clock: @escaping @Sendable () -> Int64
     ) {
         self.inbox = inbox
@@ -99,10 +99,10 @@ public final class DeliveryWorker: Sendable {
                 // scan interval for scheduled retries.
                 if woken || now - lastScan >= Self.scanInterval {
                     lastScan = now
-                    for event in claim(now: now) {
+                    for event in await claim(now: now) {
                         group.addTask { [self] in await self.deliver(event) }
                     }
-                    purgeIfDue(now: now)
+                    await purgeIfDue(now: now)
                 }
                 await withTaskCancellationHandler {
                     await sleep()
@@ -142,13 +142,25 @@ public final class DeliveryWorker: Sendable {
         }
     }
 
+    /// How long a claimed event stays this instance's in a shared inbox: past the attempt's own
+    /// time limit, with room for recording its outcome, so a lease runs out only when the
+    /// instance is gone or stuck.
+    static func leaseMilliseconds(attemptTimeoutMilliseconds: Int) -> Int64 {
+        2 * Int64(attemptTimeoutMilliseconds) + 10_000
+    }
+
     /// Due events not yet in flight, marked in flight.
-    private func claim(now: Int64) -> [InboxEvent] {
+    private func claim(now: Int64) async -> [InboxEvent] {
         let settings = active.snapshot.manifests.events
-        let room = settings.concurrency - inFlightCount
+        let inFlight = inFlightCount
+        let room = settings.concurrency - inFlight
         guard room > 0 else { return [] }
         let due: [InboxEvent]
-        do { due = try inbox.due(now: now, limit: room + inFlightCount) } catch {
+        do {
+            due = try await inbox.claim(
+                now: now, limit: room, inFlight: inFlight,
+                leaseMilliseconds: Self.leaseMilliseconds(attemptTimeoutMilliseconds: settings.attemptTimeoutMilliseconds))
+        } catch {
             Log.error("inbox scan failed", ["code": "\(error.code)"])
             return []
         }
@@ -167,7 +179,7 @@ public final class DeliveryWorker: Sendable {
         }
     }
 
-    private func purgeIfDue(now: Int64) {
+    private func purgeIfDue(now: Int64) async {
         let due = state.withLock { state -> Bool in
             guard now - state.lastPurge >= 60_000 else { return false }
             state.lastPurge = now
@@ -175,7 +187,7 @@ public final class DeliveryWorker: Sendable {
         }
         guard due else { return }
         let retention = Int64(active.snapshot.manifests.events.retentionHours) * 3_600_000
-        do { _ = try inbox.purgeDelivered(before: now - retention) } catch {
+        do { _ = try await inbox.purgeDelivered(before: now - retention) } catch {
             Log.error("inbox purge failed", ["code": "\(error.code)"])
         }
     }

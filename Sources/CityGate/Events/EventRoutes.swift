@@ -13,7 +13,7 @@ import Logging
 /// ```
 struct EventRoutes: Sendable {
     let active: ActiveConfiguration
-    let inbox: Inbox
+    let inbox: any EventInbox
     let worker: DeliveryWorker
     let metrics: Metrics
     let clock: @Sendable () -> Int64

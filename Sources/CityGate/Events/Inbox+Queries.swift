@@ -17,6 +17,16 @@ extension Inbox {
             kind: InboxEvent.Kind(rawValue: row.text(16) ?? "") ?? .event)
     }
 
+    /// Runs `body` on a connection, its failure as an ``InboxError``.
+    private func reading<T>(_ body: (Session) throws(SQLiteError) -> T) throws(InboxError) -> T {
+        do { return try database.withConnection(body) } catch { throw InboxError(error) }
+    }
+
+    /// The due events, the in-flight ones among them (one worker: no leases needed).
+    func claim(now: Int64, limit: Int, inFlight: Int, leaseMilliseconds: Int64) throws(InboxError) -> [InboxEvent] {
+        do { return try due(now: now, limit: limit + inFlight) } catch { throw InboxError(error) }
+    }
+
     /// Pending events due at `now`, oldest first; of an ordering key only the oldest pending one.
     func due(now: Int64, limit: Int) throws(SQLiteError) -> [InboxEvent] {
         try database.withConnection { session throws(SQLiteError) in
@@ -28,15 +38,6 @@ extension Inbox {
                 ORDER BY next_attempt_at, id LIMIT ?2
                 """,
                 [.integer(now), .integer(Int64(limit))], row: Self.event)
-        }
-    }
-
-    /// The earliest time a pending event is due (nil: none pending).
-    func nextDue() throws(SQLiteError) -> Int64? {
-        try database.withConnection { session throws(SQLiteError) in
-            try session.query("SELECT MIN(next_attempt_at) FROM event WHERE state = 'pending'") { row in
-                row.text(0) == nil ? nil : row.integer(0)
-            }.first ?? nil
         }
     }
 
@@ -57,8 +58,8 @@ extension Inbox {
     }
 
     /// Events in `state`, newest first.
-    func list(state: InboxEvent.State?, limit: Int) throws(SQLiteError) -> [InboxEvent] {
-        try database.withConnection { session throws(SQLiteError) in
+    func list(state: InboxEvent.State?, limit: Int) throws(InboxError) -> [InboxEvent] {
+        try reading { session throws(SQLiteError) in
             try session.query(
                 "SELECT \(Self.columns) FROM event WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
                 [Self.optional(state?.rawValue), .integer(Int64(limit))], row: Self.event)
@@ -66,15 +67,19 @@ extension Inbox {
     }
 
     /// One event.
-    func find(_ id: Int64) throws(SQLiteError) -> InboxEvent? {
-        try database.withConnection { session throws(SQLiteError) in
+    func find(_ id: Int64) throws(InboxError) -> InboxEvent? {
+        try reading { session throws(SQLiteError) in
             try session.query("SELECT \(Self.columns) FROM event WHERE id = ?1", [.integer(id)], row: Self.event).first
         }
     }
 
     /// Puts dead letters back in the queue (attempts start again); returns how many. `ids` nil:
     /// every dead event received in `from..<to` (Unix milliseconds).
-    func replay(ids: [Int64]?, from: Int64 = 0, to: Int64 = .max, now: Int64) throws(SQLiteError) -> Int {
+    func replay(ids: [Int64]?, from: Int64 = 0, to: Int64 = .max, now: Int64) throws(InboxError) -> Int {
+        do { return try replayRows(ids: ids, from: from, to: to, now: now) } catch { throw InboxError(error) }
+    }
+
+    private func replayRows(ids: [Int64]?, from: Int64, to: Int64, now: Int64) throws(SQLiteError) -> Int {
         try database.transaction { session throws(SQLiteError) in
             if let ids {
                 var count = 0
@@ -96,8 +101,8 @@ extension Inbox {
     }
 
     /// Deletes delivered events older than `before` (Unix milliseconds); returns how many.
-    func purgeDelivered(before: Int64) throws(SQLiteError) -> Int {
-        try database.withConnection { session throws(SQLiteError) in
+    func purgeDelivered(before: Int64) throws(InboxError) -> Int {
+        try reading { session throws(SQLiteError) in
             try session.run(
                 "DELETE FROM event WHERE state = 'delivered' AND delivered_at < ?1", [.integer(before)])
         }
@@ -109,8 +114,8 @@ extension Inbox {
         var oldestPendingReceivedAt: Int64?
     }
 
-    func statistics() throws(SQLiteError) -> Statistics {
-        try database.withConnection { session throws(SQLiteError) in
+    func statistics() throws(InboxError) -> Statistics {
+        try reading { session throws(SQLiteError) in
             var counts: [InboxEvent.State: Int] = [:]
             for state in InboxEvent.State.allCases { counts[state] = 0 }
             for (state, count) in try session.query(

@@ -15,7 +15,7 @@ import Synchronization
 /// `synchronous=FULL` makes every commit an fsync; batching every append that arrives while
 /// one commit runs into the next keeps the rate high without weakening the guarantee: no waiter
 /// is resumed before the commit that holds its event returned.
-public final class Inbox: Sendable {
+public final class Inbox: EventInbox {
     /// A new event to store.
     struct NewEvent: Sendable {
         var partnerId: String
@@ -93,16 +93,19 @@ public final class Inbox: Sendable {
     }
 
     /// Stores `event` durably, or finds it already stored. Returns only after the commit.
-    func append(_ event: NewEvent) async -> Result<Appended, SQLiteError> {
-        await submit(.append(event))
+    func append(_ event: NewEvent) async -> Result<Appended, InboxError> {
+        await submit(.append(event)).mapError(InboxError.init)
     }
 
     /// Records a delivery outcome, in the same group commits as the appends (an fsync per
     /// outcome would cap delivery at the disk's fsync rate). Returns after the commit.
     @discardableResult
-    func record(_ outcome: Outcome) async -> Result<Void, SQLiteError> {
-        await submit(.record(outcome)).map { _ in () }
+    func record(_ outcome: Outcome) async -> Result<Void, InboxError> {
+        await submit(.record(outcome)).map { _ in () }.mapError(InboxError.init)
     }
+
+    /// A local file: reachable while it opens (a full disk is an append's failure, not this).
+    var isReachable: Bool { true }
 
     private func submit(_ work: Work) async -> Result<Appended, SQLiteError> {
         await withCheckedContinuation { continuation in

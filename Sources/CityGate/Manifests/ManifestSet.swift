@@ -32,6 +32,9 @@ public struct ManifestSet: Sendable {
     public var auditHash = AuditChain.HashAlgorithm.sha256
     /// Shared state across instances (`state.redis`, a resolved `redis://` URL); nil: embedded.
     public var redisURL: String? = nil
+    /// The shared PostgreSQL (`state.postgres`): the event inbox and token state shared by every
+    /// instance; read at start.
+    public var postgresURL: String? = nil
     /// When Redis is unreachable, rate limits fall back to each instance's own (`fail-open`,
     /// the default) or refuse (`fail-closed`): `state.rateLimits`.
     public var sharedLimitsFailOpen = true
@@ -79,6 +82,7 @@ public struct ManifestSet: Sendable {
         var tls: TLSSettings?
         var auditHash = AuditChain.HashAlgorithm.sha256
         var redisURL: String?
+        var postgresURL: String?
         var sharedLimitsFailOpen = true
         if manager.fileExists(atPath: "\(directory)/gateway.json") {
             let (reader, document) = read("gateway.json")
@@ -135,11 +139,14 @@ public struct ManifestSet: Sendable {
                             reader.report("$.state.rateLimits", "must be fail-open or fail-closed")
                         }
                     }
-                    if object["postgres"] != nil {
-                        reader.report(
-                            "$.state.postgres",
-                            "PostgreSQL shared state (the inbox, tokens, audit) is not available in this build yet; the embedded stores are used"
-                        )
+                    if let url = reader.secret(
+                        object, "postgres", at: "$.state", directory: directory, environment: environment)
+                    {
+                        if url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") {
+                            postgresURL = url
+                        } else {
+                            reader.report("$.state.postgres", "must resolve to a postgresql://USER@HOST:PORT/DATABASE URL")
+                        }
                     }
                     if let url = reader.secret(
                         object, "redis", at: "$.state", directory: directory, environment: environment)
@@ -297,6 +304,7 @@ public struct ManifestSet: Sendable {
         set.tls = tls
         set.auditHash = auditHash
         set.redisURL = redisURL
+        set.postgresURL = postgresURL
         set.sharedLimitsFailOpen = sharedLimitsFailOpen
         return .success(set)
     }

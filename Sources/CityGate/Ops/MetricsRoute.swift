@@ -12,7 +12,7 @@ import HTTPServer
 struct MetricsRoute: Sendable {
     let metrics: Metrics
     let active: ActiveConfiguration
-    let inbox: Inbox
+    let inbox: any EventInbox
     let deliveries: DeliveryWorker
     /// Cases open and overdue per department.
     var cases: CaseStore? = nil
@@ -23,11 +23,11 @@ struct MetricsRoute: Sendable {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                body: Array(render(now: Date().timeIntervalSince1970).utf8))
+                body: Array(await render(now: Date().timeIntervalSince1970).utf8))
         }
     }
 
-    func render(now: Double) -> String {
+    func render(now: Double) async -> String {
         let snapshot = active.snapshot
         var breaker: [(labels: String, value: Double)] = []
         var healthy: [(labels: String, value: Double)] = []
@@ -45,7 +45,7 @@ struct MetricsRoute: Sendable {
         }
         var inboxSamples: [(labels: String, value: Double)] = []
         var oldest: [(labels: String, value: Double)] = []
-        if let statistics = try? inbox.statistics() {
+        if let statistics = try? await inbox.statistics() {
             for state in InboxEvent.State.allCases {
                 inboxSamples.append((Metrics.labels(["state": state.rawValue]), Double(statistics.counts[state] ?? 0)))
             }

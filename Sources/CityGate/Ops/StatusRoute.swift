@@ -13,14 +13,14 @@ struct StatusRoute: Sendable {
     static let version = "0.3.0"
 
     let active: ActiveConfiguration
-    let inbox: Inbox
+    let inbox: any EventInbox
     let deliveries: DeliveryWorker
     let metrics: Metrics
     let startedAt: Double
 
     func mount(on router: inout Router) {
         router.get("/status") { request, _ in
-            let document = status(now: Date().timeIntervalSince1970)
+            let document = await status(now: Date().timeIntervalSince1970)
             // Browsers ask for HTML first; tools get JSON.
             let accept = request.headers["accept"] ?? ""
             guard accept.contains("text/html") else { return .jsonObject(document) }
@@ -30,7 +30,7 @@ struct StatusRoute: Sendable {
         }
     }
 
-    func status(now: Double) -> [String: Any] {
+    func status(now: Double) async -> [String: Any] {
         let snapshot = active.snapshot
         let manifests = snapshot.manifests
         var cities: [[String: Any]] = []
@@ -58,7 +58,7 @@ struct StatusRoute: Sendable {
             return entry
         }
         var events: [String: Any] = ["workersRunning": deliveries.isRunning, "inFlight": deliveries.inFlightCount]
-        if let statistics = try? inbox.statistics() {
+        if let statistics = try? await inbox.statistics() {
             events["pending"] = statistics.counts[.pending] ?? 0
             events["dead"] = statistics.counts[.dead] ?? 0
             events["delivered"] = statistics.counts[.delivered] ?? 0

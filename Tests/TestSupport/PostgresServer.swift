@@ -1,0 +1,48 @@
+import Foundation
+
+/// A throwaway PostgreSQL on a free loopback port, started by a test through
+/// `scripts/postgres.sh` (the script `make run-cluster` uses), its data in a temporary directory.
+public final class PostgresServer: Sendable {
+    /// The port it listens on.
+    public let port: UInt16
+    private let directory: String
+
+    /// Creates the cluster and starts it (throws when PostgreSQL is missing: `make test`
+    /// installs it).
+    public init() async throws {
+        port = try RawClient.unusedPort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-\(UUID().uuidString)").path
+        try await start()
+    }
+
+    /// `postgresql://citygate@127.0.0.1:PORT/postgres`.
+    public var url: String { "postgresql://citygate@127.0.0.1:\(port)/postgres" }
+
+    /// Starts it (again) on the same port and data.
+    public func start() async throws {
+        let result = try await ExternalProcess.run(script, ["start", "\(port)", directory])
+        guard result.status == 0 else {
+            throw RawClient.Failure(description: "postgres: \(result.standardError)")
+        }
+    }
+
+    /// Stops it (committed data stays).
+    public func stop() async throws {
+        _ = try await ExternalProcess.run(script, ["stop", directory])
+    }
+
+    /// Stops it and deletes its data.
+    public func destroy() async throws {
+        try await stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs SQL through `psql` (an independent client), returning its unaligned output.
+    public func psql(_ sql: String) async throws -> String {
+        let result = try await ExternalProcess.run("/usr/bin/psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        guard result.status == 0 else { throw RawClient.Failure(description: "psql: \(result.standardError)") }
+        return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private var script: String { ExternalProcess.packageRoot.appendingPathComponent("scripts/postgres.sh").path }
+}
