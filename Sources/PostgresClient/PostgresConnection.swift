@@ -48,7 +48,8 @@ public final class PostgresConnection {
         let settings: [(String, String)] = [
             ("dbname", url), ("application_name", "citygate"), ("connect_timeout", "2"),
             ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "2"),
-            ("tcp_user_timeout", "5000"), ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c client_min_messages=error"),
+            ("tcp_user_timeout", "5000"),
+            ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c client_min_messages=error"),
         ]
         let keywords = settings.map { strdup($0.0) }
         let values = settings.map { strdup($0.1) }

@@ -30,7 +30,8 @@ public struct PostgresMigrations: Sendable {
                 ).first?.integer(0) ?? 0)
             guard current <= steps.count else {
                 throw PostgresError(
-                    message: "the \(name) schema is at version \(current), newer than this build knows (\(steps.count))",
+                    message:
+                        "the \(name) schema is at version \(current), newer than this build knows (\(steps.count))",
                     operation: "migrate")
             }
             while current < steps.count {

@@ -31,7 +31,8 @@ public final class PostgresPool: Sendable {
         self.size = max(1, size)
         for index in 0..<self.size {
             let thread = Thread { [self] in
-                let connection = PostgresConnection(url: url, statementTimeoutMilliseconds: statementTimeoutMilliseconds)
+                let connection = PostgresConnection(
+                    url: url, statementTimeoutMilliseconds: statementTimeoutMilliseconds)
                 self.serve(connection)
             }
             thread.name = "citygate-postgres-\(index)"

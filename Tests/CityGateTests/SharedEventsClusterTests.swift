@@ -59,7 +59,8 @@ struct SharedEventsClusterTests {
             redis, postgres: postgres, extra: 2,
             // A 2 s attempt limit makes the lease 14 s; the backend's 50 ms answers keep
             // deliveries in flight when the instance is killed.
-            edits: EventEndToEndTests.fastSchedule(maxAttempts: 100, extra: ["concurrency": 24, "attemptTimeoutMs": 2_000]),
+            edits: EventEndToEndTests.fastSchedule(
+                maxAttempts: 100, extra: ["concurrency": 24, "attemptTimeoutMs": 2_000]),
             mockArguments: ["--latency-ms", "50"])
         let environment = cluster.environment
         let rotation = Rotation(cluster.ports)
@@ -104,7 +105,7 @@ struct SharedEventsClusterTests {
                 rotation.set(1, nil)
                 let owner = try String(contentsOfFile: victim.dataDirectory + "/instance-id", encoding: .utf8)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
-                                progress.leasedAtKill.store(
+                progress.leasedAtKill.store(
                     Int(
                         try await postgres.psql(
                             "SELECT count(*) FROM citygate_event WHERE lease_owner = '\(owner)' AND state = 'pending'"))
@@ -148,5 +149,61 @@ struct SharedEventsClusterTests {
             "cluster events: \(Self.total) events over 3 instances, one SIGKILLed holding \(leased) leased "
                 + "deliveries, one restarted; \(mock["duplicates"] as? Int ?? -1) redeliveries absorbed by the idempotency key; "
                 + "drained \(Int(drainSeconds)) s after the last acknowledgement")
+    }
+
+    /// PostgreSQL stopped mid-run: events are refused with 503 `inbox-unavailable` and
+    /// `Retry-After` (nothing acknowledged that is not committed), `/readyz` fails its
+    /// `shared-inbox` check; started again, the same instance accepts and delivers without a
+    /// restart, and every event it acknowledged is delivered.
+    @Test
+    func aStoppedPostgreSQLRefusesEventsAndTheGatewayRecovers() async throws {
+        let redis = try await RedisServer()
+        let postgres = try await PostgresServer()
+        defer {
+            Task {
+                try? await redis.stop()
+                try? await postgres.destroy()
+            }
+        }
+        let cluster = try SharedStateTests.Cluster(
+            redis, postgres: postgres, extra: 0, edits: EventEndToEndTests.fastSchedule())
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let port = environment.gateway.publicPort
+        let secret = try #require(
+            StandardWebhooksVerifier.decodeSecret(try OAuthEndToEndTests.key("webhooks-demo.secret")))
+        #expect(
+            EventCrashTests.send(id: "msg_pg_before", caseNumber: "330100-2026-900001", port: port, secret: secret)
+                == 204)
+        try await postgres.stop()
+        let body = Array(#"{"type":"case.progress","data":{"caseNumber":"330100-2026-900002","stage":"受理"}}"#.utf8)
+        let now = Int64(Date().timeIntervalSince1970)
+        let signature = try StandardWebhooksVerifier.sign(
+            id: "msg_pg_during", timestamp: now, body: body, secret: secret)
+        let client = try RawClient(port: port)
+        try client.send(
+            Array(
+                "POST /v1/partners/webhooks-demo/events HTTP/1.1\r\nHost: gateway\r\nwebhook-id: msg_pg_during\r\nwebhook-timestamp: \(now)\r\nwebhook-signature: \(signature)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                    .utf8) + body)
+        let refused = try client.readResponse()
+        #expect(refused.statusCode == 503, "\(refused.text)")
+        #expect(refused.text.contains("inbox-unavailable"), "\(refused.text)")
+        #expect(refused.header("Retry-After") != nil)
+        #expect(refused.header("Content-Type")?.hasPrefix("application/problem+json") == true)
+        let readiness = try OpsStatusTests.ops(environment, "/readyz")
+        #expect(readiness.statusCode == 503 && readiness.text.contains("shared-inbox"), "\(readiness.text)")
+        try await postgres.start()
+        // The platform retries the refused event; it is accepted once PostgreSQL answers.
+        let accepted = await eventually(timeout: .seconds(15), every: .milliseconds(250)) {
+            EventCrashTests.send(id: "msg_pg_during", caseNumber: "330100-2026-900002", port: port, secret: secret)
+                == 204
+        }
+        #expect(accepted)
+        #expect(try OpsStatusTests.ops(environment, "/readyz").statusCode == 200)
+        let delivered = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            let processed = (try? EventEndToEndTests.mockEvents(environment))?["processed"] as? [String: String] ?? [:]
+            return Set(processed.values).isSuperset(of: ["msg_pg_before", "msg_pg_during"])
+        }
+        #expect(delivered)
     }
 }

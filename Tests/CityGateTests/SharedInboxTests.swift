@@ -38,7 +38,9 @@ struct SharedInboxTests {
             second.stop()
         }
         // 200 keys, each sent to both instances at once: one stored, one duplicate, same id.
-        let outcomes = await withTaskGroup(of: (Result<Inbox.Appended, InboxError>, Result<Inbox.Appended, InboxError>).self) {
+        let outcomes = await withTaskGroup(
+            of: (Result<Inbox.Appended, InboxError>, Result<Inbox.Appended, InboxError>).self
+        ) {
             group in
             for index in 0..<200 {
                 group.addTask {
@@ -126,12 +128,19 @@ struct SharedInboxTests {
         #expect(heads.map(\.id) == [first, other])
         #expect(try await b.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).isEmpty)
         // Retried later, the head still holds its successor back.
-        await a.record(.failed(id: first, attempts: 1, reason: "backend answered 503", nextAttemptAt: clock.read() + 5_000))
+        await a.record(
+            .failed(id: first, attempts: 1, reason: "backend answered 503", nextAttemptAt: clock.read() + 5_000))
         #expect(try await b.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).isEmpty)
         clock.now.add(5_000, ordering: .relaxed)
-        #expect(try await b.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).map(\.id) == [first])
+        #expect(
+            try await b.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).map(\.id) == [
+                first
+            ])
         await b.record(.delivered(id: first, attempts: 2, at: clock.read()))
-        #expect(try await a.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).map(\.id) == [second])
+        #expect(
+            try await a.claim(now: clock.read(), limit: 100, inFlight: 0, leaseMilliseconds: 30_000).map(\.id) == [
+                second
+            ])
         let statistics = try await b.statistics()
         #expect(statistics.counts[.delivered] == 41)
         #expect(statistics.counts[.unbound] == 1)
@@ -183,6 +192,8 @@ struct SharedInboxTests {
         }
         #expect(recovered)
         #expect(await inbox.probe())
-        #expect(try await server.psql("SELECT string_agg(event_key, ',' ORDER BY id) FROM citygate_event") == "before,after")
+        #expect(
+            try await server.psql("SELECT string_agg(event_key, ',' ORDER BY id) FROM citygate_event") == "before,after"
+        )
     }
 }

@@ -216,7 +216,11 @@ struct SharedStateTests {
     @Test
     func stateConfigurationProblemsNameTheField() throws {
         let cases: [([String: Any], String)] = [
-            (["postgres": "env:PG"], "gateway.json: $.state.postgres: PostgreSQL shared state"),
+            (
+                ["postgres": "postgresql://citygate@127.0.0.1/postgres"],
+                "gateway.json: $.state.postgres: must be an env: or file: reference"
+            ),
+            (["postgres": "env:CITYGATE_TEST_NO_SUCH_VARIABLE"], "gateway.json: $.state.postgres:"),
             (["redis": "redis://127.0.0.1:6379"], "gateway.json: $.state.redis: must be an env: or file: reference"),
             (["redis": "env:CITYGATE_TEST_NO_SUCH_VARIABLE"], "gateway.json: $.state.redis:"),
             (["memcached": "env:X"], "gateway.json: $.state.memcached: unknown field"),

@@ -159,7 +159,8 @@ public final class DeliveryWorker: Sendable {
         do {
             due = try await inbox.claim(
                 now: now, limit: room, inFlight: inFlight,
-                leaseMilliseconds: Self.leaseMilliseconds(attemptTimeoutMilliseconds: settings.attemptTimeoutMilliseconds))
+                leaseMilliseconds: Self.leaseMilliseconds(
+                    attemptTimeoutMilliseconds: settings.attemptTimeoutMilliseconds))
         } catch {
             Log.error("inbox scan failed", ["code": "\(error.code)"])
             return []

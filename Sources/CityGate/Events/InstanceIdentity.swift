@@ -20,7 +20,9 @@ enum InstanceIdentity {
             }
             return name
         }
-        guard let bytes = try? SecureBytes.random(count: 16) else { throw Failure(description: "no randomness for \(path)") }
+        guard let bytes = try? SecureBytes.random(count: 16) else {
+            throw Failure(description: "no randomness for \(path)")
+        }
         let name = Encoding.hex(bytes)
         do { try (name + "\n").write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw Failure(description: "cannot write \(path)")
