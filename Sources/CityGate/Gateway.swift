@@ -259,10 +259,13 @@ public final class Gateway: Sendable {
         var sharedChecks: [(name: String, check: @Sendable () async -> Bool)] = []
         if let redis {
             sharedChecks.append(
-                ("shared-state", { @Sendable in
-                    if case .status("PONG")? = try? await redis.command("PING") { return true }
-                    return false
-                }))
+                (
+                    "shared-state",
+                    { @Sendable in
+                        if case .status("PONG")? = try? await redis.command("PING") { return true }
+                        return false
+                    }
+                ))
         }
         if let shared = inbox as? SharedInbox {
             sharedChecks.append(("shared-inbox", { @Sendable in await shared.probe() }))

@@ -39,7 +39,8 @@ public final class PostgresServer: Sendable {
 
     /// Runs SQL through `psql` (an independent client), returning its unaligned output.
     public func psql(_ sql: String) async throws -> String {
-        let result = try await ExternalProcess.run("/usr/bin/psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        let result = try await ExternalProcess.run(
+            "/usr/bin/psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
         guard result.status == 0 else { throw RawClient.Failure(description: "psql: \(result.standardError)") }
         return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }

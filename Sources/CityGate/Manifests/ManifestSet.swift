@@ -145,7 +145,8 @@ public struct ManifestSet: Sendable {
                         if url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") {
                             postgresURL = url
                         } else {
-                            reader.report("$.state.postgres", "must resolve to a postgresql://USER@HOST:PORT/DATABASE URL")
+                            reader.report(
+                                "$.state.postgres", "must resolve to a postgresql://USER@HOST:PORT/DATABASE URL")
                         }
                     }
                     if let url = reader.secret(
