@@ -106,6 +106,8 @@ public final class Gateway: Sendable {
     let housekeeping: Housekeeping
     /// Signs the audit chain's head.
     let sealKey: AuditSealKey
+    /// Shared token state, when `gateway.json` `state.postgres` names a server.
+    let sharedTokens: SharedTokenStore?
     /// The shared state's client, when `gateway.json` `state.redis` names one.
     let redis: RedisClient?
     /// The audit trail (sealed once more at shutdown).
@@ -146,8 +148,9 @@ public final class Gateway: Sendable {
         }
         let database: Database
         let replayStore: ReplayStore
-        let tokenStore: TokenStore
-        let delegations: DelegationStore
+        let localTokens: TokenStore
+        let tokenStore: any TokenStateStore
+        var delegations: any DelegationKeeping
         let vault: IdentityVault
         let idempotency: IdempotencyStore
         let cases: CaseStore
@@ -162,13 +165,28 @@ public final class Gateway: Sendable {
             database = try Database(
                 path: dataDirectory + "/gateway.db", durability: .normal, exclusive: true)
             replayStore = try ReplayStore(database: database)
-            tokenStore = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
+            localTokens = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
             audit = try AuditLog(database: database)
             audit.use(manifests.auditHash)
             idempotency = try IdempotencyStore(database: database)
         } catch {
             throw .store(error)
+        }
+        // Token state (refresh families, revocations, delegations, the identity vault):
+        // PostgreSQL when instances share it, so a token works, and is revoked, on every one.
+        var sharedTokens: SharedTokenStore?
+        if let url = manifests.postgresURL {
+            do { sharedTokens = try SharedTokenStore(url: url, now: Int64(Date().timeIntervalSince1970)) } catch {
+                throw .sharedStore("gateway.json: $.state.postgres: \(error)")
+            }
+        }
+        self.sharedTokens = sharedTokens
+        if let sharedTokens {
+            tokenStore = sharedTokens
+            delegations = SharedDelegationStore(pool: sharedTokens.pool)
+        } else {
+            tokenStore = localTokens
         }
         // The event inbox: PostgreSQL when instances share it, else inbox.db beside gateway.db.
         if let url = manifests.postgresURL {
@@ -225,7 +243,11 @@ public final class Gateway: Sendable {
         do {
             let cipher: @Sendable () -> DataCipher? = { [active] in active.snapshot.manifests.dataEncryption }
             cases = try CaseStore(database: database, cipher: cipher)
-            vault = try IdentityVault(database: database, cipher: cipher)
+            if let sharedTokens {
+                vault = IdentityVault(rows: SharedIdentityRows(pool: sharedTokens.pool), cipher: cipher)
+            } else {
+                vault = try IdentityVault(database: database, cipher: cipher)
+            }
         } catch {
             client.shutdown()
             group.shutdown()
@@ -246,8 +268,10 @@ public final class Gateway: Sendable {
             jobs: [
                 Housekeeping.Job(name: "replay records") { [replayStore] now in try replayStore.purgeExpired(now: now)
                 },
-                Housekeeping.Job(name: "tokens and revocations") { [tokenStore] now in
-                    try tokenStore.purgeExpired(now: now)
+                // Shared token state is purged by its own store (SharedTokenStore), these rows
+                // are then unused.
+                Housekeeping.Job(name: "tokens and revocations") { [localTokens] now in
+                    try localTokens.purgeExpired(now: now)
                 },
                 Housekeeping.Job(name: "idempotency keys") { [idempotency] now in try idempotency.purge(now: now) },
                 // The chain's head is signed once a minute at most: a cut behind a seal is found.
@@ -329,6 +353,7 @@ public final class Gateway: Sendable {
         // Whatever was audited since the last seal is covered before the process ends.
         _ = try? audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
         inbox.stop()
+        sharedTokens?.stop()
         await redis?.shutdown()
         client.shutdown()
         group.shutdown()

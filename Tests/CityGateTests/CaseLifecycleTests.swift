@@ -338,7 +338,7 @@ struct DataEncryptionTests {
     }
 
     @Test(arguments: DataCipher.Algorithm.allCases)
-    func theIdentityVaultIsSealedUnderTheConfiguredKeyToo(algorithm: DataCipher.Algorithm) throws {
+    func theIdentityVaultIsSealedUnderTheConfiguredKeyToo(algorithm: DataCipher.Algorithm) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vault-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try Database(path: directory.appendingPathComponent("gateway.db").path)
@@ -346,21 +346,21 @@ struct DataEncryptionTests {
         let vault = try IdentityVault(database: database) { current.cipher.withLock { $0 } }
         let salt = Array("a subject salt of some length".utf8)
         // Stored before encryption was configured: still revealed once it is.
-        try vault.store(subject: "c_before", raw: "33010619900101123X", salt: salt, until: .max)
+        try await vault.store(subject: "c_before", raw: "33010619900101123X", salt: salt, until: .max)
         current.cipher.withLock { $0 = try? Self.cipher(algorithm, ["2026-11"]) }
-        #expect(vault.reveal(subject: "c_before", salt: salt, now: 0) == "33010619900101123X")
-        try vault.store(subject: "c_after", raw: "11010519491231002X", salt: salt, until: .max)
+        #expect(await vault.reveal(subject: "c_before", salt: salt, now: 0) == "33010619900101123X")
+        try await vault.store(subject: "c_after", raw: "11010519491231002X", salt: salt, until: .max)
         let stored = try database.withConnection { session throws(SQLiteError) in
             try session.query("SELECT sealed FROM identity WHERE subject = 'c_after'") { $0.blob(0) }.first
         }
         #expect(String(decoding: stored ?? [], as: UTF8.self).hasPrefix("enc:v1:\(algorithm.rawValue):2026-11:"))
-        #expect(vault.reveal(subject: "c_after", salt: salt, now: 0) == "11010519491231002X")
+        #expect(await vault.reveal(subject: "c_after", salt: salt, now: 0) == "11010519491231002X")
         // Rotation, then the old key removed: what it sealed is no longer revealed.
         current.cipher.withLock { $0 = try? Self.cipher(algorithm, ["2026-12", "2026-11"]) }
-        #expect(vault.reveal(subject: "c_after", salt: salt, now: 0) == "11010519491231002X")
+        #expect(await vault.reveal(subject: "c_after", salt: salt, now: 0) == "11010519491231002X")
         current.cipher.withLock { $0 = try? Self.cipher(algorithm, ["2026-12"]) }
-        #expect(vault.reveal(subject: "c_after", salt: salt, now: 0) == nil)
-        #expect(vault.reveal(subject: "c_before", salt: salt, now: 0) == "33010619900101123X")
+        #expect(await vault.reveal(subject: "c_after", salt: salt, now: 0) == nil)
+        #expect(await vault.reveal(subject: "c_before", salt: salt, now: 0) == "33010619900101123X")
     }
 
     @Test

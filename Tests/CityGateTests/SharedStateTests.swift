@@ -30,11 +30,22 @@ struct SharedStateTests {
             }
             var state = ["redis": try reference(redis.url, "redis")]
             if let postgres { state["postgres"] = try reference(postgres.url, "postgres") }
+            // Instances sharing state share their token keys, salt and issuer (load refuses
+            // otherwise): one signing key and salt for the cluster.
+            let salt = try reference("cluster-subject-salt-\(UUID().uuidString)", "salt")
             var all = edits
             let earlier = edits["gateway.json"]
             all["gateway.json"] = { [state] gateway in
                 earlier?(&gateway)
                 gateway["state"] = state
+                var tokens = gateway["tokens"] as? [String: Any] ?? [:]
+                tokens["issuer"] = tokens["issuer"] ?? "https://gateway.city.test"
+                tokens["subjectSalt"] = tokens["subjectSalt"] ?? salt
+                tokens["signingKeys"] =
+                    tokens["signingKeys"] ?? [
+                        ["id": "cluster-1", "privateKey": "file:../mocks/keys/wechat-city-assertion.key"]
+                    ]
+                gateway["tokens"] = tokens
             }
             environment = try CallEndToEndTests.Environment(extraEdits: all, mockArguments: mockArguments)
             var started: [GatewayProcess] = []

@@ -179,6 +179,21 @@ public struct ManifestSet: Sendable {
                         reader.secret(object, field, at: path, directory: directory, environment: environment)
                     }
                 }
+                // Instances that share state share their tokens: each must sign with the same
+                // keys, hash subjects with the same salt and name the same issuer, or a token
+                // from one is refused by the next (each would make its own in its data directory).
+                if document["state"] != nil && reader.problems.isEmpty {
+                    let shared = "must be set when instances share state ($.state): otherwise each instance"
+                    if tokens.signingKeys.isEmpty {
+                        reader.report("$.tokens.signingKeys", "\(shared) signs with a key of its own")
+                    }
+                    if tokens.subjectSalt == nil {
+                        reader.report("$.tokens.subjectSalt", "\(shared) hashes subjects with a salt of its own")
+                    }
+                    if tokens.issuer == nil {
+                        reader.report("$.tokens.issuer", "\(shared) names its own address as the issuer")
+                    }
+                }
             }
             problems += reader.problems
         }

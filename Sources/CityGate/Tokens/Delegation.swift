@@ -91,7 +91,7 @@ public final class DelegationStore: Sendable {
     }
 
     /// Every delegation, newest first (at most `limit`).
-    func list(limit: Int = 500) throws(SQLiteError) -> [Delegation] {
+    func list(limit: Int) throws(SQLiteError) -> [Delegation] {
         try database.withConnection { session throws(SQLiteError) in
             try session.query(
                 "SELECT \(Self.columns) FROM delegation ORDER BY created_at DESC LIMIT ?1", [.integer(Int64(limit))],

@@ -18,7 +18,7 @@ struct DelegationRoutes: Sendable {
             try authorize(request, context)
             let delegation = try parse(request.body)
             do {
-                try tokens.delegations.insert(delegation, now: clock())
+                try await tokens.delegations.insert(delegation, now: clock())
                 try audit.append(
                     kind: "delegation.created", at: clock(),
                     fields: [
@@ -36,7 +36,9 @@ struct DelegationRoutes: Sendable {
         }
         router.get("/admin/delegations") { request, context in
             try authorize(request, context)
-            do { return .jsonObject(["delegations": try tokens.delegations.list().map { $0.json() }]) } catch {
+            do {
+                return .jsonObject(["delegations": try await tokens.delegations.list(limit: 500).map { $0.json() }])
+            } catch {
                 throw ProblemError(.storeUnavailable, "Delegations cannot be read.")
             }
         }
@@ -45,7 +47,7 @@ struct DelegationRoutes: Sendable {
             let id = context.pathParameters["id"] ?? ""
             let revoked: Bool
             do {
-                revoked = try tokens.delegations.revoke(id: id, now: clock())
+                revoked = try await tokens.delegations.revoke(id: id, now: clock())
                 if revoked {
                     try audit.append(
                         kind: "delegation.revoked", at: clock(), fields: ["id": id, "requestId": context.requestId])

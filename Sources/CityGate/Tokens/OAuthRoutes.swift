@@ -10,21 +10,21 @@ struct OAuthRoutes: Sendable {
 
     func mount(on router: inout Router) {
         router.post("/oauth/token") { request, context in
-            respond(context) { () throws(OAuthError) -> Response in
+            await respond(context) { () async throws(OAuthError) -> Response in
                 let form = try Self.form(request)
                 let client = try tokens.authenticateClient(authorization: request.headers["authorization"], form: form)
-                return Self.json(try tokens.token(form: form, client: client, now: clock()))
+                return Self.json(try await tokens.token(form: form, client: client, now: clock()))
             }
         }
         router.post("/oauth/revoke") { request, context in
-            respond(context) { () throws(OAuthError) -> Response in
+            await respond(context) { () async throws(OAuthError) -> Response in
                 let (client, token) = try clientAndToken(request)
-                try tokens.revoke(token: token, client: client, now: clock())
+                try await tokens.revoke(token: token, client: client, now: clock())
                 return Self.json([:])
             }
         }
         router.post("/oauth/introspect") { request, context in
-            respond(context) { () throws(OAuthError) -> Response in
+            await respond(context) { () async throws(OAuthError) -> Response in
                 let (client, token) = try clientAndToken(request)
                 return Self.json(tokens.introspect(token: token, client: client, now: clock()))
             }
@@ -71,9 +71,11 @@ struct OAuthRoutes: Sendable {
     }
 
     /// Runs one token-endpoint request on one manifest snapshot (see ``TokenService/pinned``).
-    private func respond(_ context: RequestContext, _ body: () throws(OAuthError) -> Response) -> Response {
-        tokens.pinning {
-            do throws(OAuthError) { return try body() } catch { return error.response(requestId: context.requestId) }
+    private func respond(_ context: RequestContext, _ body: () async throws(OAuthError) -> Response) async -> Response {
+        await tokens.pinning { () async -> Response in
+            do throws(OAuthError) { return try await body() } catch {
+                return error.response(requestId: context.requestId)
+            }
         }
     }
 

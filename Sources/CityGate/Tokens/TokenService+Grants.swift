@@ -48,11 +48,11 @@ extension TokenService {
     }
 
     /// `/oauth/token` for an authenticated client; returns the RFC 6749 §5.1 answer.
-    func token(form: [String: String], client: OAuthClient, now: Int64) throws(OAuthError) -> [String: Any] {
+    func token(form: [String: String], client: OAuthClient, now: Int64) async throws(OAuthError) -> [String: Any] {
         switch form["grant_type"] ?? "" {
         case "client_credentials": return try clientCredentials(form, client, now)
-        case Self.tokenExchangeGrant: return try tokenExchange(form, client, now)
-        case "refresh_token": return try refresh(form, client, now)
+        case Self.tokenExchangeGrant: return try await tokenExchange(form, client, now)
+        case "refresh_token": return try await refresh(form, client, now)
         case "": throw OAuthError("invalid_request", "grant_type is required")
         default:
             throw OAuthError(
@@ -187,8 +187,8 @@ extension TokenService {
         return Assertion(subject: subject, audience: audience, level: level)
     }
 
-    private func tokenExchange(_ form: [String: String], _ client: OAuthClient, _ now: Int64) throws(OAuthError)
-        -> [String: Any]
+    private func tokenExchange(_ form: [String: String], _ client: OAuthClient, _ now: Int64)
+        async throws(OAuthError) -> [String: Any]
     {
         guard !client.assertionKeys.isEmpty else {
             throw OAuthError("unauthorized_client", "this client has no assertion keys for token exchange")
@@ -209,7 +209,7 @@ extension TokenService {
             // Some service keys on the citizen's own id: keep it sealed for as long as the
             // refresh family can live. No raw-identity service, nothing kept.
             do {
-                try vault.store(
+                try await vault.store(
                     subject: citizenHash, raw: citizen.subject, salt: subjectSalt,
                     until: now + Int64(manifests.tokens.refreshTokenSeconds))
             } catch {
@@ -230,7 +230,7 @@ extension TokenService {
             let agentHash = subjectHash(partnerId: client.partnerId, id: agent.subject)
             let found: [Delegation]
             do {
-                found = try delegations.valid(
+                found = try await delegations.valid(
                     partnerId: client.partnerId, agent: agentHash, citizen: citizenHash, now: now)
             } catch {
                 throw OAuthError("temporarily_unavailable", "delegations cannot be read; retry", status: 503)
@@ -241,28 +241,28 @@ extension TokenService {
             grant.actor = agentHash
             grant.delegationId = delegation.id
         }
-        return try startFamily(grant, now: now)
+        return try await startFamily(grant, now: now)
     }
 
     /// Issues an access token and the first refresh token of a new family.
-    private func startFamily(_ grant: TokenGrant, now: Int64) throws(OAuthError) -> [String: Any] {
+    private func startFamily(_ grant: TokenGrant, now: Int64) async throws(OAuthError) -> [String: Any] {
         let family = try Self.randomId(prefix: "fam_", bytes: 12)
         let refresh = try Self.randomId(prefix: "rt_", bytes: 32)
         let expiresAt = now + Int64(manifests.tokens.refreshTokenSeconds)
-        do { try store.storeRefresh(refresh, family: family, grant: grant, expiresAt: expiresAt) } catch {
+        do { try await store.storeRefresh(refresh, family: family, grant: grant, expiresAt: expiresAt) } catch {
             throw OAuthError("temporarily_unavailable", "the gateway cannot store tokens now; retry", status: 503)
         }
         return try answer(grant, family: family, refresh: refresh, now: now)
     }
 
-    private func refresh(_ form: [String: String], _ client: OAuthClient, _ now: Int64) throws(OAuthError)
+    private func refresh(_ form: [String: String], _ client: OAuthClient, _ now: Int64) async throws(OAuthError)
         -> [String: Any]
     {
         guard let token = form["refresh_token"], !token.isEmpty else {
             throw OAuthError("invalid_request", "refresh_token is required")
         }
         let redemption: TokenStore.Redemption
-        do { redemption = try store.redeem(token, clientId: client.id, now: now) } catch {
+        do { redemption = try await store.redeem(token, clientId: client.id, now: now) } catch {
             throw OAuthError("temporarily_unavailable", "the gateway cannot read tokens now; retry", status: 503)
         }
         switch redemption {
@@ -274,7 +274,7 @@ extension TokenService {
         case .fresh(let family, var grant, let expiresAt):
             if form["scope"] != nil { grant.scopes = try scopes(form, allowed: Set(grant.scopes)) }
             let next = try Self.randomId(prefix: "rt_", bytes: 32)
-            do { try store.storeRefresh(next, family: family, grant: grant, expiresAt: expiresAt) } catch {
+            do { try await store.storeRefresh(next, family: family, grant: grant, expiresAt: expiresAt) } catch {
                 throw OAuthError("temporarily_unavailable", "the gateway cannot store tokens now; retry", status: 503)
             }
             return try answer(grant, family: family, refresh: next, now: now)
@@ -283,18 +283,18 @@ extension TokenService {
 
     /// RFC 7009: revokes an access token (until it expires) or a refresh token's whole family.
     /// Tokens that are invalid or belong to another client are ignored (the answer is 200 either way).
-    func revoke(token: String, client: OAuthClient, now: Int64) throws(OAuthError) {
+    func revoke(token: String, client: OAuthClient, now: Int64) async throws(OAuthError) {
         do {
             if token.hasPrefix("rt_") {
-                if let family = try store.family(ofRefresh: token, clientId: client.id) {
-                    try store.revoke(kind: "family", id: family, until: now + TokenStore.familyRevocationSeconds)
+                if let family = try await store.family(ofRefresh: token, clientId: client.id) {
+                    try await store.revoke(kind: "family", id: family, until: now + TokenStore.familyRevocationSeconds)
                 }
                 return
             }
             guard let access = try? verifyAccessToken(token, now: now), access.grant.clientId == client.id else {
                 return
             }
-            try store.revoke(kind: "jti", id: access.jti, until: access.expiresAt + 60)
+            try await store.revoke(kind: "jti", id: access.jti, until: access.expiresAt + 60)
         } catch {
             throw OAuthError("temporarily_unavailable", "the gateway cannot record the revocation; retry", status: 503)
         }

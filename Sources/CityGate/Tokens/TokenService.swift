@@ -17,8 +17,8 @@ import Synchronization
 /// revocation is the one shared piece of state.
 public final class TokenService: Sendable {
     let active: ActiveConfiguration
-    let store: TokenStore
-    let delegations: DelegationStore
+    let store: any TokenStateStore
+    let delegations: any DelegationKeeping
     let vault: IdentityVault
     let replayStore: ReplayStore
     let material: TokenKeyMaterial
@@ -31,7 +31,8 @@ public final class TokenService: Sendable {
     static let tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
 
     init(
-        active: ActiveConfiguration, store: TokenStore, delegations: DelegationStore, vault: IdentityVault,
+        active: ActiveConfiguration, store: any TokenStateStore, delegations: any DelegationKeeping,
+        vault: IdentityVault,
         replayStore: ReplayStore, material: TokenKeyMaterial
     ) {
         self.active = active
@@ -53,6 +54,11 @@ public final class TokenService: Sendable {
     /// Runs `body` with the set in force now pinned for everything it asks of this service.
     func pinning<Result>(_ manifests: ManifestSet? = nil, _ body: () throws -> Result) rethrows -> Result {
         try Self.$pinned.withValue(manifests ?? active.snapshot.manifests) { try body() }
+    }
+
+    /// ``pinning(_:_:)`` for a body that waits on a store.
+    func pinning<Result: Sendable>(_ manifests: ManifestSet? = nil, _ body: () async -> Result) async -> Result {
+        await Self.$pinned.withValue(manifests ?? active.snapshot.manifests) { await body() }
     }
 
     /// The issuer: `gateway.json` `tokens.issuer`, or the public listener's address once bound.

@@ -12,8 +12,8 @@ import Synchronization
 /// ```
 ///
 /// Revocations are also held in memory, so checking one on every call costs a lookup, not a
-/// query; several instances will share them through the planned Redis store.
-public final class TokenStore: Sendable {
+/// query; several instances share them through ``SharedTokenStore`` instead.
+public final class TokenStore: TokenStateStore {
     private let database: Database
     private let revoked = Mutex<[String: Int64]>([:])
 

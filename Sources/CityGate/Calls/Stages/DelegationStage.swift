@@ -14,7 +14,7 @@ struct DelegationStage: CallStage {
         guard let grant = call.token?.grant, let delegationId = grant.delegationId, let tokens else { return }
         let now = clock()
         let delegation: Delegation?
-        do { delegation = try tokens.delegations.find(id: delegationId) } catch {
+        do { delegation = try await tokens.delegations.find(id: delegationId) } catch {
             throw ProblemError(.storeUnavailable, "Delegations cannot be read right now; retry.")
         }
         guard let delegation, delegation.isValid(at: now), delegation.agent == grant.actor,

@@ -11,7 +11,8 @@ struct IdentityStage: CallStage {
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let service = try call.resolved(for: name).service
         guard service.rawIdentity, let grant = call.token?.grant, grant.isCitizen else { return }
-        guard let tokens, let raw = tokens.vault.reveal(subject: grant.subject, salt: tokens.subjectSalt, now: clock())
+        guard let tokens,
+            let raw = await tokens.vault.reveal(subject: grant.subject, salt: tokens.subjectSalt, now: clock())
         else {
             throw CallPipeline.invalidToken(
                 "This service needs the citizen's own id, which the gateway does not hold for this token; exchange a new token."
