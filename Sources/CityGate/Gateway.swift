@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import HTTPCore
 import HTTPServer
+import PostgresClient
 import RedisClient
 import Store
 import Synchronization
@@ -182,9 +183,17 @@ public final class Gateway: Sendable {
             }
         }
         self.sharedTokens = sharedTokens
-        if let sharedTokens {
+        // Idempotency keys: shared too, or a retried application landing on another instance
+        // would reach the backend a second time.
+        var callIdempotency: any IdempotencyKeeping = idempotency
+        if let sharedTokens, let url = manifests.postgresURL {
             tokenStore = sharedTokens
             delegations = SharedDelegationStore(pool: sharedTokens.pool)
+            let setup = PostgresConnection(url: url)
+            defer { setup.close() }
+            do { callIdempotency = try SharedIdempotencyStore(pool: sharedTokens.pool, setup: setup) } catch {
+                throw .sharedStore("gateway.json: $.state.postgres: \(error)")
+            }
         } else {
             tokenStore = localTokens
         }
@@ -273,7 +282,10 @@ public final class Gateway: Sendable {
                 Housekeeping.Job(name: "tokens and revocations") { [localTokens] now in
                     try localTokens.purgeExpired(now: now)
                 },
-                Housekeeping.Job(name: "idempotency keys") { [idempotency] now in try idempotency.purge(now: now) },
+                Housekeeping.Job(name: "idempotency keys") { [idempotency, callIdempotency] now in
+                    let shared = try await (callIdempotency as? SharedIdempotencyStore)?.purge(now: now) ?? 0
+                    return try idempotency.purge(now: now) + shared
+                },
                 // The chain's head is signed once a minute at most: a cut behind a seal is found.
                 Housekeeping.Job(name: "audit seal") { [audit] now in
                     try audit.seal(key: sealKey, now: now) == nil ? 0 : 1
@@ -305,7 +317,7 @@ public final class Gateway: Sendable {
             responder: AccessLog(
                 inner: ClientCertificateGate(
                     inner: Gateway.publicRouter(
-                        health: health, active: active, tokens: tokens, audit: audit, idempotency: idempotency,
+                        health: health, active: active, tokens: tokens, audit: audit, idempotency: callIdempotency,
                         cases: cases, pushes: pushes,
                         events: EventRoutes(
                             active: active, inbox: inbox, worker: deliveries, metrics: metrics, clock: millisecondClock),
@@ -361,7 +373,8 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        idempotency: IdempotencyStore, cases: CaseStore, pushes: CasePushes, events: EventRoutes, metrics: Metrics,
+        idempotency: any IdempotencyKeeping, cases: CaseStore, pushes: CasePushes, events: EventRoutes,
+        metrics: Metrics,
         limiter: RateLimiter = RateLimiter(), benchmarkRoute: Bool
     ) -> Router {
         var router = Router()

@@ -195,4 +195,44 @@ struct SharedTokensClusterTests {
         #expect(refused.statusCode == 403)
         #expect(try OAuth.json(refused)["type"] as? String == Problem.typePrefix + "delegation-invalid")
     }
+
+    /// An application retried on another instance is answered from its first outcome there, not
+    /// sent to the backend again (the Idempotency-Key store is shared).
+    @Test
+    func anIdempotencyKeyHoldsAcrossInstances() async throws {
+        let redis = try await RedisServer()
+        let postgres = try await PostgresServer()
+        defer {
+            Task {
+                try? await redis.stop()
+                try? await postgres.destroy()
+            }
+        }
+        let cluster = try SharedStateTests.Cluster(
+            redis, postgres: postgres, extra: 1, edits: IdempotencyTests.applicationLike)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let ports = cluster.ports
+        func apply(on port: UInt16, key: String, body: String = #"{"hall":"west-lake"}"#) throws -> RawClient.Response {
+            var signed = try RequestSigner(partner: try environment.partner("webhooks-demo")).sign(
+                path: "/v1/cities/330100/services/service-hall.queue/status", body: Array(body.utf8))
+            signed.headers.add(name: "Idempotency-Key", value: key)
+            return try SharedStateTests.send(signed, to: port)
+        }
+        func backendRequests() throws -> Int {
+            let client = try RawClient(port: UInt16(try #require(environment.mockPorts["halls"])))
+            try client.send("GET /_mock/requests HTTP/1.1\r\nHost: halls\r\n\r\n")
+            return (try JSONSerialization.jsonObject(with: Data(client.readResponse().body)) as? [Any])?.count ?? -1
+        }
+        let before = try backendRequests()
+        let first = try apply(on: ports[0], key: #""apply-cluster-1""#)
+        #expect(first.statusCode == 200, "\(first.text)")
+        let retried = try apply(on: ports[1], key: #""apply-cluster-1""#)
+        #expect(retried.statusCode == 200)
+        #expect(retried.header("Idempotent-Replayed") == "true")
+        #expect(retried.body == first.body)
+        #expect(try backendRequests() == before + 1, "the backend saw one request")
+        let other = try apply(on: ports[1], key: #""apply-cluster-1""#, body: #"{"hall":"binjiang"}"#)
+        #expect(other.statusCode == 422, "the same key with another body, on the other instance")
+    }
 }

@@ -49,7 +49,7 @@ public struct CallPipeline: Sendable {
         audit: AuditLog? = nil, metrics: Metrics? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         monotonicNanos: @escaping @Sendable () -> Int64 = RateLimitStage.uptimeNanos,
-        idempotency: IdempotencyStore? = nil, cases: CaseStore? = nil, transport: BackendCaller.Transport? = nil
+        idempotency: (any IdempotencyKeeping)? = nil, cases: CaseStore? = nil, transport: BackendCaller.Transport? = nil
     ) {
         self.active = active
         self.stages = Self.standardStages(
@@ -71,7 +71,7 @@ public struct CallPipeline: Sendable {
     /// The stage list: the one place the order of a call is written.
     static func standardStages(
         limiter: RateLimiter, tokens: TokenService?, metrics: Metrics?, clock: @escaping @Sendable () -> Int64,
-        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: IdempotencyStore?, cases: CaseStore?,
+        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: (any IdempotencyKeeping)?, cases: CaseStore?,
         caller: BackendCaller
     ) -> [any CallStage] {
         [
@@ -107,7 +107,7 @@ public struct CallPipeline: Sendable {
         let (response, refusal, ran) = await TokenService.$pinned.withValue(snapshot.manifests) {
             await run(&call)
         }
-        for stage in stages[..<ran].reversed() { stage.finish(call, response: response, refusal: refusal) }
+        for stage in stages[..<ran].reversed() { await stage.finish(call, response: response, refusal: refusal) }
         for observer in observers { observer.finished(call, response: response, refusal: refusal) }
         return response
     }

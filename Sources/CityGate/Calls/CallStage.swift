@@ -19,13 +19,13 @@ protocol CallStage: Sendable {
     /// Sees the call's final answer, success or refusal, once it is decided (every stage whose
     /// `run` completed, in reverse order): the place to keep or release what `run` claimed.
     /// Default: nothing.
-    func finish(_ call: CallContext, response: Response, refusal: String?)
+    func finish(_ call: CallContext, response: Response, refusal: String?) async
 }
 
 extension CallStage {
     func decorate(_ response: inout Response, _ call: CallContext) {}
 
-    func finish(_ call: CallContext, response: Response, refusal: String?) {}
+    func finish(_ call: CallContext, response: Response, refusal: String?) async {}
 }
 
 /// Sees every call once it is answered, successfully or not: metrics, the audit trail.

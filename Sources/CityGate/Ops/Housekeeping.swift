@@ -15,7 +15,7 @@ final class Housekeeping: Sendable {
     /// One clean-up: its name for the log, and the work (given Unix seconds, returns rows removed).
     struct Job: Sendable {
         let name: String
-        let run: @Sendable (Int64) throws -> Int
+        let run: @Sendable (Int64) async throws -> Int
     }
 
     private let jobs: [Job]
@@ -36,7 +36,7 @@ final class Housekeeping: Sendable {
     func start() {
         let started = Task { [self] in
             while !Task.isCancelled {
-                runOnce()
+                await runOnce()
                 try? await Task.sleep(for: interval)
             }
         }
@@ -52,14 +52,14 @@ final class Housekeeping: Sendable {
     }
 
     /// One round of every job.
-    func runOnce() {
+    func runOnce() async {
         let now = clock()
         for job in jobs {
             do {
-                let removed = try job.run(now)
+                let removed = try await job.run(now)
                 if removed > 0 { Log.info("housekeeping", ["job": job.name, "removed": "\(removed)"]) }
             } catch {
-                Log.error("housekeeping failed", ["job": job.name, "error": "\(error)"])
+                Log.error("housekeeping failed", ["job": job.name, "error": IdempotencyStage.code(error)])
             }
         }
     }

@@ -43,7 +43,8 @@ final class SharedTokenStore: TokenStateStore {
             for row in rows.rows { entries["\(row[0] ?? ""):\(row[1] ?? "")"] = Int64(row[2] ?? "") ?? 0 }
         }
         watermark.store(clock.first?.integer(0) ?? 0, ordering: .relaxed)
-        pool = PostgresPool(url: url, size: 2)
+        // Four threads: token grants, delegations, the identity vault and idempotency keys share them.
+        pool = PostgresPool(url: url, size: 4)
         let task = Task { [self] in
             var lastPurge = ContinuousClock.now
             while !Task.isCancelled {

@@ -2,6 +2,8 @@ import Cryptography
 import HTTPCore
 import HTTPServer
 import Logging
+import PostgresClient
+import Store
 
 /// Stage 5c: `Idempotency-Key` on non-idempotent operations (draft-ietf-httpapi-idempotency-key-
 /// header). The first call with a key goes on to the backend and its answer is kept 24 hours;
@@ -15,7 +17,7 @@ import Logging
 /// backend that de-duplicates can tell the two attempts are one.
 struct IdempotencyStage: CallStage {
     let name = "idempotency"
-    let store: IdempotencyStore?
+    let store: (any IdempotencyKeeping)?
     let clock: @Sendable () -> Int64
 
     /// The longest key accepted (the draft leaves it to the server; Stripe's limit).
@@ -38,7 +40,8 @@ struct IdempotencyStage: CallStage {
         let now = clock()
         let begun: IdempotencyStore.Begin
         do {
-            begun = try store.begin(scope: scope, key: key, fingerprint: fingerprint, now: now, staleAfter: timeout)
+            begun = try await store.begin(
+                scope: scope, key: key, fingerprint: fingerprint, now: now, staleAfter: timeout)
         } catch {
             throw ProblemError(
                 .storeUnavailable, "Idempotency keys cannot be checked right now; retry shortly.",
@@ -63,21 +66,21 @@ struct IdempotencyStage: CallStage {
     }
 
     /// Keeps the backend's answer for the key, or forgets a call whose outcome is unknown.
-    func finish(_ call: CallContext, response: Response, refusal: String?) {
+    func finish(_ call: CallContext, response: Response, refusal: String?) async {
         guard let store, let claimed = call.idempotencyKey else { return }
         do {
             if call.backendAnswered {
-                try store.complete(
+                try await store.complete(
                     scope: claimed.scope, key: claimed.key, status: response.status.code,
                     contentType: response.headers["content-type"] ?? "application/json", body: response.body,
                     now: clock())
             } else {
-                try store.abandon(scope: claimed.scope, key: claimed.key)
+                try await store.abandon(scope: claimed.scope, key: claimed.key)
             }
         } catch {
             // The key stays in flight until it is stale: retries get 409 until then, never a
             // second backend call.
-            Log.error("idempotency record failed", ["requestId": call.http.requestId, "error": "\(error.code)"])
+            Log.error("idempotency record failed", ["requestId": call.http.requestId, "error": Self.code(error)])
         }
     }
 
@@ -116,5 +119,15 @@ struct IdempotencyStage: CallStage {
     static func fingerprint(_ target: CallContext.Target, payload: [UInt8]) -> String {
         let head = Array("\(target.city.code)\n\(target.service.id)\n\(target.operation.name)\n".utf8)
         return Encoding.hex((try? Digest.sha256.hash(head + payload)) ?? [])
+    }
+
+    /// What a log line may say of a store failure: its code, never its message (which can quote
+    /// stored values).
+    static func code(_ error: any Error) -> String {
+        switch error {
+        case let error as SQLiteError: "sqlite:\(error.code)"
+        case let error as PostgresError: "postgres:\(error.code)"
+        default: "unknown"
+        }
     }
 }
