@@ -11,7 +11,7 @@ TLS ?= 0
 venv: deps
 	@scripts/venv.sh
 
-.PHONY: venv deps build build-release run test test-sanitizers sanitize-all lint format fuzz bench clean
+.PHONY: venv deps build build-release run run-cluster test test-sanitizers sanitize-all lint format fuzz bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,6 +24,11 @@ build-release: deps
 
 run: deps
 	@LISTEN=$(LISTEN) OPS=$(OPS) TLS=$(TLS) scripts/run.sh
+
+# Three instances sharing Redis and PostgreSQL behind nginx on 127.0.0.1:8080 (docs/scaling.md).
+run-cluster: deps
+	@scripts/install-deps.sh redis-server postgresql postgresql-client nginx
+	@scripts/cluster.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests bench/ClientBench mocks Package.swift

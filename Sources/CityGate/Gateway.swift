@@ -154,7 +154,7 @@ public final class Gateway: Sendable {
         var delegations: any DelegationKeeping
         let vault: IdentityVault
         let idempotency: IdempotencyStore
-        let cases: CaseStore
+        let cases: any CaseKeeping
         do {
             // Replay records: WAL with synchronous=NORMAL survives a process crash; only a power
             // loss could forget the last few nonces. An fsync per partner call would cap the
@@ -249,12 +249,27 @@ public final class Gateway: Sendable {
         active = ActiveConfiguration(snapshot)
         // Comments and notes are sealed with the keys of the configuration in force, so a reload
         // that rotates them takes effect at once.
+        let cipher: @Sendable () -> DataCipher? = { [active] in active.snapshot.manifests.dataEncryption }
+        var sharedCases: SharedCaseStore?
+        if let sharedTokens, let url = manifests.postgresURL {
+            // Cases too: opened through one instance, followed and rated through any.
+            let setup = PostgresConnection(url: url)
+            defer { setup.close() }
+            do {
+                sharedCases = try SharedCaseStore(
+                    pool: sharedTokens.pool, setup: setup, sealing: CaseSealing(cipher: cipher))
+            } catch {
+                client.shutdown()
+                group.shutdown()
+                throw .sharedStore("gateway.json: $.state.postgres: \(error)")
+            }
+        }
         do {
-            let cipher: @Sendable () -> DataCipher? = { [active] in active.snapshot.manifests.dataEncryption }
-            cases = try CaseStore(database: database, cipher: cipher)
-            if let sharedTokens {
+            if let sharedTokens, let sharedCases {
+                cases = sharedCases
                 vault = IdentityVault(rows: SharedIdentityRows(pool: sharedTokens.pool), cipher: cipher)
             } else {
+                cases = try CaseStore(database: database, cipher: cipher)
                 vault = try IdentityVault(database: database, cipher: cipher)
             }
         } catch {
@@ -373,7 +388,7 @@ public final class Gateway: Sendable {
 
     static func publicRouter(
         health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
-        idempotency: any IdempotencyKeeping, cases: CaseStore, pushes: CasePushes, events: EventRoutes,
+        idempotency: any IdempotencyKeeping, cases: any CaseKeeping, pushes: CasePushes, events: EventRoutes,
         metrics: Metrics,
         limiter: RateLimiter = RateLimiter(), benchmarkRoute: Bool
     ) -> Router {
@@ -410,7 +425,7 @@ public final class Gateway: Sendable {
 
     static func opsRouter(
         health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: any EventInbox,
-        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64, cases: CaseStore,
+        deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64, cases: any CaseKeeping,
         pushes: CasePushes, openConnections: @escaping @Sendable () -> Int
     ) -> Router {
         var router = Router()

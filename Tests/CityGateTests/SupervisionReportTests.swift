@@ -109,7 +109,7 @@ struct SupervisionReportTests {
     }
 
     @Test
-    func aMonthOfCasesMatchesFiguresComputedIndependently() throws {
+    func aMonthOfCasesMatchesFiguresComputedIndependently() async throws {
         let calendar = try WorkingCalendarTests.hangzhou()
         let city = try #require(
             try ManifestSet.load(
@@ -141,7 +141,7 @@ struct SupervisionReportTests {
         #expect(start == (try WorkingCalendarTests.cst("2026-11-01T00:00:00")))
         #expect(end == (try WorkingCalendarTests.cst("2026-12-01T00:00:00")))
         let report = try #require(
-            try SupervisionReport.build(
+            try await SupervisionReport.build(
                 store: store, city: city, departmentNames: ["D-HRSS": "市人社局"], year: 2026, month: 11,
                 now: end + 40 * 86_400))
         let expected = Self.expected(cases, calendar: calendar, start: start, end: end)
@@ -181,7 +181,7 @@ struct SupervisionReportTests {
         #expect(all.reduce(0) { $0 + $1.finished - $1.finishedWithinPromised } > 0)
 
         // A past month does not change as time goes on.
-        let later = try SupervisionReport.build(
+        let later = try await SupervisionReport.build(
             store: store, city: city, departmentNames: ["D-HRSS": "市人社局"], year: 2026, month: 11,
             now: end + 400 * 86_400)
         #expect(later == report)

@@ -49,7 +49,8 @@ public struct CallPipeline: Sendable {
         audit: AuditLog? = nil, metrics: Metrics? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         monotonicNanos: @escaping @Sendable () -> Int64 = RateLimitStage.uptimeNanos,
-        idempotency: (any IdempotencyKeeping)? = nil, cases: CaseStore? = nil, transport: BackendCaller.Transport? = nil
+        idempotency: (any IdempotencyKeeping)? = nil, cases: (any CaseKeeping)? = nil,
+        transport: BackendCaller.Transport? = nil
     ) {
         self.active = active
         self.stages = Self.standardStages(
@@ -71,7 +72,8 @@ public struct CallPipeline: Sendable {
     /// The stage list: the one place the order of a call is written.
     static func standardStages(
         limiter: RateLimiter, tokens: TokenService?, metrics: Metrics?, clock: @escaping @Sendable () -> Int64,
-        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: (any IdempotencyKeeping)?, cases: CaseStore?,
+        monotonicNanos: @escaping @Sendable () -> Int64, idempotency: (any IdempotencyKeeping)?,
+        cases: (any CaseKeeping)?,
         caller: BackendCaller
     ) -> [any CallStage] {
         [
@@ -129,7 +131,7 @@ public struct CallPipeline: Sendable {
             let refusal = CallContext.misordered("end", needs: "an answer", call.http)
             return (refusal.response(requestId: call.http.requestId), refusal.type.slug, ran)
         }
-        for stage in stages[..<ran].reversed() { stage.decorate(&response, call) }
+        for stage in stages[..<ran].reversed() { await stage.decorate(&response, call) }
         return (response, nil, ran)
     }
 }

@@ -14,7 +14,7 @@ protocol CallStage: Sendable {
     func run(_ call: inout CallContext) async throws(ProblemError)
 
     /// Adds to a successful answer on the way out (in reverse stage order). Default: nothing.
-    func decorate(_ response: inout Response, _ call: CallContext)
+    func decorate(_ response: inout Response, _ call: CallContext) async
 
     /// Sees the call's final answer, success or refusal, once it is decided (every stage whose
     /// `run` completed, in reverse order): the place to keep or release what `run` claimed.
@@ -23,7 +23,7 @@ protocol CallStage: Sendable {
 }
 
 extension CallStage {
-    func decorate(_ response: inout Response, _ call: CallContext) {}
+    func decorate(_ response: inout Response, _ call: CallContext) async {}
 
     func finish(_ call: CallContext, response: Response, refusal: String?) async {}
 }

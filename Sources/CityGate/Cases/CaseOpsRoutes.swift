@@ -12,7 +12,7 @@ import Logging
 /// ```
 struct CaseOpsRoutes: Sendable {
     let active: ActiveConfiguration
-    let store: CaseStore
+    let store: any CaseKeeping
     let pushes: CasePushes
     let audit: AuditLog?
     let authorize: @Sendable (Request, RequestContext) throws -> Void
@@ -24,7 +24,7 @@ struct CaseOpsRoutes: Sendable {
     func mount(on router: inout Router) {
         router.get("/admin/supervision") { request, context in
             try authorize(request, context)
-            return try supervision(request)
+            return try await supervision(request)
         }
         router.get("/admin/followups") { request, context in
             try authorize(request, context)
@@ -33,7 +33,9 @@ struct CaseOpsRoutes: Sendable {
             guard state == "open" || state == "all" else {
                 throw ProblemError(.invalidQuery, "state must be open or all.")
             }
-            let list = try stored { try store.followUps(city: query["city"], openOnly: state == "open") }
+            let list = try await stored {
+                try await store.followUps(city: query["city"], openOnly: state == "open", limit: 500)
+            }
             return .jsonObject(["followUps": list.map(Self.summary)])
         }
         router.post("/admin/followups/{id}/close") { request, context in
@@ -42,7 +44,7 @@ struct CaseOpsRoutes: Sendable {
         }
     }
 
-    private func supervision(_ request: Request) throws -> Response {
+    private func supervision(_ request: Request) async throws -> Response {
         let snapshot = active.snapshot
         let query = FormEncoding.decode(request.query ?? "") ?? [:]
         guard let code = query["city"], let city = snapshot.manifests.cities[code] else {
@@ -62,8 +64,8 @@ struct CaseOpsRoutes: Sendable {
         }
         var names: [String: String] = [:]
         for service in snapshot.manifests.services.values { names[service.departmentCode] = service.departmentName }
-        let built = try stored {
-            try SupervisionReport.build(
+        let built = try await stored {
+            try await SupervisionReport.build(
                 store: store, city: city, departmentNames: names, year: year, month: month, now: clock())
         }
         guard let report = built else { throw ProblemError(.invalidQuery, "month must be written YYYY-MM (2026-11).") }
@@ -100,7 +102,7 @@ struct CaseOpsRoutes: Sendable {
         }
         let now = clock()
         let masked = PersonalDataMask.mask(note)
-        let outcome = try stored { try store.closeFollowUp(id: id, note: masked, at: now) }
+        let outcome = try await stored { try await store.closeFollowUp(id: id, note: masked, at: now) }
         let followUp: CaseStore.FollowUp
         switch outcome {
         case .unknown: throw ProblemError(.unknownFollowUp, "No follow-up \(id).")
@@ -133,7 +135,7 @@ struct CaseOpsRoutes: Sendable {
     }
 
     private func queuePush(_ followUp: CaseStore.FollowUp, _ request: Request) async -> CasePushes.Queued {
-        guard let record = try? store.find(city: followUp.city, number: followUp.number) else { return .failed }
+        guard let record = try? await store.find(city: followUp.city, number: followUp.number) else { return .failed }
         return await pushes.queue(
             CasePushes.followUpClosed(followUp, of: record), for: record, snapshot: active.snapshot,
             raw: EventRoutes.rawRequest(request))
@@ -150,8 +152,8 @@ struct CaseOpsRoutes: Sendable {
         return object
     }
 
-    private func stored<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let refusal as ProblemError { throw refusal } catch {
+    private func stored<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let refusal as ProblemError { throw refusal } catch {
             throw ProblemError(.storeUnavailable, "The case store cannot be read.", headers: [("Retry-After", "5")])
         }
     }

@@ -19,7 +19,7 @@ import Logging
 /// the push goes out exactly once.
 struct CaseProgressRoute: Sendable {
     let active: ActiveConfiguration
-    let store: CaseStore
+    let store: any CaseKeeping
     let pushes: CasePushes
     let metrics: Metrics?
     let clock: @Sendable () -> Int64
@@ -61,7 +61,7 @@ struct CaseProgressRoute: Sendable {
         // A case of another backend's service is not this backend's to report on: checked before
         // anything is written, and answered like a case that does not exist.
         let existing: CaseStore.Record?
-        do { existing = try store.find(city: code, number: number) } catch {
+        do { existing = try await store.find(city: code, number: number) } catch {
             throw ProblemError(
                 .storeUnavailable, "The report cannot be recorded right now; retry shortly.",
                 headers: [("Retry-After", "5")])
@@ -70,7 +70,7 @@ struct CaseProgressRoute: Sendable {
             throw Self.unknownCase(number, code)
         }
         let outcome: CaseStore.ProgressOutcome
-        do { outcome = try store.recordProgress(report, receivedAt: now) } catch {
+        do { outcome = try await store.recordProgress(report, receivedAt: now) } catch {
             throw ProblemError(
                 .storeUnavailable, "The report cannot be recorded right now; retry shortly.",
                 headers: [("Retry-After", "5")])

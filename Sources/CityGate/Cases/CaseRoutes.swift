@@ -18,7 +18,7 @@ import Logging
 /// does not exist (404 `unknown-case`, never 403).
 struct CaseRoutes: Sendable {
     let active: ActiveConfiguration
-    let store: CaseStore
+    let store: any CaseKeeping
     let pushes: CasePushes
     let tokens: TokenService?
     let audit: AuditLog?
@@ -66,13 +66,13 @@ struct CaseRoutes: Sendable {
     }
 
     /// The case of the path if it is the calling citizen's; 404 otherwise.
-    static func ownCase(_ call: CallContext, store: CaseStore, stage: String) throws(ProblemError)
+    static func ownCase(_ call: CallContext, store: any CaseKeeping, stage: String) async throws(ProblemError)
         -> CaseStore.Record
     {
         let city = try call.resolvedCity(for: stage)
         let number = call.http.pathParameters["number"] ?? ""
         let record: CaseStore.Record?
-        do { record = try store.find(city: city.code, number: number) } catch {
+        do { record = try await store.find(city: city.code, number: number) } catch {
             throw ProblemError(
                 .storeUnavailable, "Cases cannot be read right now; retry shortly.",
                 headers: [("Retry-After", "5")])
@@ -163,15 +163,15 @@ struct CaseTokenStage: CallStage {
 /// `GET …/cases/{number}`: the applicant's own case.
 struct CaseViewStage: CallStage {
     let name = "case-view"
-    let store: CaseStore
+    let store: any CaseKeeping
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let record = try CaseRoutes.ownCase(call, store: store, stage: name)
+        let record = try await CaseRoutes.ownCase(call, store: store, stage: name)
         do {
             let object = CaseRoutes.view(
-                record, history: try store.history(city: record.city, number: record.number),
-                rating: try store.rating(city: record.city, number: record.number),
-                followUp: try store.followUp(city: record.city, number: record.number))
+                record, history: try await store.history(city: record.city, number: record.number),
+                rating: try await store.rating(city: record.city, number: record.number),
+                followUp: try await store.followUp(city: record.city, number: record.number))
             call.response = .jsonObject(object)
         } catch {
             throw ProblemError(
@@ -184,17 +184,18 @@ struct CaseViewStage: CallStage {
 /// The comment is stored with personal data masked.
 struct CaseRatingStage: CallStage {
     let name = "case-rating"
-    let store: CaseStore
+    let store: any CaseKeeping
     let audit: AuditLog?
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let record = try CaseRoutes.ownCase(call, store: store, stage: name)
+        let record = try await CaseRoutes.ownCase(call, store: store, stage: name)
         let (level, comment) = try Self.rating(call.payload)
         let outcome: CaseStore.RatingOutcome
         let now = clock()
         do {
-            outcome = try store.rate(city: record.city, number: record.number, level: level, comment: comment, at: now)
+            outcome = try await store.rate(
+                city: record.city, number: record.number, level: level, comment: comment, at: now)
         } catch {
             throw ProblemError(
                 .storeUnavailable, "The rating cannot be recorded right now; retry shortly.",

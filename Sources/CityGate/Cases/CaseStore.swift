@@ -1,9 +1,8 @@
-import Logging
 import Store
 
 /// The cases opened through the gateway (`gateway_case` in gateway.db): the record the case
 /// lifecycle builds on (progress, supervision, ratings).
-final class CaseStore: Sendable {
+final class CaseStore: CaseKeeping {
     /// One case as recorded when its application was answered.
     struct Record: Equatable, Sendable {
         var city: String
@@ -38,20 +37,14 @@ final class CaseStore: Sendable {
 
     /// `text` sealed for the row `context` when a cipher is configured.
     func sealed(_ text: String?, context: String) throws(SQLiteError) -> SQLValue {
-        guard let text else { return .null }
-        guard let cipher = cipher() else { return .text(text) }
-        do { return .text(try cipher.seal(text, context: context)) } catch {
-            throw SQLiteError(code: 0, message: "the value could not be sealed", operation: "seal")
+        do { return try CaseSealing(cipher: cipher).seal(text, context: context).map { .text($0) } ?? .null } catch {
+            throw SQLiteError(code: 0, message: error.description, operation: "seal")
         }
     }
 
     /// A stored value opened (nil, and logged, when it does not open).
     func opened(_ stored: String?, context: String) -> String? {
-        guard let stored else { return nil }
-        do { return try DataCipher.open(stored, context: context, with: cipher()) } catch {
-            Log.error("a stored value does not open", ["context": context, "reason": error.description])
-            return nil
-        }
+        CaseSealing(cipher: cipher).open(stored, context: context)
     }
 
     /// Records a case; a number the city already has keeps its first record (a backend that
@@ -80,9 +73,7 @@ final class CaseStore: Sendable {
 
     /// Open cases per city and department, and how many of them are past their legal date on
     /// `today`.
-    func openCounts(today: CivilDate) throws(SQLiteError) -> [(
-        city: String, department: String, open: Int, overdue: Int
-    )] {
+    func openCounts(today: CivilDate) throws(SQLiteError) -> [OpenCount] {
         try database.withConnection { session throws(SQLiteError) in
             try session.query(
                 """
@@ -90,10 +81,9 @@ final class CaseStore: Sendable {
                 GROUP BY city, department ORDER BY city, department
                 """, [.text(today.description)]
             ) {
-                (
+                OpenCount(
                     city: $0.text(0) ?? "", department: $0.text(1) ?? "", open: Int($0.integer(2)),
-                    overdue: Int($0.integer(3))
-                )
+                    overdue: Int($0.integer(3)))
             }
         }
     }
@@ -123,5 +113,29 @@ final class CaseStore: Sendable {
             stage: row.text(11).flatMap(ProgressStage.init(rawValue:)),
             stageAt: row.text(12) == nil ? nil : row.integer(12),
             closedAt: row.text(13) == nil ? nil : row.integer(13))
+    }
+
+    func supervisionFigures(city: String, start: Int64, asOf: Int64) throws(SQLiteError) -> SupervisionFigures {
+        try database.withConnection { session throws(SQLiteError) in
+            let cases = try session.query(
+                """
+                SELECT \(Self.columns) FROM gateway_case WHERE city = ?1 AND received_at < ?3
+                AND (closed_at IS NULL OR closed_at >= ?2)
+                """, [.text(city), .integer(start), .integer(asOf)], row: Self.record
+            ).compactMap { $0 }
+            let ratings = try session.query(
+                """
+                SELECT c.department, r.level FROM gateway_case_rating AS r JOIN gateway_case AS c
+                ON c.city = r.city AND c.number = r.number WHERE r.city = ?1 AND r.rated_at >= ?2 AND r.rated_at < ?3
+                """, [.text(city), .integer(start), .integer(asOf)]
+            ) { (department: $0.text(0) ?? "", level: RatingLevel(rawValue: Int($0.integer(1)))) }
+            let followUps = try session.query(
+                """
+                SELECT department, COUNT(*) FROM gateway_case_followup WHERE city = ?1 AND opened_at < ?2
+                AND (closed_at IS NULL OR closed_at >= ?2) GROUP BY department
+                """, [.text(city), .integer(asOf)]
+            ) { (department: $0.text(0) ?? "", count: Int($0.integer(1))) }
+            return SupervisionFigures(cases: cases, ratings: ratings, followUps: followUps)
+        }
     }
 }

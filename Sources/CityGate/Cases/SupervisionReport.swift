@@ -82,9 +82,9 @@ struct SupervisionReport: Sendable, Equatable {
 
     /// Builds the report of `city` for `year`-`month` at `now`.
     static func build(
-        store: CaseStore, city: CityConfiguration, departmentNames: [String: String], year: Int, month: Int,
+        store: any CaseKeeping, city: CityConfiguration, departmentNames: [String: String], year: Int, month: Int,
         now: Int64
-    ) throws(SQLiteError) -> SupervisionReport? {
+    ) async throws -> SupervisionReport? {
         guard let (start, end) = bounds(year: year, month: month) else { return nil }
         // Exclusive: for the current month, everything up to and including this second.
         let asOf = min(end, max(start, now + 1))
@@ -94,15 +94,8 @@ struct SupervisionReport: Sendable, Equatable {
         func row(_ department: String) -> Row {
             rows[department] ?? Row(department: department, departmentName: departmentNames[department] ?? department)
         }
-        let cases = try store.database.withConnection { session throws(SQLiteError) in
-            try session.query(
-                """
-                SELECT \(CaseStore.columns) FROM gateway_case WHERE city = ?1 AND received_at < ?3
-                AND (closed_at IS NULL OR closed_at >= ?2)
-                """, [.text(city.code), .integer(start), .integer(asOf)], row: CaseStore.record
-            ).compactMap { $0 }
-        }
-        for record in cases {
+        let figures = try await store.supervisionFigures(city: city.code, start: start, asOf: asOf)
+        for record in figures.cases {
             var entry = row(record.department)
             if record.receivedAt >= start { entry.received += 1 }
             if let closedAt = record.closedAt, closedAt >= start, closedAt < asOf {
@@ -122,29 +115,13 @@ struct SupervisionReport: Sendable, Equatable {
             }
             rows[record.department] = entry
         }
-        let ratings = try store.database.withConnection { session throws(SQLiteError) in
-            try session.query(
-                """
-                SELECT c.department, r.level FROM gateway_case_rating AS r JOIN gateway_case AS c
-                ON c.city = r.city AND c.number = r.number WHERE r.city = ?1 AND r.rated_at >= ?2 AND r.rated_at < ?3
-                """, [.text(city.code), .integer(start), .integer(asOf)]
-            ) { (department: $0.text(0) ?? "", level: RatingLevel(rawValue: Int($0.integer(1)))) }
-        }
-        for rating in ratings {
+        for rating in figures.ratings {
             guard let level = rating.level else { continue }
             var entry = row(rating.department)
             entry.ratings[level, default: 0] += 1
             rows[rating.department] = entry
         }
-        let followUps = try store.database.withConnection { session throws(SQLiteError) in
-            try session.query(
-                """
-                SELECT department, COUNT(*) FROM gateway_case_followup WHERE city = ?1 AND opened_at < ?2
-                AND (closed_at IS NULL OR closed_at >= ?2) GROUP BY department
-                """, [.text(city.code), .integer(asOf)]
-            ) { (department: $0.text(0) ?? "", count: Int($0.integer(1))) }
-        }
-        for followUp in followUps {
+        for followUp in figures.followUps {
             var entry = row(followUp.department)
             entry.openFollowUps = followUp.count
             rows[followUp.department] = entry

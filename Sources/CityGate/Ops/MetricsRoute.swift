@@ -15,7 +15,7 @@ struct MetricsRoute: Sendable {
     let inbox: any EventInbox
     let deliveries: DeliveryWorker
     /// Cases open and overdue per department.
-    var cases: CaseStore? = nil
+    var cases: (any CaseKeeping)? = nil
     /// Open connections on the public and ops listeners.
     let openConnections: @Sendable () -> Int
 
@@ -53,7 +53,7 @@ struct MetricsRoute: Sendable {
         }
         var open: [(labels: String, value: Double)] = []
         var overdue: [(labels: String, value: Double)] = []
-        if let counts = try? cases?.openCounts(today: SupervisionReport.date(Int64(now))) {
+        if let counts = try? await cases?.openCounts(today: SupervisionReport.date(Int64(now))) {
             for count in counts {
                 let labels = Metrics.labels(["city": count.city, "department": count.department])
                 open.append((labels, Double(count.open)))

@@ -13,13 +13,13 @@ import Logging
 /// and refusing its number now would not close it.
 struct CaseStage: CallStage {
     let name = "case"
-    let store: CaseStore?
+    let store: (any CaseKeeping)?
     let metrics: Metrics?
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {}
 
-    func decorate(_ response: inout Response, _ call: CallContext) {
+    func decorate(_ response: inout Response, _ call: CallContext) async {
         guard let target = call.target, let field = target.operation.opensCaseField, response.status.code == 200,
             case .object(var answer)? = try? JSONReader.parse(response.body), case .string(let number)? = answer[field],
             !number.isEmpty, answer["deadlines"] == nil
@@ -30,7 +30,7 @@ struct CaseStage: CallStage {
             receivedAt: now, legalDays: service.legalDays, promisedDays: service.promisedDays)
         if let store {
             do {
-                try store.record(
+                try await store.record(
                     CaseStore.Record(
                         city: target.city.code, number: number, service: service.id,
                         department: service.departmentCode, subject: call.token?.grant.subject ?? "",
@@ -38,7 +38,8 @@ struct CaseStage: CallStage {
                         deadlines: deadlines))
             } catch {
                 metrics?.increment("citygate_case_record_failures_total", ["city": target.city.code])
-                Log.error("case record failed", ["requestId": call.http.requestId, "error": "\(error.code)"])
+                Log.error(
+                    "case record failed", ["requestId": call.http.requestId, "error": IdempotencyStage.code(error)])
             }
         }
         answer["deadlines"] = .object([
