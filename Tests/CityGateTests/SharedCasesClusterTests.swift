@@ -21,10 +21,8 @@ struct SharedCasesClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let receiver = try Cases.Receiver()
         defer { receiver.stop() }

@@ -50,10 +50,8 @@ struct SharedEventsClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 2,
@@ -160,10 +158,8 @@ struct SharedEventsClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 0, edits: EventEndToEndTests.fastSchedule())

@@ -30,7 +30,7 @@ struct SharedInboxTests {
     @Test
     func appendsCommitOnceAcrossInstancesAndKeepTheirBytes() async throws {
         let server = try await PostgresServer()
-        defer { Task { try? await server.destroy() } }
+        defer { server.destroyNow() }
         let first = try SharedInbox(url: server.url, owner: "a")
         let second = try SharedInbox(url: server.url, owner: "b")
         defer {
@@ -73,7 +73,7 @@ struct SharedInboxTests {
     @Test
     func oneBadEventFailsAloneInItsBatch() async throws {
         let server = try await PostgresServer()
-        defer { Task { try? await server.destroy() } }
+        defer { server.destroyNow() }
         let inbox = try SharedInbox(url: server.url, owner: "a")
         defer { inbox.stop() }
         // A NUL cannot be stored in PostgreSQL text: that append fails, its batch-mates commit.
@@ -90,7 +90,7 @@ struct SharedInboxTests {
     @Test
     func claimsAreDisjointAndALeaseThatRunsOutIsTakenOver() async throws {
         let server = try await PostgresServer()
-        defer { Task { try? await server.destroy() } }
+        defer { server.destroyNow() }
         let clock = Clock()
         let a = try SharedInbox(url: server.url, owner: "a", clock: clock.read)
         let b = try SharedInbox(url: server.url, owner: "b", clock: clock.read)
@@ -150,7 +150,7 @@ struct SharedInboxTests {
     @Test
     func aRestartedInstanceReleasesItsOldLeasesAndDeadLettersReplay() async throws {
         let server = try await PostgresServer()
-        defer { Task { try? await server.destroy() } }
+        defer { server.destroyNow() }
         let clock = Clock()
         let before = try SharedInbox(url: server.url, owner: "same", clock: clock.read)
         let id = try #require(Self.stored(await before.append(Self.event("leased"))))
@@ -175,7 +175,7 @@ struct SharedInboxTests {
     @Test
     func aStoppedServerRefusesAppendsAndTheInboxRecoversWithoutARestart() async throws {
         let server = try await PostgresServer()
-        defer { Task { try? await server.destroy() } }
+        defer { server.destroyNow() }
         let inbox = try SharedInbox(url: server.url, owner: "a")
         defer { inbox.stop() }
         #expect(Self.stored(await inbox.append(Self.event("before"))) != nil)

@@ -87,7 +87,7 @@ struct SharedStateTests {
     @Test
     func aRequestAcceptedByOneInstanceIsAReplayOnTheOther() async throws {
         let redis = try await RedisServer()
-        defer { Task { try? await redis.stop() } }
+        defer { redis.stopNow() }
         let cluster = try Cluster(redis)
         defer { cluster.stop() }
         let environment = cluster.environment
@@ -111,7 +111,7 @@ struct SharedStateTests {
     @Test
     func withRedisGoneSignedCallsFailClosedAndRecoverWhenItReturns() async throws {
         let redis = try await RedisServer()
-        defer { Task { try? await redis.stop() } }
+        defer { redis.stopNow() }
         let cluster = try Cluster(redis)
         defer { cluster.stop() }
         let environment = cluster.environment
@@ -149,7 +149,7 @@ struct SharedStateTests {
     @Test
     func aRedisThatStopsAnsweringFailsCallsAtTheDeadline() async throws {
         let redis = try await RedisServer()
-        defer { Task { try? await redis.stop() } }
+        defer { redis.stopNow() }
         let cluster = try Cluster(redis, extra: 0)
         defer { cluster.stop() }
         let environment = cluster.environment
@@ -174,6 +174,7 @@ struct SharedStateTests {
     @Test
     func aLimitHoldsAcrossThreeInstances() async throws {
         let redis = try await RedisServer()
+        defer { redis.stopNow() }
         let cluster = try Cluster(
             redis, extra: 2,
             edits: [

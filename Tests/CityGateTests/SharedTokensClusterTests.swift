@@ -89,10 +89,8 @@ struct SharedTokensClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 2,
@@ -165,10 +163,8 @@ struct SharedTokensClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let cluster = try SharedStateTests.Cluster(redis, postgres: postgres, extra: 2)
         defer { cluster.stop() }
@@ -203,10 +199,8 @@ struct SharedTokensClusterTests {
         let redis = try await RedisServer()
         let postgres = try await PostgresServer()
         defer {
-            Task {
-                try? await redis.stop()
-                try? await postgres.destroy()
-            }
+            redis.stopNow()
+            postgres.destroyNow()
         }
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 1, edits: IdempotencyTests.applicationLike)

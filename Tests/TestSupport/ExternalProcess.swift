@@ -54,4 +54,19 @@ public struct ExternalProcess {
             }
         }
     }
+
+    /// Runs `executable` and waits for it on the calling thread, its output discarded: for
+    /// clean-up in a `defer`, where nothing can be awaited.
+    @discardableResult
+    public static func runNow(_ executable: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }

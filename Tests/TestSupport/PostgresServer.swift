@@ -45,5 +45,12 @@ public final class PostgresServer: Sendable {
         return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Stops it and deletes its data before returning (for a `defer`: a Task started there may
+    /// never run, and the server would outlive the tests).
+    public func destroyNow() {
+        ExternalProcess.runNow(script, ["kill", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     private var script: String { ExternalProcess.packageRoot.appendingPathComponent("scripts/postgres.sh").path }
 }

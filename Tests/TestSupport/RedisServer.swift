@@ -28,5 +28,11 @@ public final class RedisServer: Sendable {
         _ = try await ExternalProcess.run(script, ["stop", "\(port)"])
     }
 
+    /// Stops it before returning (for a `defer`: a Task started there may never run, and the
+    /// server would outlive the tests).
+    public func stopNow() {
+        ExternalProcess.runNow(script, ["stop", "\(port)"])
+    }
+
     private var script: String { ExternalProcess.packageRoot.appendingPathComponent("scripts/redis.sh").path }
 }
