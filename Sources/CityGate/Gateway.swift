@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import HTTPCore
 import HTTPServer
+import Logging
 import PostgresClient
 import RedisClient
 import Store
@@ -107,6 +108,8 @@ public final class Gateway: Sendable {
     let housekeeping: Housekeeping
     /// Signs the audit chain's head.
     let sealKey: AuditSealKey
+    /// Every instance reloads when one does, when they share Redis.
+    let reloadBroadcast: ReloadBroadcast?
     /// Shared token state, when `gateway.json` `state.postgres` names a server.
     let sharedTokens: SharedTokenStore?
     /// The shared state's client, when `gateway.json` `state.redis` names one.
@@ -287,6 +290,23 @@ public final class Gateway: Sendable {
         reloader = Reloader(
             directory: configuration.manifestsDirectory, active: active, replayStore: replayStore, client: client,
             audit: audit, tls: tls)
+        if let redis {
+            let broadcast = ReloadBroadcast(redis: redis) { [reloader] in
+                switch reloader.reload(trigger: Reloader.clusterTrigger) {
+                case .success(let manifests):
+                    Log.info(
+                        "manifests reloaded", ["sha256": manifests.contentHash, "trigger": Reloader.clusterTrigger])
+                case .failure(let problems):
+                    Log.error(
+                        "reload refused; the running set stays",
+                        ["problems": "\(problems.problems.count)", "trigger": Reloader.clusterTrigger])
+                }
+            }
+            reloader.announceReloads { await broadcast.announce() }
+            reloadBroadcast = broadcast
+        } else {
+            reloadBroadcast = nil
+        }
         housekeeping = Housekeeping(
             interval: configuration.housekeepingInterval,
             jobs: [
@@ -354,6 +374,7 @@ public final class Gateway: Sendable {
         active.snapshot.startProbing()
         deliveries.start()
         housekeeping.start()
+        reloadBroadcast?.start()
         let publicAddress = try publicServer.start()
         tokens.setBoundAddress("\(publicAddress.host):\(publicAddress.port)")
         let opsAddress: SocketAddress
@@ -377,6 +398,7 @@ public final class Gateway: Sendable {
         active.snapshot.stopProbing()
         deliveries.stop()
         housekeeping.stop()
+        reloadBroadcast?.stop()
         // Whatever was audited since the last seal is covered before the process ends.
         _ = try? audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
         inbox.stop()

@@ -225,6 +225,48 @@ struct SharedStateTests {
             "admitted \(admitted) in \(elapsed) s across three instances; expected \(expected) ± 5 %")
     }
 
+    /// A reload told to one instance (`POST /admin/reload`, SIGHUP) reaches the others through
+    /// Redis: each reloads its copy of the tree within about a second.
+    @Test
+    func aReloadToldToOneInstanceReachesTheOthers() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stopNow() }
+        let cluster = try Cluster(redis, extra: 2)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let ports = cluster.ports
+        func answers(_ port: UInt16, _ name: String) -> Bool {
+            (try? Self.send(try Self.signed(environment), to: port))?.text.contains("\"\(name)\"") == true
+        }
+        // The first reads of the generation have happened (they only learn where it is).
+        try await Task.sleep(for: .milliseconds(1_500))
+        try HotReloadTests.renameOutputField(in: environment.manifests, to: "queueLength")
+        let told = Date()
+        #expect(
+            try HotReloadTests.admin(environment, "POST", "/admin/reload", token: HotReloadTests.token).statusCode
+                == 200)
+        #expect(answers(ports[0], "queueLength"), "the told instance at once")
+        let followed = await eventually(timeout: .seconds(5), every: .milliseconds(50)) {
+            answers(ports[1], "queueLength") && answers(ports[2], "queueLength")
+        }
+        #expect(followed, "the other instances reloaded")
+        let seconds = Date().timeIntervalSince(told)
+        // SIGHUP to the second instance: the first and third follow.
+        let path = "\(environment.manifests)/services/service-hall.queue.json"
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+            of: "\"queueLength\"", with: "\"queueSize\""
+        )
+        .write(toFile: path, atomically: true, encoding: .utf8)
+        let second = try #require(cluster.others.first)
+        kill(second.processIdentifier, SIGHUP)
+        let followedSighup = await eventually(timeout: .seconds(5), every: .milliseconds(50)) {
+            ports.allSatisfy { answers($0, "queueSize") }
+        }
+        #expect(followedSighup, "a SIGHUP is announced too")
+        #expect(environment.gateway.output().contains("\"trigger\":\"cluster\""))
+        print("reload broadcast: the other instances followed in \(Int(seconds * 1000)) ms")
+    }
+
     @Test
     func stateConfigurationProblemsNameTheField() throws {
         let cases: [([String: Any], String)] = [

@@ -24,6 +24,16 @@ public final class Reloader: Sendable {
     /// The public listener's TLS credentials, replaced when `gateway.json` `tls` changes.
     private let tls: TLSCredentials?
     private let serial = Mutex<Void>(())
+    /// Tells the other instances to reload, when they share state (``ReloadBroadcast``).
+    private let announcer = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    /// The trigger of a reload another instance asked for: it is not announced again.
+    static let clusterTrigger = "cluster"
+
+    /// After each successful reload not itself caused by another instance's, runs `announce`.
+    func announceReloads(with announce: @escaping @Sendable () async -> Void) {
+        announcer.withLock { $0 = announce }
+    }
 
     init(
         directory: String, active: ActiveConfiguration, replayStore: ReplayStore, client: HTTPClient,
@@ -67,6 +77,9 @@ public final class Reloader: Sendable {
                 audit?.use(manifests.auditHash)
                 let old = active.replace(with: snapshot)
                 snapshot.takeOverProbing(from: old)
+                if trigger != Self.clusterTrigger, let announce = announcer.withLock({ $0 }) {
+                    Task { await announce() }
+                }
                 return .success(manifests)
             }
         }
