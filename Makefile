@@ -76,7 +76,7 @@ fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
-	@scripts/install-deps.sh nginx wrk gcc
+	@scripts/install-deps.sh nginx wrk gcc redis-server postgresql postgresql-client
 	@bench/run.sh
 
 clean:

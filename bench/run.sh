@@ -19,3 +19,6 @@ bench/events.sh
 echo
 echo "== rate limiter: the pipeline with and without four limits per call"
 bench/limiter.sh
+echo
+echo "== shared state: one instance on Redis and PostgreSQL vs the same pipeline embedded; events into PostgreSQL vs pgbench"
+bench/shared.sh

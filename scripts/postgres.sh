@@ -17,7 +17,13 @@ start)
     port=${2:?port}
     dir=${3:?directory}
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        su postgres -s /bin/sh -c "test -w '$dir'" || {
+            echo "postgres.sh: the postgres user cannot reach $dir (a parent directory is private to root)" >&2
+            exit 1
+        }
+    fi
     # Like redis.sh: the daemon must hold none of the caller's descriptors.
     for fd in $(ls /proc/$$/fd); do
         if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi

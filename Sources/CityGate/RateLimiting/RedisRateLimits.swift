@@ -1,3 +1,4 @@
+import Cryptography
 import RedisClient
 
 /// The limits shared by every instance (`gateway.json` `state.redis`): the same GCRA as
@@ -37,12 +38,21 @@ struct RedisRateLimits: Sendable {
         return out
         """
 
+    /// The script's SHA-1, as Redis names it: calls send this (EVALSHA), not the script's
+    /// kilobyte, and fall back to EVAL once when Redis does not hold it (a restart, a failover).
+    static let scriptSHA1 = Encoding.hex((try? Digest.sha1.hash(Array(script.utf8))) ?? [])
+
     /// Decides `rules` in Redis.
     func check(_ rules: [RateLimiter.Rule]) async throws(RedisError) -> RateLimiter.Decision {
-        var arguments: [String] = ["EVAL", Self.script, String(rules.count)]
+        var arguments: [String] = ["EVALSHA", Self.scriptSHA1, String(rules.count)]
         arguments += rules.map { "citygate:limit:" + $0.key }
         for rule in rules { arguments += [String(rule.interval / 1000), String(rule.tolerance / 1000)] }
-        let reply = try await redis.command(arguments.map { Array($0.utf8) })
+        var reply = try await redis.command(arguments.map { Array($0.utf8) })
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            arguments[0] = "EVAL"
+            arguments[1] = Self.script
+            reply = try await redis.command(arguments.map { Array($0.utf8) })
+        }
         guard case .array(let values) = reply, case .integer(let verdict)? = values.first else {
             if case .error(let message) = reply {
                 throw .unavailable("redis refused the limit script: \(message.prefix(80))")
