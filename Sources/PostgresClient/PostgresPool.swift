@@ -44,6 +44,7 @@ public final class PostgresPool: Sendable {
     public var isReachable: Bool { lastSucceeded.load(ordering: .relaxed) }
 
     /// Runs `body` on a pool thread with its connection.
+    @discardableResult
     public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresError) -> T)
         async throws(PostgresError) -> T
     {

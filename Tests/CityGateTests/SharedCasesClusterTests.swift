@@ -18,12 +18,9 @@ struct SharedCasesClusterTests {
 
     @Test
     func aCaseOpenedOnOneInstanceIsFollowedRatedAndReportedOnTheOthers() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let receiver = try Cases.Receiver()
         defer { receiver.stop() }
         let cluster = try SharedStateTests.Cluster(

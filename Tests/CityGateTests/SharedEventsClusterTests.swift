@@ -47,12 +47,9 @@ struct SharedEventsClusterTests {
 
     @Test
     func everyAcknowledgedEventIsDeliveredOnceWhileOneInstanceDiesAndAnotherRestarts() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 2,
             // A 2 s attempt limit makes the lease 14 s; the backend's 50 ms answers keep
@@ -152,15 +149,15 @@ struct SharedEventsClusterTests {
     /// PostgreSQL stopped mid-run: events are refused with 503 `inbox-unavailable` and
     /// `Retry-After` (nothing acknowledged that is not committed), `/readyz` fails its
     /// `shared-inbox` check; started again, the same instance accepts and delivers without a
-    /// restart, and every event it acknowledged is delivered.
+    /// restart. Then Redis stopped: events are still accepted and delivered (their replay
+    /// protection is the inbox's own uniqueness of partner and event key, in PostgreSQL, not the
+    /// Redis window), while signed calls fail closed with 503 `state-unavailable` and `/readyz`
+    /// fails `shared-state`. Every event the gateway acknowledged is delivered.
     @Test
-    func aStoppedPostgreSQLRefusesEventsAndTheGatewayRecovers() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+    func aStoppedPostgreSQLRefusesEventsAndRedisDoesNotAndTheGatewayRecovers() async throws {
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 0, edits: EventEndToEndTests.fastSchedule())
         defer { cluster.stop() }
@@ -201,5 +198,36 @@ struct SharedEventsClusterTests {
             return Set(processed.values).isSuperset(of: ["msg_pg_before", "msg_pg_during"])
         }
         #expect(delivered)
+
+        try await redis.stop()
+        let duringRedis = try Self.sendRaw(id: "msg_redis_during", port: port, secret: secret)
+        #expect(duringRedis.statusCode == 204, "\(duringRedis.text)")
+        let call = try SharedStateTests.send(try SharedStateTests.signed(environment), to: port)
+        #expect(call.statusCode == 503 && call.text.contains("state-unavailable"), "\(call.text)")
+        let notReady = try OpsStatusTests.ops(environment, "/readyz")
+        #expect(notReady.statusCode == 503 && notReady.text.contains("shared-state"), "\(notReady.text)")
+        try await redis.start()
+        let callsAgain = await eventually(timeout: .seconds(15), every: .milliseconds(250)) {
+            (try? SharedStateTests.send(try SharedStateTests.signed(environment), to: port))?.statusCode == 200
+        }
+        #expect(callsAgain)
+        let all = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            let processed = (try? EventEndToEndTests.mockEvents(environment))?["processed"] as? [String: String] ?? [:]
+            return Set(processed.values).isSuperset(of: ["msg_pg_before", "msg_pg_during", "msg_redis_during"])
+        }
+        #expect(all, "every acknowledged event delivered")
+    }
+
+    /// One signed event sent once, its answer returned (whatever the status).
+    static func sendRaw(id: String, port: UInt16, secret: [UInt8]) throws -> RawClient.Response {
+        let body = Array(#"{"type":"case.progress","data":{"caseNumber":"330100-2026-900003","stage":"受理"}}"#.utf8)
+        let now = Int64(Date().timeIntervalSince1970)
+        let signature = try StandardWebhooksVerifier.sign(id: id, timestamp: now, body: body, secret: secret)
+        let client = try RawClient(port: port)
+        try client.send(
+            Array(
+                "POST /v1/partners/webhooks-demo/events HTTP/1.1\r\nHost: gateway\r\nwebhook-id: \(id)\r\nwebhook-timestamp: \(now)\r\nwebhook-signature: \(signature)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                    .utf8) + body)
+        return try client.readResponse()
     }
 }

@@ -86,12 +86,9 @@ struct SharedTokensClusterTests {
 
     @Test
     func tokensWorkAndAreRevokedAcrossInstances() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 2,
             edits: [
@@ -160,12 +157,9 @@ struct SharedTokensClusterTests {
 
     @Test
     func delegationsHoldAcrossInstances() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let cluster = try SharedStateTests.Cluster(redis, postgres: postgres, extra: 2)
         defer { cluster.stop() }
         let environment = cluster.environment
@@ -196,12 +190,9 @@ struct SharedTokensClusterTests {
     /// sent to the backend again (the Idempotency-Key store is shared).
     @Test
     func anIdempotencyKeyHoldsAcrossInstances() async throws {
-        let redis = try await RedisServer()
-        let postgres = try await PostgresServer()
-        defer {
-            redis.stopNow()
-            postgres.destroyNow()
-        }
+        let servers = try await SharedServers()
+        defer { servers.stopNow() }
+        let (redis, postgres) = (servers.redis, servers.postgres)
         let cluster = try SharedStateTests.Cluster(
             redis, postgres: postgres, extra: 1, edits: IdempotencyTests.applicationLike)
         defer { cluster.stop() }

@@ -54,3 +54,26 @@ public final class PostgresServer: Sendable {
 
     private var script: String { ExternalProcess.packageRoot.appendingPathComponent("scripts/postgres.sh").path }
 }
+
+/// A redis-server and a PostgreSQL for one test, as a cluster of instances shares them.
+public final class SharedServers: Sendable {
+    /// The Redis server.
+    public let redis: RedisServer
+    /// The PostgreSQL server.
+    public let postgres: PostgresServer
+
+    /// Starts both.
+    public init() async throws {
+        redis = try await RedisServer()
+        do { postgres = try await PostgresServer() } catch {
+            redis.stopNow()
+            throw error
+        }
+    }
+
+    /// Stops both before returning (for a `defer`).
+    public func stopNow() {
+        redis.stopNow()
+        postgres.destroyNow()
+    }
+}

@@ -36,6 +36,7 @@ public final class DeliveryWorker: Sendable {
     let inbox: any EventInbox
     let active: ActiveConfiguration
     private let state = Mutex(State())
+    private let scanFailing = Atomic<Bool>(false)
     private let clock: @Sendable () -> Int64
     /// Sends each delivery the way partner calls are sent (headers, trace, metrics, ceiling).
     private let caller: BackendCaller
@@ -161,8 +162,13 @@ public final class DeliveryWorker: Sendable {
                 now: now, limit: room, inFlight: inFlight,
                 leaseMilliseconds: Self.leaseMilliseconds(
                     attemptTimeoutMilliseconds: settings.attemptTimeoutMilliseconds))
+            if scanFailing.exchange(false, ordering: .relaxed) { Log.info("inbox scans work again") }
         } catch {
-            Log.error("inbox scan failed", ["code": "\(error.code)"])
+            // Logged when scans start failing, not at every scan (five a second while the
+            // shared inbox's server is away).
+            if !scanFailing.exchange(true, ordering: .relaxed) {
+                Log.error("inbox scan failed; deliveries wait", ["code": "\(error.code)"])
+            }
             return []
         }
         return state.withLock { state in

@@ -1,10 +1,8 @@
 import PostgresClient
 
 extension SharedInbox {
-    static let columns = """
-        id, partner, event_key, event_type, received_at, raw_request, payload, city, service, operation,
-        ordering_key, state, attempts, next_attempt_at, last_error, delivered_at, kind
-        """
+    /// The same columns as inbox.db's, in the same order.
+    static let columns = Inbox.columns
 
     static func event(_ row: PostgresRow) -> InboxEvent {
         InboxEvent(

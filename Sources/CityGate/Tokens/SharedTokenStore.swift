@@ -22,6 +22,8 @@ final class SharedTokenStore: TokenStateStore {
     private let revoked = Mutex<[String: Int64]>([:])
     private let watermark = Atomic<Int64>(0)
     private let poller = Mutex<Task<Void, Never>?>(nil)
+    /// Whether the last poll failed: logged when that changes, not four times a second.
+    private let pollFailing = Atomic<Bool>(false)
     /// How often revocations made by other instances are read.
     static let pollInterval: Duration = .milliseconds(250)
     /// How far back each poll reads (database milliseconds).
@@ -88,9 +90,12 @@ final class SharedTokenStore: TokenStateStore {
             }
             // Read before the rows: a revocation committed after it is in the next window.
             watermark.store(max(watermark.load(ordering: .relaxed), clock - 1), ordering: .relaxed)
+            if pollFailing.exchange(false, ordering: .relaxed) { Log.info("revocations read again") }
         } catch {
             // Revocations already known stay in force; new ones arrive once the server answers.
-            Log.error("revocations not read", ["code": error.code])
+            if !pollFailing.exchange(true, ordering: .relaxed) {
+                Log.error("revocations not read; those already known stay in force", ["code": error.code])
+            }
         }
     }
 
