@@ -196,4 +196,24 @@ struct SharedInboxTests {
             try await server.psql("SELECT string_agg(event_key, ',' ORDER BY id) FROM citygate_event") == "before,after"
         )
     }
+
+    /// A server that stops answering without closing its connections: `/readyz`'s probe says
+    /// so within its one-second bound instead of hanging on the query.
+    @Test
+    func theProbeOfAFrozenServerAnswersWithinASecond() async throws {
+        let server = try await PostgresServer()
+        defer { server.destroyNow() }
+        let inbox = try SharedInbox(url: server.url, owner: "a")
+        defer { inbox.stop() }
+        #expect(await inbox.probe())
+        server.freeze(true)
+        defer { server.freeze(false) }
+        let started = ContinuousClock.now
+        #expect(await inbox.probe() == false)
+        let waited = started.duration(to: .now)
+        #expect(waited < .seconds(2), "the probe waited \(waited)")
+        server.freeze(false)
+        let back = await eventually(timeout: .seconds(15), every: .milliseconds(250)) { await inbox.probe() }
+        #expect(back, "answers again once the server does")
+    }
 }

@@ -37,6 +37,12 @@ public final class PostgresServer: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) every process of this server: a server that stops
+    /// answering without closing its connections.
+    public func freeze(_ frozen: Bool) {
+        ExternalProcess.runNow("/usr/bin/pkill", [frozen ? "-STOP" : "-CONT", "-f", directory])
+    }
+
     /// Runs SQL through `psql` (an independent client), returning its unaligned output.
     public func psql(_ sql: String) async throws -> String {
         let result = try await ExternalProcess.run(

@@ -68,9 +68,26 @@ final class SharedInbox: EventInbox {
 
     var isReachable: Bool { writerReached.load(ordering: .relaxed) && pool.isReachable }
 
-    /// Asks the server (`SELECT 1`) for `/readyz`.
+    /// Asks the server (`SELECT 1`) for `/readyz`: false when it does not answer within a
+    /// second (a load balancer's health check must not hang on a server that stopped answering;
+    /// the query itself is bounded by the statement timeout and finishes on its pool thread).
     func probe() async -> Bool {
-        (try? await pool.run { connection throws(PostgresError) in try connection.query("SELECT 1") }) != nil
+        // Not a task group: it would wait for the query it gave up on.
+        let answered = FirstAnswer()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer: @Sendable (Bool) -> Void = { value in
+                if answered.claim() { continuation.resume(returning: value) }
+            }
+            Task { [pool] in
+                answer(
+                    (try? await pool.run { connection throws(PostgresError) in try connection.query("SELECT 1") })
+                        != nil)
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                answer(false)
+            }
+        }
     }
 
     func stop() {
@@ -203,4 +220,12 @@ final class SharedInbox: EventInbox {
                 ], operation: "record")
         }
     }
+}
+
+/// Lets exactly one of several racers resume a continuation.
+private final class FirstAnswer: Sendable {
+    private let taken = Atomic<Bool>(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool { !taken.exchange(true, ordering: .acquiringAndReleasing) }
 }
