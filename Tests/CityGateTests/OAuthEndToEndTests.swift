@@ -625,17 +625,21 @@ struct CitizenCallTests {
         #expect(!fresh.contains("4bf92f3577b34da6a3ce929d0e0e4736"))
     }
 
+    /// The social-security balance made a raw-identity service: its backend path carries the
+    /// citizen's own id.
+    static func keyOnTheRawId(_ service: inout [String: Any]) {
+        service["identity"] = "raw"
+        var operations = service["operations"] as? [String: [String: Any]] ?? [:]
+        var request = operations["balance"]?["request"] as? [String: Any] ?? [:]
+        request["path"] = "/api/v2/accounts/{subject.raw}/balance"
+        operations["balance"]?["request"] = request
+        service["operations"] = operations
+    }
+
     @Test
     func aRawIdentityServiceGetsTheCitizensOwnIdAndNoOtherDoes() throws {
         let environment = try Environment(extraEdits: [
-            "services/social-security.account.json": { service in
-                service["identity"] = "raw"
-                var operations = service["operations"] as? [String: [String: Any]] ?? [:]
-                var request = operations["balance"]?["request"] as? [String: Any] ?? [:]
-                request["path"] = "/api/v2/accounts/{subject.raw}/balance"
-                operations["balance"]?["request"] = request
-                service["operations"] = operations
-            }
+            "services/social-security.account.json": { Self.keyOnTheRawId(&$0) }
         ])
         defer { environment.stop() }
         let token = try OAuth.citizenToken(environment)

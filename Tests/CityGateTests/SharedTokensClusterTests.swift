@@ -96,12 +96,7 @@ struct SharedTokensClusterTests {
                 "services/social-security.account.json": { service in
                     // The per-citizen limit is shared too (Redis): the probes below would use it up.
                     service["rateLimits"] = [["scope": "subject", "limit": 1000, "period": "1m", "burst": 1000]]
-                    service["identity"] = "raw"
-                    var operations = service["operations"] as? [String: [String: Any]] ?? [:]
-                    var request = operations["balance"]?["request"] as? [String: Any] ?? [:]
-                    request["path"] = "/api/v2/accounts/{subject.raw}/balance"
-                    operations["balance"]?["request"] = request
-                    service["operations"] = operations
+                    CitizenCallTests.keyOnTheRawId(&service)
                 }
             ])
         defer { cluster.stop() }

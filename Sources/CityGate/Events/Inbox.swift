@@ -1,9 +1,8 @@
-import Dispatch
 import Foundation
 import Store
 import Synchronization
 
-/// The durable inbox of partner events, with group commit.
+/// The durable inbox of partner events, with group commit (``GroupCommitQueue``).
 ///
 /// ```
 ///   handler ─ append(event) ─► queue ─┐
@@ -46,25 +45,8 @@ public final class Inbox: EventInbox {
         case failed(id: Int64, attempts: Int, reason: String, nextAttemptAt: Int64?)
     }
 
-    private enum Work {
-        case append(NewEvent)
-        case record(Outcome)
-    }
-
-    private struct Waiting {
-        let work: Work
-        let continuation: CheckedContinuation<Result<Appended, SQLiteError>, Never>
-    }
-
-    private struct Queue {
-        var waiting: [Waiting] = []
-        var stopped = false
-    }
-
     let database: Database
-    private let queue = Mutex(Queue())
-    private let wakeUp = DispatchSemaphore(value: 0)
-    private let clock: @Sendable () -> Int64
+    private let writer: GroupCommitQueue
 
     /// Opens (creating) `path` with FULL durability; `maxBytes` caps the file (appends then fail
     /// with SQLITE_FULL and the partner is told to retry rather than told "accepted").
@@ -80,70 +62,39 @@ public final class Inbox: EventInbox {
             }
             try database.execute("PRAGMA max_page_count = \(max(16, maxBytes / max(512, pageSize)))")
         }
-        self.clock = clock
-        let thread = Thread { [self] in self.writeLoop() }
-        thread.name = "citygate-inbox-writer"
-        thread.start()
+        writer = GroupCommitQueue(threadName: "citygate-inbox-writer") { [database] batch in
+            Self.commit(batch, now: clock(), database)
+        }
     }
 
     /// Stops the writer after the appends already queued.
-    public func stop() {
-        queue.withLock { $0.stopped = true }
-        wakeUp.signal()
-    }
+    public func stop() { writer.stop() }
 
     /// Stores `event` durably, or finds it already stored. Returns only after the commit.
     func append(_ event: NewEvent) async -> Result<Appended, InboxError> {
-        await submit(.append(event)).mapError(InboxError.init)
+        await writer.submit(.append(event))
     }
 
     /// Records a delivery outcome, in the same group commits as the appends (an fsync per
     /// outcome would cap delivery at the disk's fsync rate). Returns after the commit.
     @discardableResult
     func record(_ outcome: Outcome) async -> Result<Void, InboxError> {
-        await submit(.record(outcome)).map { _ in () }.mapError(InboxError.init)
+        await writer.submit(.record(outcome)).map { _ in () }
     }
 
     /// A local file: reachable while it opens (a full disk is an append's failure, not this).
     var isReachable: Bool { true }
 
-    private func submit(_ work: Work) async -> Result<Appended, SQLiteError> {
-        await withCheckedContinuation { continuation in
-            let accepted = queue.withLock { queue -> Bool in
-                guard !queue.stopped else { return false }
-                queue.waiting.append(Waiting(work: work, continuation: continuation))
-                return true
-            }
-            if accepted {
-                wakeUp.signal()
-            } else {
-                continuation.resume(
-                    returning: .failure(SQLiteError(code: 0, message: "the inbox is stopping", operation: "append")))
-            }
-        }
-    }
-
-    private func writeLoop() {
-        while true {
-            wakeUp.wait()
-            let (batch, stopped) = queue.withLock { queue -> ([Waiting], Bool) in
-                let batch = queue.waiting
-                queue.waiting.removeAll(keepingCapacity: true)
-                return (batch, queue.stopped)
-            }
-            if !batch.isEmpty { commit(batch) }
-            if stopped { return }
-        }
-    }
-
-    private func commit(_ batch: [Waiting]) {
-        let now = clock()
+    /// One batch in one FULL transaction: all committed, or all failed with its error.
+    private static func commit(_ batch: [InboxWrite], now: Int64, _ database: Database) -> [Result<
+        Appended, InboxError
+    >] {
         let outcome = Result { () throws(SQLiteError) -> [Appended] in
             try database.transaction { session throws(SQLiteError) -> [Appended] in
                 var results: [Appended] = []
                 results.reserveCapacity(batch.count)
-                for waiting in batch {
-                    switch waiting.work {
+                for write in batch {
+                    switch write {
                     case .append(let event): results.append(try insert(event, now: now, session))
                     case .record(let outcome):
                         try Self.write(outcome, session)
@@ -153,16 +104,13 @@ public final class Inbox: EventInbox {
                 return results
             }
         }
-        // Resume after the commit returned (and outside any lock).
         switch outcome {
-        case .success(let results):
-            for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: .success(result)) }
-        case .failure(let error):
-            for waiting in batch { waiting.continuation.resume(returning: .failure(error)) }
+        case .success(let results): return results.map { .success($0) }
+        case .failure(let error): return batch.map { _ in .failure(InboxError(error)) }
         }
     }
 
-    private func insert(_ event: NewEvent, now: Int64, _ session: Session) throws(SQLiteError) -> Appended {
+    private static func insert(_ event: NewEvent, now: Int64, _ session: Session) throws(SQLiteError) -> Appended {
         let state: InboxEvent.State = event.operation == nil && event.kind == .event ? .unbound : .pending
         let changed = try session.run(
             """

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import PostgresClient
 import Synchronization
@@ -22,29 +21,11 @@ import Synchronization
 /// once `lease_until` passes; an instance restarting under the same data directory (same
 /// `owner`) releases its old leases at start.
 final class SharedInbox: EventInbox {
-    private enum Work: Sendable {
-        case append(Inbox.NewEvent)
-        case record(Inbox.Outcome)
-    }
-
-    private struct Waiting: Sendable {
-        let work: Work
-        let continuation: CheckedContinuation<Result<Inbox.Appended, InboxError>, Never>
-    }
-
-    private struct Queue {
-        var waiting: [Waiting] = []
-        var stopped = false
-    }
-
     let pool: PostgresPool
     /// This instance's name in `lease_owner`.
     let owner: String
-    private let url: String
-    private let queue = Mutex(Queue())
-    private let wakeUp = DispatchSemaphore(value: 0)
-    private let writerReached = Atomic<Bool>(true)
-    private let clock: @Sendable () -> Int64
+    private let writer: GroupCommitQueue
+    private let writerReached: WriterReach
 
     /// Migrates the schema (throws when the server cannot be reached at start), releases the
     /// leases `owner` held before a restart and starts the writer.
@@ -57,16 +38,18 @@ final class SharedInbox: EventInbox {
         try setup.query(
             "UPDATE citygate_event SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", [.text(owner)])
         setup.close()
-        self.url = url
         self.owner = owner
-        self.clock = clock
         pool = PostgresPool(url: url, size: 2)
-        let thread = Thread { [self] in self.writeLoop() }
-        thread.name = "citygate-shared-inbox-writer"
-        thread.start()
+        let reach = WriterReach()
+        writerReached = reach
+        let connection = WriterConnection(PostgresConnection(url: url))
+        writer = GroupCommitQueue(
+            threadName: "citygate-shared-inbox-writer",
+            commit: { batch in Self.commit(batch, now: clock(), on: connection.connection, reach: reach) },
+            finish: { connection.connection.close() })
     }
 
-    var isReachable: Bool { writerReached.load(ordering: .relaxed) && pool.isReachable }
+    var isReachable: Bool { writerReached.value.load(ordering: .relaxed) && pool.isReachable }
 
     /// Asks the server (`SELECT 1`) for `/readyz`: false when it does not answer within a
     /// second (a load balancer's health check must not hang on a server that stopped answering;
@@ -91,83 +74,51 @@ final class SharedInbox: EventInbox {
     }
 
     func stop() {
-        queue.withLock { $0.stopped = true }
-        wakeUp.signal()
+        writer.stop()
         pool.shutdown()
     }
 
     func append(_ event: Inbox.NewEvent) async -> Result<Inbox.Appended, InboxError> {
-        await submit(.append(event))
+        await writer.submit(.append(event))
     }
 
     @discardableResult
     func record(_ outcome: Inbox.Outcome) async -> Result<Void, InboxError> {
-        await submit(.record(outcome)).map { _ in () }
+        await writer.submit(.record(outcome)).map { _ in () }
     }
 
-    private func submit(_ work: Work) async -> Result<Inbox.Appended, InboxError> {
-        await withCheckedContinuation { continuation in
-            let accepted = queue.withLock { queue -> Bool in
-                guard !queue.stopped else { return false }
-                queue.waiting.append(Waiting(work: work, continuation: continuation))
-                return true
-            }
-            if accepted {
-                wakeUp.signal()
-            } else {
-                continuation.resume(returning: .failure(InboxError(code: "stopping", message: "the inbox is stopping")))
-            }
-        }
-    }
-
-    private func writeLoop() {
-        let connection = PostgresConnection(url: url)
-        while true {
-            wakeUp.wait()
-            let (batch, stopped) = queue.withLock { queue -> ([Waiting], Bool) in
-                let batch = queue.waiting
-                queue.waiting.removeAll(keepingCapacity: true)
-                return (batch, queue.stopped)
-            }
-            if !batch.isEmpty { commit(batch, on: connection) }
-            if stopped {
-                connection.close()
-                return
-            }
-        }
-    }
-
-    private func commit(_ batch: [Waiting], on connection: PostgresConnection) {
-        let now = clock()
+    /// One batch in one transaction; a batch the server refused for another reason than the
+    /// connection is retried write by write, so only the write it refused fails.
+    private static func commit(
+        _ batch: [InboxWrite], now: Int64, on connection: PostgresConnection, reach: WriterReach
+    ) -> [Result<Inbox.Appended, InboxError>] {
         let outcome = Result { () throws(PostgresError) -> [Inbox.Appended] in
             try connection.transaction { connection throws(PostgresError) in
-                try batch.map { waiting throws(PostgresError) in try Self.apply(waiting.work, now: now, connection) }
+                try batch.map { write throws(PostgresError) in try apply(write, now: now, connection) }
             }
         }
         switch outcome {
         case .success(let results):
-            writerReached.store(true, ordering: .relaxed)
-            for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: .success(result)) }
+            reach.value.store(true, ordering: .relaxed)
+            return results.map { .success($0) }
         case .failure(let error) where error.isConnectionFailure || batch.count == 1:
-            writerReached.store(!error.isConnectionFailure, ordering: .relaxed)
-            for waiting in batch { waiting.continuation.resume(returning: .failure(InboxError(error))) }
+            reach.value.store(!error.isConnectionFailure, ordering: .relaxed)
+            return batch.map { _ in .failure(InboxError(error)) }
         case .failure:
-            // The server refused something in the batch: each on its own, so only that one fails.
-            for waiting in batch {
-                let single = Result { () throws(PostgresError) -> Inbox.Appended in
+            return batch.map { write in
+                Result { () throws(PostgresError) -> Inbox.Appended in
                     try connection.transaction { connection throws(PostgresError) in
-                        try Self.apply(waiting.work, now: now, connection)
+                        try apply(write, now: now, connection)
                     }
-                }
-                waiting.continuation.resume(returning: single.mapError(InboxError.init))
+                }.mapError(InboxError.init)
             }
         }
     }
 
-    private static func apply(_ work: Work, now: Int64, _ connection: PostgresConnection) throws(PostgresError)
-        -> Inbox.Appended
+    private static func apply(_ entry: InboxWrite, now: Int64, _ connection: PostgresConnection)
+        throws(PostgresError) -> Inbox.Appended
     {
-        switch work {
+        switch entry {
         case .append(let event): return try insert(event, now: now, connection)
         case .record(let outcome):
             try write(outcome, connection)
@@ -228,4 +179,16 @@ private final class FirstAnswer: Sendable {
 
     /// True for the first caller only.
     func claim() -> Bool { !taken.exchange(true, ordering: .acquiringAndReleasing) }
+}
+
+/// Whether the writer's last commit reached the server (for `/readyz`).
+private final class WriterReach: Sendable {
+    let value = Atomic<Bool>(true)
+}
+
+/// The writer thread's own connection.
+private final class WriterConnection: @unchecked Sendable {
+    // @unchecked: used only on the writer thread (commits, then the close when it stops).
+    let connection: PostgresConnection
+    init(_ connection: PostgresConnection) { self.connection = connection }
 }
