@@ -286,4 +286,31 @@ struct SharedStateTests {
             #expect(problems.contains { $0.hasPrefix(expected) }, "\(expected): \(problems)")
         }
     }
+
+    /// Instances that share state must share their tokens: without a shared issuer, signing key
+    /// and subject salt, each would sign with a key of its own and refuse the others' tokens.
+    @Test
+    func sharedStateWithoutSharedTokenKeysIsRefused() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("redis-url-\(UUID().uuidString)")
+        try "redis://127.0.0.1:6379\n".write(to: url, atomically: true, encoding: .utf8)
+        let state = ["redis": "file:\(url.path)"]
+        let refused = try ManifestSetTests.problems(["gateway.json": { $0["state"] = state }])
+        for field in ["signingKeys", "subjectSalt", "issuer"] {
+            #expect(
+                refused.contains {
+                    $0.hasPrefix("gateway.json: $.tokens.\(field): must be set when instances share state")
+                },
+                "\(field): \(refused)")
+        }
+        let accepted = try ManifestSetTests.problems([
+            "gateway.json": { gateway in
+                gateway["state"] = state
+                gateway["tokens"] = [
+                    "issuer": "https://gateway.city.test", "subjectSalt": "file:../mocks/keys/admin.token",
+                    "signingKeys": [["id": "k", "privateKey": "file:../mocks/keys/wechat-city-assertion.key"]],
+                ]
+            }
+        ])
+        #expect(!accepted.contains { $0.contains("$.tokens") }, "\(accepted)")
+    }
 }
