@@ -22,7 +22,7 @@ struct AdminRoutes: Sendable {
         }
         router.post("/admin/reload") { request, context in
             try authorize(request, context)
-            switch reloader.reload(trigger: "admin") {
+            switch await reloader.reload(trigger: "admin") {
             case .success(let manifests):
                 Log.info("manifests reloaded", ["sha256": manifests.contentHash, "requestId": context.requestId])
                 return .jsonObject([

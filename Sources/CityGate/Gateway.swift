@@ -115,7 +115,7 @@ public final class Gateway: Sendable {
     /// The shared state's client, when `gateway.json` `state.redis` names one.
     let redis: RedisClient?
     /// The audit trail (sealed once more at shutdown).
-    let audit: AuditLog
+    let audit: any AuditKeeping
     /// Counters and histograms for `/metrics`.
     let metrics = Metrics()
     /// Both servers, for the open-connections gauge (set once both exist).
@@ -154,6 +154,8 @@ public final class Gateway: Sendable {
         let replayStore: ReplayStore
         let localTokens: TokenStore
         let tokenStore: any TokenStateStore
+        let localAudit: AuditLog
+        let audit: any AuditKeeping
         var delegations: any DelegationKeeping
         let vault: IdentityVault
         let idempotency: IdempotencyStore
@@ -171,8 +173,7 @@ public final class Gateway: Sendable {
             replayStore = try ReplayStore(database: database)
             localTokens = try TokenStore(database: database, now: Int64(Date().timeIntervalSince1970))
             delegations = try DelegationStore(database: database)
-            audit = try AuditLog(database: database)
-            audit.use(manifests.auditHash)
+            localAudit = try AuditLog(database: database)
             idempotency = try IdempotencyStore(database: database)
         } catch {
             throw .store(error)
@@ -194,12 +195,19 @@ public final class Gateway: Sendable {
             delegations = SharedDelegationStore(pool: sharedTokens.pool)
             let setup = PostgresConnection(url: url)
             defer { setup.close() }
-            do { callIdempotency = try SharedIdempotencyStore(pool: sharedTokens.pool, setup: setup) } catch {
+            do {
+                callIdempotency = try SharedIdempotencyStore(pool: sharedTokens.pool, setup: setup)
+                // The audit trail: one chain for every instance.
+                audit = try SharedAuditLog(url: url, pool: sharedTokens.pool, setup: setup)
+            } catch {
                 throw .sharedStore("gateway.json: $.state.postgres: \(error)")
             }
         } else {
             tokenStore = localTokens
+            audit = localAudit
         }
+        audit.use(manifests.auditHash)
+        self.audit = audit
         // The event inbox: PostgreSQL when instances share it, else inbox.db beside gateway.db.
         if let url = manifests.postgresURL {
             do {
@@ -292,7 +300,7 @@ public final class Gateway: Sendable {
             audit: audit, tls: tls)
         if let redis {
             let broadcast = ReloadBroadcast(redis: redis) { [reloader] in
-                switch reloader.reload(trigger: Reloader.clusterTrigger) {
+                switch await reloader.reload(trigger: Reloader.clusterTrigger) {
                 case .success(let manifests):
                     Log.info(
                         "manifests reloaded", ["sha256": manifests.contentHash, "trigger": Reloader.clusterTrigger])
@@ -323,7 +331,7 @@ public final class Gateway: Sendable {
                 },
                 // The chain's head is signed once a minute at most: a cut behind a seal is found.
                 Housekeeping.Job(name: "audit seal") { [audit] now in
-                    try audit.seal(key: sealKey, now: now) == nil ? 0 : 1
+                    try await audit.seal(key: sealKey, now: now) == nil ? 0 : 1
                 },
             ])
         let worker = deliveries
@@ -400,7 +408,8 @@ public final class Gateway: Sendable {
         housekeeping.stop()
         reloadBroadcast?.stop()
         // Whatever was audited since the last seal is covered before the process ends.
-        _ = try? audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
+        _ = try? await audit.seal(key: sealKey, now: Int64(Date().timeIntervalSince1970))
+        (audit as? SharedAuditLog)?.stop()
         inbox.stop()
         sharedTokens?.stop()
         await redis?.shutdown()
@@ -409,7 +418,7 @@ public final class Gateway: Sendable {
     }
 
     static func publicRouter(
-        health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: AuditLog,
+        health: HealthChecks, active: ActiveConfiguration, tokens: TokenService, audit: any AuditKeeping,
         idempotency: any IdempotencyKeeping, cases: any CaseKeeping, pushes: CasePushes, events: EventRoutes,
         metrics: Metrics,
         limiter: RateLimiter = RateLimiter(), benchmarkRoute: Bool
@@ -446,7 +455,7 @@ public final class Gateway: Sendable {
     }
 
     static func opsRouter(
-        health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: AuditLog, inbox: any EventInbox,
+        health: HealthChecks, admin: AdminRoutes, tokens: TokenService, audit: any AuditKeeping, inbox: any EventInbox,
         deliveries: DeliveryWorker, metrics: Metrics, clock: @escaping @Sendable () -> Int64, cases: any CaseKeeping,
         pushes: CasePushes, openConnections: @escaping @Sendable () -> Int
     ) -> Router {

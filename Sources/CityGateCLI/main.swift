@@ -18,7 +18,7 @@ let usage = """
            citygate hash-secret [--secret TEXT]    the secretHash of an OAuth client secret (stdin when no --secret)
            citygate assertion --partner ID --subject ID --city CODE [--client ID] [--acr citizen|real-name]
                          [--lifetime S] [--manifests DIR]   a citizen assertion for token exchange (demo keys)
-           citygate audit verify [--data DIR] [--public-key FILE]
+           citygate audit verify [--data DIR | --postgres URL|env:NAME] [--public-key FILE]...
                          exit 0 when the audit chain and its seals hold, 1 naming the first broken entry
 
       --listen HOST:PORT   public listener for partners (default 127.0.0.1:8080)
@@ -76,16 +76,23 @@ if command == "audit" {
     var remaining = arguments[...]
     guard remaining.popFirst() == "verify" else { usageError("audit takes the subcommand verify") }
     var data = "data"
-    var publicKey: String?
+    var postgres: String?
+    var publicKeys: [String] = []
     while let flag = remaining.popFirst() {
         guard let value = remaining.popFirst() else { usageError("\(flag) needs a value") }
         switch flag {
         case "--data": data = value
-        case "--public-key": publicKey = value
+        case "--postgres": postgres = value
+        case "--public-key": publicKeys.append(value)
         default: usageError("unknown option '\(flag)'")
         }
     }
-    let report = AuditVerifier.verify(dataDirectory: data, publicKeyFile: publicKey)
+    let report: AuditVerifier.Report
+    if let postgres {
+        report = AuditVerifier.verify(postgres: postgres, publicKeyFiles: publicKeys)
+    } else {
+        report = AuditVerifier.verify(dataDirectory: data, publicKeyFiles: publicKeys)
+    }
     print(report.text)
     exit(report.intact ? 0 : 1)
 }
@@ -115,7 +122,7 @@ let reloadSignals = SignalWatcher(signals: [SIGHUP])
 let reloads = Task {
     // Cancellation (at shutdown) ends the wait with nil: that is no SIGHUP, so nothing reloads.
     while let _ = await reloadSignals.next(), !Task.isCancelled {
-        switch gateway.reloader.reload(trigger: "SIGHUP") {
+        switch await gateway.reloader.reload(trigger: "SIGHUP") {
         case .success(let manifests):
             Log.info("manifests reloaded", ["sha256": manifests.contentHash, "trigger": "SIGHUP"])
         case .failure(let problems):

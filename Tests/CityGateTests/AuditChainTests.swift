@@ -52,7 +52,7 @@ struct AuditChainTests {
     @Test
     func theContentIsCanonicalJSON() throws {
         let text = AuditChain.canonical([
-            "b": 1, "a": ["x": true, "A": "é\"\n", "list": [Int64(2), "s", false]] as [String: Any], "seq": Int64(7),
+            "b": 1, "a": ["x": true, "A": "é\"\n", "list": [Int64(2), "s", false] as [any Sendable]] as [String: any Sendable], "seq": Int64(7),
         ])
         #expect(text == #"{"a":{"A":"é\"\n","list":[2,"s",false],"x":true},"b":1,"seq":7}"#)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -177,7 +177,7 @@ struct AuditChainTests {
         let audit = try AuditLog(database: database)
         _ = try audit.seal(key: try AuditSealKey.load(directory: directory), now: 1_764_000_600)
         #expect(Self.verify(directory).intact, "the directory's own (new) key vouches for it")
-        let pinned = AuditVerifier.verify(dataDirectory: directory, publicKeyFile: kept)
+        let pinned = AuditVerifier.verify(dataDirectory: directory, publicKeyFiles: [kept])
         #expect(!pinned.intact)
         #expect(pinned.text.contains("does not verify with the audit key"))
     }

@@ -1,5 +1,7 @@
 import HTTPCore
 import Logging
+import PostgresClient
+import Store
 
 /// `citygate_requests_total` and `citygate_request_duration_seconds` for every call, labelled
 /// with configured names only.
@@ -26,10 +28,10 @@ struct RequestMetricsObserver: CallObserver {
 /// acted for whom, the status, the refusal's slug). A failure to write is logged, not fatal: the
 /// call already happened; refusing its answer now would not undo it.
 struct AuditObserver: CallObserver {
-    let audit: AuditLog
+    let audit: any AuditKeeping
     let clock: @Sendable () -> Int64
 
-    func finished(_ call: CallContext, response: Response, refusal: String?) {
+    func finished(_ call: CallContext, response: Response, refusal: String?) async {
         // The case routes have a city and labels but no service target: they are audited under
         // their labels (`cases`, `case.view` / `case.rate`).
         guard let grant = call.token?.grant, grant.isCitizen, let city = call.city else { return }
@@ -40,8 +42,17 @@ struct AuditObserver: CallObserver {
             clientId: grant.clientId,
             subject: grant.subject, agent: grant.actor, delegationId: grant.delegationId,
             status: response.status.code, outcome: refusal)
-        do { try audit.record(entry) } catch {
-            Log.error("audit record failed", ["requestId": call.http.requestId, "error": "\(error.code)"])
+        do { try await audit.record(entry) } catch {
+            Log.error("audit record failed", ["requestId": call.http.requestId, "error": Self.code(of: error)])
+        }
+    }
+
+    /// The error's code for the log (never its message, which may quote values).
+    static func code(of error: any Error) -> String {
+        switch error {
+        case let error as SQLiteError: return String(error.code)
+        case let error as PostgresError: return error.code
+        default: return "unknown"
         }
     }
 }

@@ -46,7 +46,7 @@ public struct CallPipeline: Sendable {
     ///   - transport: where backend requests go; the backend's client unless a test injects one.
     init(
         active: ActiveConfiguration, limiter: RateLimiter = RateLimiter(), tokens: TokenService? = nil,
-        audit: AuditLog? = nil, metrics: Metrics? = nil,
+        audit: (any AuditKeeping)? = nil, metrics: Metrics? = nil,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         monotonicNanos: @escaping @Sendable () -> Int64 = RateLimitStage.uptimeNanos,
         idempotency: (any IdempotencyKeeping)? = nil, cases: (any CaseKeeping)? = nil,
@@ -110,7 +110,7 @@ public struct CallPipeline: Sendable {
             await run(&call)
         }
         for stage in stages[..<ran].reversed() { await stage.finish(call, response: response, refusal: refusal) }
-        for observer in observers { observer.finished(call, response: response, refusal: refusal) }
+        for observer in observers { await observer.finished(call, response: response, refusal: refusal) }
         return response
     }
 

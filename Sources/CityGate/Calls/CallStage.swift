@@ -31,5 +31,5 @@ extension CallStage {
 /// Sees every call once it is answered, successfully or not: metrics, the audit trail.
 protocol CallObserver: Sendable {
     /// `refusal` is the problem slug when a stage stopped the call.
-    func finished(_ call: CallContext, response: Response, refusal: String?)
+    func finished(_ call: CallContext, response: Response, refusal: String?) async
 }

@@ -23,12 +23,12 @@ final class ReloadBroadcast: Sendable {
     static let interval: Duration = .seconds(1)
 
     private let redis: RedisClient
-    private let reload: @Sendable () -> Void
+    private let reload: @Sendable () async -> Void
     private let seen = Mutex<Int64?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// `reload` reloads this instance (with the trigger `cluster`, which does not announce).
-    init(redis: RedisClient, reload: @escaping @Sendable () -> Void) {
+    init(redis: RedisClient, reload: @escaping @Sendable () async -> Void) {
         self.redis = redis
         self.reload = reload
     }
@@ -69,7 +69,7 @@ final class ReloadBroadcast: Sendable {
         }
         if moved {
             Log.info("reloading: another instance reloaded", ["generation": "\(generation)"])
-            reload()
+            await reload()
         }
     }
 

@@ -20,7 +20,7 @@ public final class Reloader: Sendable {
     private let active: ActiveConfiguration
     private let replayStore: ReplayStore
     private let client: HTTPClient
-    private let audit: AuditLog?
+    private let audit: (any AuditKeeping)?
     /// The public listener's TLS credentials, replaced when `gateway.json` `tls` changes.
     private let tls: TLSCredentials?
     private let serial = Mutex<Void>(())
@@ -37,7 +37,7 @@ public final class Reloader: Sendable {
 
     init(
         directory: String, active: ActiveConfiguration, replayStore: ReplayStore, client: HTTPClient,
-        audit: AuditLog? = nil, tls: TLSCredentials? = nil
+        audit: (any AuditKeeping)? = nil, tls: TLSCredentials? = nil
     ) {
         self.tls = tls
         self.directory = directory
@@ -48,25 +48,31 @@ public final class Reloader: Sendable {
     }
 
     /// Reloads; returns the new set's hash, or every problem (and the old set stays in force).
-    /// Either way the attempt goes to the audit trail, with `trigger` (`SIGHUP`, `admin`).
-    public func reload(trigger: String) -> Result<ManifestSet, ConfigProblems> {
+    /// Either way the attempt goes to the audit trail, with `trigger` (`SIGHUP`, `admin`),
+    /// before this returns.
+    public func reload(trigger: String) async -> Result<ManifestSet, ConfigProblems> {
+        let result = swap(trigger: trigger)
+        let now = Int64(Date().timeIntervalSince1970)
+        do {
+            switch result {
+            case .success(let manifests):
+                try await audit?.append(
+                    kind: "manifests.reloaded", at: now, fields: ["trigger": trigger, "sha256": manifests.contentHash])
+            case .failure(let problems):
+                try await audit?.append(
+                    kind: "manifests.refused", at: now,
+                    fields: ["trigger": trigger, "problems": problems.problems.count])
+            }
+        } catch {
+            Log.error("audit record failed", ["event": "reload", "error": AuditObserver.code(of: error)])
+        }
+        return result
+    }
+
+    /// Loads and, when valid, swaps the new set in; one at a time.
+    private func swap(trigger: String) -> Result<ManifestSet, ConfigProblems> {
         serial.withLock { _ in
             let result = ManifestSet.load(directory: directory).flatMap(applyTLS)
-            let now = Int64(Date().timeIntervalSince1970)
-            do throws(SQLiteError) {
-                switch result {
-                case .success(let manifests):
-                    try audit?.append(
-                        kind: "manifests.reloaded", at: now,
-                        fields: ["trigger": trigger, "sha256": manifests.contentHash])
-                case .failure(let problems):
-                    try audit?.append(
-                        kind: "manifests.refused", at: now,
-                        fields: ["trigger": trigger, "problems": problems.problems.count])
-                }
-            } catch {
-                Log.error("audit record failed", ["event": "reload", "error": "\(error.code)"])
-            }
             switch result {
             case .failure(let problems):
                 return .failure(problems)

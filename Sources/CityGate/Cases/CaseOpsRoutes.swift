@@ -14,7 +14,7 @@ struct CaseOpsRoutes: Sendable {
     let active: ActiveConfiguration
     let store: any CaseKeeping
     let pushes: CasePushes
-    let audit: AuditLog?
+    let audit: (any AuditKeeping)?
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
 
@@ -114,13 +114,13 @@ struct CaseOpsRoutes: Sendable {
         case .closed(let closed): followUp = closed
         }
         do {
-            try audit?.append(
+            try await audit?.append(
                 kind: "followup.closed", at: now,
                 fields: [
                     "followUp": id, "city": followUp.city, "case": followUp.number, "requestId": context.requestId,
                 ])
         } catch {
-            Log.error("audit record failed", ["requestId": context.requestId, "error": "\(error)"])
+            Log.error("audit record failed", ["requestId": context.requestId, "error": AuditObserver.code(of: error)])
         }
         let queued = await queuePush(followUp, request)
         if queued == .failed {

@@ -21,7 +21,7 @@ struct CaseRoutes: Sendable {
     let store: any CaseKeeping
     let pushes: CasePushes
     let tokens: TokenService?
-    let audit: AuditLog?
+    let audit: (any AuditKeeping)?
     let metrics: Metrics?
     let clock: @Sendable () -> Int64
 
@@ -185,7 +185,7 @@ struct CaseViewStage: CallStage {
 struct CaseRatingStage: CallStage {
     let name = "case-rating"
     let store: any CaseKeeping
-    let audit: AuditLog?
+    let audit: (any AuditKeeping)?
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
@@ -210,14 +210,14 @@ struct CaseRatingStage: CallStage {
                 .alreadyRated, "The case was rated before (\(existing.level.slug)); a case has one rating.")
         case .rated(let rating, let followUp):
             do {
-                try audit?.append(
+                try await audit?.append(
                     kind: "case.rated", at: now,
                     fields: [
                         "city": record.city, "case": record.number, "level": rating.level.rawValue,
                         "followUp": followUp?.id ?? 0, "requestId": call.http.requestId,
                     ])
             } catch {
-                Log.error("audit record failed", ["requestId": call.http.requestId, "error": "\(error)"])
+                Log.error("audit record failed", ["requestId": call.http.requestId, "error": AuditObserver.code(of: error)])
             }
             var answer: [String: Any] = [
                 "caseNumber": record.number, "level": rating.level.slug, "levelZh": rating.level.zh,

@@ -10,7 +10,7 @@ struct DeliveryRoutes: Sendable {
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
     /// Replays are admin actions: they go to the audit trail.
-    var audit: AuditLog? = nil
+    var audit: (any AuditKeeping)? = nil
 
     func mount(on router: inout Router) {
         router.get("/admin/deliveries") { request, context in
@@ -54,7 +54,7 @@ struct DeliveryRoutes: Sendable {
                 guard count == 1 else {
                     throw ProblemError(.notDead, "Event \(id) is not a dead letter (or does not exist).")
                 }
-                try audit?.append(
+                try await audit?.append(
                     kind: "deliveries.replayed", at: clock() / 1000,
                     fields: ["events": [id], "count": count, "requestId": context.requestId])
                 worker.wake()
@@ -70,7 +70,7 @@ struct DeliveryRoutes: Sendable {
             }
             return try await store {
                 let count = try await inbox.replay(ids: nil, from: from, to: to, now: clock())
-                try audit?.append(
+                try await audit?.append(
                     kind: "deliveries.replayed", at: clock() / 1000,
                     fields: ["from": from, "to": to, "count": count, "requestId": context.requestId])
                 worker.wake()

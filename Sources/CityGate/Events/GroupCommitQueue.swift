@@ -8,7 +8,23 @@ enum InboxWrite: Sendable {
     case record(Inbox.Outcome)
 }
 
-/// The group commit both inboxes (``Inbox``, ``SharedInbox``) write through.
+/// The queue of an inbox (``Inbox``, ``SharedInbox``): writes are events and outcomes, each
+/// answered with what was stored or why not.
+typealias InboxCommitQueue = GroupCommitQueue<InboxWrite, Result<Inbox.Appended, InboxError>>
+
+extension GroupCommitQueue where Outcome == Result<Inbox.Appended, InboxError> {
+    /// An inbox's queue: a refused write fails with the inbox's own error.
+    convenience init(
+        threadName: String, commit: @escaping Commit, finish: @escaping @Sendable () -> Void = {}
+    ) {
+        self.init(
+            threadName: threadName, commit: commit, finish: finish,
+            refusal: { code, message in .failure(InboxError(code: code, message: message)) })
+    }
+}
+
+/// The group commit the inboxes (``Inbox``, ``SharedInbox``) and the shared audit trail
+/// (``SharedAuditLog``) write through.
 ///
 /// ```
 ///   caller ─ submit(write) ─► queue ─┐
@@ -19,13 +35,13 @@ enum InboxWrite: Sendable {
 /// Every write that arrives while one commit runs goes into the next, so a durable store keeps
 /// a high rate at one flush per batch; no waiter is resumed before the commit holding its write
 /// returned, and none inside the lock.
-final class GroupCommitQueue: Sendable {
+final class GroupCommitQueue<Write: Sendable, Outcome: Sendable>: Sendable {
     /// Writes one batch, in order, and returns one result per write (run on the writer thread only).
-    typealias Commit = @Sendable ([InboxWrite]) -> [Result<Inbox.Appended, InboxError>]
+    typealias Commit = @Sendable ([Write]) -> [Outcome]
 
     private struct Waiting {
-        let write: InboxWrite
-        let continuation: CheckedContinuation<Result<Inbox.Appended, InboxError>, Never>
+        let write: Write
+        let continuation: CheckedContinuation<Outcome, Never>
     }
 
     private struct Queue {
@@ -35,10 +51,16 @@ final class GroupCommitQueue: Sendable {
 
     private let queue = Mutex(Queue())
     private let wakeUp = DispatchSemaphore(value: 0)
+    /// The outcome of a write the queue could not commit (`stopping`, `internal`).
+    private let refusal: @Sendable (_ code: String, _ message: String) -> Outcome
 
     /// Starts the writer thread `threadName`; `finish` runs on it once it stops (closing what
-    /// `commit` holds).
-    init(threadName: String, commit: @escaping Commit, finish: @escaping @Sendable () -> Void = {}) {
+    /// `commit` holds). `refusal` makes the outcome of a write that was never committed.
+    init(
+        threadName: String, commit: @escaping Commit, finish: @escaping @Sendable () -> Void = {},
+        refusal: @escaping @Sendable (_ code: String, _ message: String) -> Outcome
+    ) {
+        self.refusal = refusal
         let thread = Thread { [self] in
             writeLoop(commit)
             finish()
@@ -54,7 +76,7 @@ final class GroupCommitQueue: Sendable {
     }
 
     /// Queues `write` and returns its result once its batch is committed.
-    func submit(_ write: InboxWrite) async -> Result<Inbox.Appended, InboxError> {
+    func submit(_ write: Write) async -> Outcome {
         await withCheckedContinuation { continuation in
             let accepted = queue.withLock { queue -> Bool in
                 guard !queue.stopped else { return false }
@@ -64,7 +86,7 @@ final class GroupCommitQueue: Sendable {
             if accepted {
                 wakeUp.signal()
             } else {
-                continuation.resume(returning: .failure(InboxError(code: "stopping", message: "the inbox is stopping")))
+                continuation.resume(returning: refusal("stopping", "the store is stopping"))
             }
         }
     }
@@ -83,7 +105,7 @@ final class GroupCommitQueue: Sendable {
                     waiting.continuation.resume(
                         returning: index < results.count
                             ? results[index]
-                            : .failure(InboxError(code: "internal", message: "no result for a queued write")))
+                            : refusal("internal", "no result for a queued write"))
                 }
             }
             if stopped { return }

@@ -46,7 +46,7 @@ public final class Inbox: EventInbox {
     }
 
     let database: Database
-    private let writer: GroupCommitQueue
+    private let writer: InboxCommitQueue
 
     /// Opens (creating) `path` with FULL durability; `maxBytes` caps the file (appends then fail
     /// with SQLITE_FULL and the partner is told to retry rather than told "accepted").

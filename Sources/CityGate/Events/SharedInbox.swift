@@ -24,7 +24,7 @@ final class SharedInbox: EventInbox {
     let pool: PostgresPool
     /// This instance's name in `lease_owner`.
     let owner: String
-    private let writer: GroupCommitQueue
+    private let writer: InboxCommitQueue
     private let writerReached: WriterReach
 
     /// Migrates the schema (throws when the server cannot be reached at start), releases the
@@ -186,8 +186,8 @@ private final class WriterReach: Sendable {
     let value = Atomic<Bool>(true)
 }
 
-/// The writer thread's own connection.
-private final class WriterConnection: @unchecked Sendable {
+/// A writer thread's own connection (the shared inbox's, the shared audit trail's).
+final class WriterConnection: @unchecked Sendable {
     // @unchecked: used only on the writer thread (commits, then the close when it stops).
     let connection: PostgresConnection
     init(_ connection: PostgresConnection) { self.connection = connection }

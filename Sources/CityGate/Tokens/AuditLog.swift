@@ -35,8 +35,8 @@ public final class AuditLog: Sendable {
         /// For a refusal, the problem slug that ended the call (`subject-mismatch`, …).
         public var outcome: String? = nil
 
-        func json() -> [String: Any] {
-            var object: [String: Any] = [
+        func json() -> [String: any Sendable] {
+            var object: [String: any Sendable] = [
                 "requestId": requestId, "at": at, "city": city, "service": service, "operation": operation,
                 "partner": partnerId, "client": clientId, "subject": subject, "status": status,
                 "onBehalf": agent != nil,
@@ -86,7 +86,7 @@ public final class AuditLog: Sendable {
 
     /// Appends another audited event (`delegation.created`, `manifests.reloaded`, …); `fields`
     /// hold identifiers and hashes only, never personal data.
-    func append(kind: String, at: Int64, fields: [String: Any]) throws(SQLiteError) {
+    func append(kind: String, at: Int64, fields: [String: any Sendable]) throws(SQLiteError) {
         _ = try database.transaction { session throws(SQLiteError) in
             try AuditChain.append(kind: kind, at: at, fields: fields, algorithm: hashAlgorithm, in: session)
         }
@@ -99,12 +99,12 @@ public final class AuditLog: Sendable {
 
     /// Chain entries `from`…`to` (at most `limit`) with their hashes, and the seals among them:
     /// what an auditor needs to re-hash a range and check it against a seal.
-    func chain(from: Int64, to: Int64, limit: Int = 1000) throws(SQLiteError) -> [String: Any] {
-        try database.withConnection { session throws(SQLiteError) -> [String: Any] in
+    func chain(from: Int64, to: Int64, limit: Int = 1000) throws(SQLiteError) -> [String: any Sendable] {
+        try database.withConnection { session throws(SQLiteError) -> [String: any Sendable] in
             let entries = try session.query(
                 "SELECT seq, at, kind, content, prev_hash, hash FROM audit_chain WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq LIMIT ?3",
                 [.integer(from), .integer(to), .integer(Int64(limit))]
-            ) { row -> [String: Any] in
+            ) { row -> [String: any Sendable] in
                 [
                     "seq": row.integer(0), "at": row.integer(1), "kind": row.text(2) ?? "",
                     "content": row.text(3) ?? "",
@@ -114,7 +114,7 @@ public final class AuditLog: Sendable {
             let seals = try session.query(
                 "SELECT seq, hash, signature, key_id, at FROM audit_seal WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
                 [.integer(from), .integer(to)]
-            ) { row -> [String: Any] in
+            ) { row -> [String: any Sendable] in
                 [
                     "seq": row.integer(0), "hash": row.text(1) ?? "", "signature": row.text(2) ?? "",
                     "keyId": row.text(3) ?? "", "at": row.integer(4),
@@ -125,8 +125,8 @@ public final class AuditLog: Sendable {
     }
 
     /// Walks the chain and its seals.
-    func verify(publicKey: AsymmetricKey) throws(SQLiteError) -> AuditChain.Verification {
-        try AuditChain.verify(database: database, publicKey: publicKey)
+    func verify(keys: AuditChain.PublicKeys) throws(SQLiteError) -> AuditChain.Verification {
+        try AuditChain.verify(database: database, keys: keys)
     }
 
     /// Entries at or after `since`, newest first; `onBehalfOnly` keeps the delegated ones.

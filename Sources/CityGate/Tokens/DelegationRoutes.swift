@@ -9,7 +9,7 @@ import HTTPServer
 /// only their salted hashes, the same pseudonyms the partner's tokens will carry.
 struct DelegationRoutes: Sendable {
     let tokens: TokenService
-    let audit: AuditLog
+    let audit: any AuditKeeping
     let authorize: @Sendable (Request, RequestContext) throws -> Void
     let clock: @Sendable () -> Int64
 
@@ -19,7 +19,7 @@ struct DelegationRoutes: Sendable {
             let delegation = try parse(request.body)
             do {
                 try await tokens.delegations.insert(delegation, now: clock())
-                try audit.append(
+                try await audit.append(
                     kind: "delegation.created", at: clock(),
                     fields: [
                         "id": delegation.id, "partner": delegation.partnerId, "agent": delegation.agent,
@@ -49,7 +49,7 @@ struct DelegationRoutes: Sendable {
             do {
                 revoked = try await tokens.delegations.revoke(id: id, now: clock())
                 if revoked {
-                    try audit.append(
+                    try await audit.append(
                         kind: "delegation.revoked", at: clock(), fields: ["id": id, "requestId": context.requestId])
                 }
             } catch {
@@ -71,7 +71,7 @@ struct DelegationRoutes: Sendable {
             guard from >= 1, to >= from else {
                 throw ProblemError(.invalidQuery, "from and to are entry numbers, 1 ≤ from ≤ to.")
             }
-            do { return .jsonObject(try audit.chain(from: from, to: to)) } catch {
+            do { return .jsonObject(try await audit.chain(from: from, to: to, limit: 1000)) } catch {
                 throw ProblemError(.storeUnavailable, "The audit trail cannot be read.")
             }
         }
@@ -81,7 +81,7 @@ struct DelegationRoutes: Sendable {
             let since = Int64(query["since"] ?? "") ?? 0
             let onBehalf = query["onBehalf"] == "true"
             do {
-                let entries = try audit.list(since: since, onBehalfOnly: onBehalf).map { $0.json() }
+                let entries = try await audit.list(since: since, onBehalfOnly: onBehalf, limit: 500).map { $0.json() }
                 return .jsonObject(["entries": entries])
             } catch {
                 throw ProblemError(.storeUnavailable, "The audit trail cannot be read.")

@@ -10,7 +10,6 @@ struct DelegationStage: CallStage {
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let service = try call.resolved(for: name).service
-        let context = call.http
         guard let grant = call.token?.grant, let delegationId = grant.delegationId, let tokens else { return }
         let now = clock()
         let delegation: Delegation?

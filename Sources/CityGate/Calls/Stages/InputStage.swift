@@ -10,7 +10,6 @@ struct InputStage: CallStage {
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
         let operation = try call.resolved(for: name).operation
-        let context = call.http
         let payload = call.payload
         let value: JSONValue
         if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {

@@ -10,7 +10,6 @@ struct PartnerStage: CallStage {
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let context = call.http
         let city = try call.resolvedCity(for: name)
         guard let partnerId = call.request.headers["x-partner-id"], !partnerId.isEmpty else {
             throw ProblemError(.missingPartner, "X-Partner-Id must name the calling partner.")
