@@ -7,6 +7,10 @@ import Logging
 /// the loop thread. Commands are pipelined (hiredis queues them in order). A command not
 /// answered in time, or a lost connection, fails every command waiting on it; the next command
 /// reconnects, at most once a second while the server stays away. Loop thread only.
+///
+/// The address is asked for at each connect, so a client following Sentinel reconnects to the
+/// new master after ``drop()``; a `READONLY` error reply (the server was demoted to a replica)
+/// is reported through `onReadOnly`.
 final class RedisConnection: DescriptorWatcher, LoopTimer {
     /// A command waiting for its reply.
     final class Pending {
@@ -25,10 +29,11 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
     }
 
     let loop: EventLoop
-    let host: String
-    let port: Int32
+    /// The server to connect to now; nil while it is unknown (commands then fail at once).
+    let address: () -> RedisAddress?
     let timeoutNanoseconds: UInt64
     let onStateChange: (Bool) -> Void
+    let onReadOnly: () -> Void
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var fd: Int32 = -1
     private var wantRead = false
@@ -38,10 +43,13 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
     private var lastAttempt: UInt64 = 0
     private var timerAdded = false
 
-    init(loop: EventLoop, host: String, port: Int32, timeout: Duration, onStateChange: @escaping (Bool) -> Void) {
+    init(
+        loop: EventLoop, address: @escaping () -> RedisAddress?, timeout: Duration,
+        onStateChange: @escaping (Bool) -> Void, onReadOnly: @escaping () -> Void = {}
+    ) {
         self.loop = loop
-        self.host = host
-        self.port = port
+        self.address = address
+        self.onReadOnly = onReadOnly
         self.timeoutNanoseconds =
             UInt64(timeout.components.seconds) * 1_000_000_000
             + UInt64(timeout.components.attoseconds / 1_000_000_000)
@@ -65,11 +73,17 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
         let status = Self.withArgv(arguments) { argv, lengths in
             redisAsyncCommandArgv(
                 context,
-                { _, reply, privdata in
+                { context, reply, privdata in
                     guard let privdata else { return }
                     let waiting = Unmanaged<Pending>.fromOpaque(privdata).takeRetainedValue()
                     if let reply = reply?.assumingMemoryBound(to: redisReply.self) {
-                        waiting.finish(.success(RedisReply(reply)))
+                        let copied = RedisReply(reply)
+                        if case .error(let text) = copied, text.hasPrefix("READONLY"),
+                            let owner = context.flatMap({ RedisConnection.from($0.pointee.data) })
+                        {
+                            owner.onReadOnly()
+                        }
+                        waiting.finish(.success(copied))
                     } else {
                         waiting.finish(.failure(.unavailable("the connection closed")))
                     }
@@ -108,9 +122,10 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
         // While the server is away, one attempt a second; commands fail fast meanwhile.
         guard lastAttempt == 0 || now &- lastAttempt >= 1_000_000_000 else { return nil }
         lastAttempt = now
-        guard let made = redisAsyncConnect(host, port) else { return nil }
+        guard let server = address() else { return nil }
+        guard let made = redisAsyncConnect(server.host, server.port) else { return nil }
         if made.pointee.err != 0 {
-            Log.error("redis connect failed", ["host": host, "port": "\(port)"])
+            Log.error("redis connect failed", ["host": server.host, "port": "\(server.port)"])
             redisAsyncFree(made)
             return nil
         }
@@ -210,6 +225,18 @@ final class RedisConnection: DescriptorWatcher, LoopTimer {
             // The callbacks of the commands still queued run now with no reply: they are done.
             redisAsyncFree(context)
         }
+    }
+
+    /// Drops the connection (its server is no longer the master): what waits on it fails, and
+    /// the next command connects to the address then in force, without waiting a second.
+    func drop() {
+        fail(.unavailable("the master changed"))
+        if let context {
+            self.context = nil
+            setConnected(false)
+            redisAsyncFree(context)
+        }
+        lastAttempt = 0
     }
 
     /// Closes the connection (at shutdown).

@@ -144,6 +144,44 @@ struct SharedStateTests {
         #expect(try Self.send(again, to: second.publicPort).statusCode == 409, "replays are shared again")
     }
 
+    /// Redis behind Sentinel (`redis+sentinel://`): the master stopped, the sentinel promotes its
+    /// replica, and both instances follow it without a restart — signed calls fail closed (503)
+    /// only between the master's loss and the promotion, and the replay window is shared again
+    /// on the new master.
+    @Test
+    func aSentinelFailoverIsFollowedWithoutARestart() async throws {
+        let primary = try await RedisServer()
+        defer { primary.stopNow() }
+        let replica = try await RedisServer(.replica(of: primary.port))
+        defer { replica.stopNow() }
+        let sentinel = try await RedisServer(.sentinel(watching: primary.port, name: "citygate"))
+        defer { sentinel.stopNow() }
+        let cluster = try Cluster(sentinel)
+        defer { cluster.stop() }
+        let environment = cluster.environment
+        let ports = cluster.ports
+        let served = try await eventually(timeout: .seconds(5), every: .milliseconds(50)) {
+            try Self.send(try Self.signed(environment), to: ports[0]).statusCode == 200
+        }
+        #expect(served, "the instance found the master through the sentinel")
+        let first = try Self.signed(environment)
+        #expect(try Self.send(first, to: ports[0]).statusCode == 200)
+        #expect(try Self.send(first, to: ports[1]).statusCode == 409)
+
+        try await primary.stop()
+        let stopped = ContinuousClock.now
+        let followed = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+            try ports.allSatisfy { try Self.send(try Self.signed(environment), to: $0).statusCode == 200 }
+        }
+        #expect(followed, "both instances follow the promoted replica")
+        print("sentinel failover: calls served again \(ContinuousClock.now - stopped) after the master stopped")
+        let log = environment.gateway.output()
+        #expect(log.contains("\"msg\":\"redis master\"") && log.contains("127.0.0.1:\(replica.port)"))
+        let after = try Self.signed(environment)
+        #expect(try Self.send(after, to: ports[1]).statusCode == 200)
+        #expect(try Self.send(after, to: ports[0]).statusCode == 409, "replays are shared on the new master")
+    }
+
     /// A Redis that stops answering (paused, not gone) costs a call its 500 ms deadline, not
     /// more: the call is refused with 503 and the next ones recover once Redis answers again.
     @Test

@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import HTTPServer
+import RedisClient
 
 /// The whole configuration tree, validated as one unit: `gateway.json`, `cities/`, `partners/`,
 /// `services/`. Either every file is valid and every reference resolves, or the load fails with
@@ -30,7 +31,8 @@ public struct ManifestSet: Sendable {
     public var dataEncryption: DataCipher? = nil
     /// The audit chain's digest (`audit.hash`: `sha256`, the default, or `sm3`).
     public var auditHash = AuditChain.HashAlgorithm.sha256
-    /// Shared state across instances (`state.redis`, a resolved `redis://` URL); nil: embedded.
+    /// Shared state across instances (`state.redis`, a resolved `redis://` or `redis+sentinel://`
+    /// URL); nil: embedded.
     public var redisURL: String? = nil
     /// The shared PostgreSQL (`state.postgres`): the event inbox and token state shared by every
     /// instance; read at start.
@@ -152,10 +154,9 @@ public struct ManifestSet: Sendable {
                     if let url = reader.secret(
                         object, "redis", at: "$.state", directory: directory, environment: environment)
                     {
-                        if url.hasPrefix("redis://") {
-                            redisURL = url
-                        } else {
-                            reader.report("$.state.redis", "must resolve to a redis://HOST:PORT URL")
+                        switch RedisEndpoint.parse(url) {
+                        case .success: redisURL = url
+                        case .failure(let problem): reader.report("$.state.redis", problem.description)
                         }
                     }
                 }
