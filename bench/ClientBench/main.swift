@@ -1,10 +1,14 @@
-// citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]
+// citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE] [--rate N]
 // Drives CONCURRENCY requests in flight through HTTPClient, on one event loop, for SECONDS and prints one JSON line:
 // requests/s, p50/p99 latency (ms), and the process's CPU time per request (µs). `make bench`
 // compares it with wrk at the same concurrency against the same backend.
 // With --requests FILE (one JSON request per line: method, path, query, headers, body in base64,
 // as `citygate sign --format json` prints), each request is sent exactly once, in order, to URL +
 // its path: pre-signed calls for the pipeline benchmark, where replay protection refuses repeats.
+// With --rate N, requests start on a fixed schedule (N per second in all, open loop) instead of
+// back to back, and each latency is measured from the request's scheduled start: a server that
+// falls behind is charged for the wait (no coordinated omission). CONCURRENCY then only bounds
+// how many may be in flight.
 import EventLoops
 import Foundation
 import HTTPClient
@@ -17,24 +21,37 @@ import Synchronization
 #endif
 
 let arguments = CommandLine.arguments
+let usage = "usage: citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE] [--rate N]"
 if arguments.contains("--help") || arguments.contains("-h") {
-    print("usage: citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]")
+    print(usage)
     exit(0)
 }
-guard arguments.count == 4 || (arguments.count == 6 && arguments[4] == "--requests"),
-    let concurrency = Int(arguments[2]),
-    let seconds = Double(arguments[3])
+var requestsFile: String?
+var rate: Double?
+var options = arguments.dropFirst(4)
+while let flag = options.popFirst() {
+    guard let value = options.popFirst() else { break }
+    switch flag {
+    case "--requests": requestsFile = value
+    case "--rate": rate = Double(value)
+    default: FileHandle.standardError.write(Data("\(usage)\n".utf8)); exit(2)
+    }
+}
+guard arguments.count >= 4, arguments.count % 2 == 0, let concurrency = Int(arguments[2]),
+    let seconds = Double(arguments[3]), rate.map({ $0 > 0 }) ?? true
 else {
-    FileHandle.standardError.write(
-        Data("usage: citygate-client-bench URL CONCURRENCY SECONDS [--requests FILE]\n".utf8))
+    FileHandle.standardError.write(Data("\(usage)\n".utf8))
     exit(2)
 }
 let url = arguments[1]
+let openLoopRate = rate
 
 /// Pre-built requests, handed out once each.
 final class RequestQueue: Sendable {
     let requests: [ClientRequest]
     let next = Atomic<Int>(0)
+    /// Tickets for the open-loop schedule (`--rate`): request n starts at start + n / rate.
+    let tickets = Atomic<Int>(0)
     init(requests: [ClientRequest]) { self.requests = requests }
     func take() -> ClientRequest? {
         let index = next.add(1, ordering: .relaxed).oldValue
@@ -43,7 +60,7 @@ final class RequestQueue: Sendable {
 }
 
 var prepared: [ClientRequest] = []
-if arguments.count == 6, let text = try? String(contentsOfFile: arguments[5], encoding: .utf8) {
+if let requestsFile, let text = try? String(contentsOfFile: requestsFile, encoding: .utf8) {
     for line in text.split(separator: "\n") {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
         var headers = Headers()
@@ -86,6 +103,14 @@ let (count, failures, latencies) = await withTaskGroup(of: (Int, Int, [Double]).
             var latencies: [Double] = []
             latencies.reserveCapacity(100_000)
             while ContinuousClock.now < end {
+                var began = ContinuousClock.now
+                if let rate = openLoopRate {
+                    let ticket = queue.tickets.add(1, ordering: .relaxed).oldValue
+                    let scheduled = start + .nanoseconds(Int64(Double(ticket) / rate * 1e9))
+                    guard scheduled < end else { break }
+                    if scheduled > began { try? await Task.sleep(until: scheduled, clock: .continuous) }
+                    began = scheduled
+                }
                 let request: ClientRequest
                 if queue.requests.isEmpty {
                     request = ClientRequest(url: url)
@@ -94,7 +119,6 @@ let (count, failures, latencies) = await withTaskGroup(of: (Int, Int, [Double]).
                 } else {
                     break
                 }
-                let began = ContinuousClock.now
                 do {
                     let response = try await client.execute(request, deadline: .now + .seconds(5))
                     if (200..<300).contains(response.status) { count += 1 } else { failures += 1 }
