@@ -43,5 +43,5 @@ ng_rps=$(cut -d' ' -f1 "$work/nginx" | median); ng_p99=$(cut -d' ' -f2 "$work/ng
 echo "median citygate: ${cg_rps} req/s, p99 ${cg_p99} ms"
 echo "median nginx:    ${ng_rps} req/s, p99 ${ng_p99} ms"
 awk -v a="$cg_rps" -v b="$ng_rps" -v c="$cg_p99" -v d="$ng_p99" 'BEGIN {
-    printf "ratio requests/s citygate/nginx: %.2f (target >= 0.70)\n", a/b;
+    printf "ratio requests/s citygate/nginx: %.2f (target >= 0.85)\n", a/b;
     printf "ratio p99 citygate/nginx:        %.2f (target <= 2.00)\n", c/d }'

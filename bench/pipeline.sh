@@ -95,14 +95,16 @@ for round in $(seq 1 "$rounds"); do
     before=$(cpu_ticks "$gateway_pid"); backend_before=$(cpu_ticks "$mocks_pid")
     result=$(run "$gateway"); echo "round $round gateway: $result"
     served=$(field "$result" requests)
-    echo "round $round CPU per call: gateway $(ticks_per_request $(($(cpu_ticks "$gateway_pid") - before)) "$served") µs," \
+    cpu=$(ticks_per_request $(($(cpu_ticks "$gateway_pid") - before)) "$served"); echo "$cpu" >>"$work/gateway-cpu"
+    echo "round $round CPU per call: gateway $cpu µs," \
         "mock backend $(ticks_per_request $(($(cpu_ticks "$mocks_pid") - backend_before)) "$served") µs"
     if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; profiler=; fi
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/gateway"
     before=$(cpu_ticks $nginx_pids); backend_before=$(cpu_ticks "$mocks_pid")
     result=$(run "$proxy"); echo "round $round nginx:   $result"
     served=$(field "$result" requests)
-    echo "round $round CPU per call: nginx $(ticks_per_request $(($(cpu_ticks $nginx_pids) - before)) "$served") µs," \
+    cpu=$(ticks_per_request $(($(cpu_ticks $nginx_pids) - before)) "$served"); echo "$cpu" >>"$work/nginx-cpu"
+    echo "round $round CPU per call: nginx $cpu µs," \
         "mock backend $(ticks_per_request $(($(cpu_ticks "$mocks_pid") - backend_before)) "$served") µs"
     echo "$(field "$result" requestsPerSecond) $(field "$result" p99ms) $(field "$result" failures)" >>"$work/nginx"
 done
@@ -111,4 +113,41 @@ n_rps=$(cut -d' ' -f1 "$work/nginx" | median); n_p99=$(cut -d' ' -f2 "$work/ngin
 echo "median gateway pipeline: $g_rps req/s, p99 $g_p99 ms (failures per round: $(cut -d' ' -f3 "$work/gateway" | tr '\n' ' '))"
 echo "median nginx proxy:      $n_rps req/s, p99 $n_p99 ms"
 awk -v a="$g_rps" -v b="$n_rps" -v c="$g_p99" -v d="$n_p99" 'BEGIN {
-    printf "ratio requests/s gateway/nginx: %.2f (target >= 0.50)\n", a/b; printf "ratio p99 gateway/nginx: %.2f\n", c/d }'
+    printf "ratio requests/s gateway/nginx: %.2f (target >= 0.75)\n", a/b; printf "ratio p99 gateway/nginx: %.2f (target <= 1.5)\n", c/d }'
+g_cpu=$(median <"$work/gateway-cpu"); n_cpu=$(median <"$work/nginx-cpu")
+awk -v a="$g_cpu" -v b="$n_cpu" 'BEGIN {
+    printf "median CPU per call: gateway %.1f µs, nginx %.1f µs, ratio %.2f (target <= 2.0)\n", a, b, a/b }'
+
+# Latency added over a direct backend call, at half of the gateway's saturation throughput (open
+# loop: requests start on a schedule, each latency counted from its scheduled start), interleaved.
+latency_rounds=${BENCH_LATENCY_ROUNDS:-3}
+[ "$latency_rounds" -gt 0 ] || exit 0
+rate=$(awk -v r="$g_rps" 'BEGIN { printf "%d", r / 2 }')
+latency_duration=${BENCH_LATENCY_DURATION:-6}
+echo "latency at $rate calls/s (half the gateway's median saturation), ${latency_duration}s per run, $latency_rounds interleaved rounds"
+direct_url="http://127.0.0.1:$halls/halls/west-lake/queue?city=330100"
+for round in $(seq 1 "$latency_rounds"); do
+    $bin/citygate sign --partner webhooks-demo --manifests "$work/manifests" --path "$route" \
+        --body '{"hall":"west-lake"}' --format json --count $((rate * latency_duration * 11 / 10 + 100)) \
+        >"$work/requests.jsonl"
+    for target in direct nginx gateway; do
+        case $target in
+        direct) result=$(taskset -c 1 $bin/citygate-client-bench "$direct_url" 256 "$latency_duration" --rate "$rate") ;;
+        nginx) result=$(taskset -c 1 $bin/citygate-client-bench "http://127.0.0.1:$proxy" 256 "$latency_duration" \
+            --requests "$work/requests.jsonl" --rate "$rate") ;;
+        gateway) result=$(taskset -c 1 $bin/citygate-client-bench "http://127.0.0.1:$gateway" 256 "$latency_duration" \
+            --requests "$work/requests.jsonl" --rate "$rate") ;;
+        esac
+        echo "round $round $target at $rate/s: $result"
+        echo "$(field "$result" p50ms) $(field "$result" p99ms)" >>"$work/latency-$target"
+    done
+done
+for target in direct nginx gateway; do
+    echo "$target $(cut -d' ' -f1 "$work/latency-$target" | median) $(cut -d' ' -f2 "$work/latency-$target" | median)"
+done >"$work/latency"
+awk '{ p50[$1] = $2; p99[$1] = $3 } END {
+    printf "median latency at half saturation: direct p50 %.3f p99 %.3f ms; nginx p50 %.3f p99 %.3f ms; gateway p50 %.3f p99 %.3f ms\n",
+        p50["direct"], p99["direct"], p50["nginx"], p99["nginx"], p50["gateway"], p99["gateway"]
+    added_n = p99["nginx"] - p99["direct"]; added_g = p99["gateway"] - p99["direct"]
+    if (added_n > 0) printf "added p99 over direct: nginx %.3f ms, gateway %.3f ms, ratio %.2f (target <= 2.0)\n", added_n, added_g, added_g / added_n
+    else printf "added p99 over direct: nginx %.3f ms (none measurable), gateway %.3f ms, ratio n/a\n", added_n, added_g }' "$work/latency"

@@ -450,6 +450,10 @@ public final class Gateway: Sendable {
             router.get("/bench/fixed") { _, _ in
                 Response(status: .ok, headers: ["Content-Type": "application/json"], body: body)
             }
+            // The same answer to a POST: the bare server's rate on an event's bytes (bench/events.sh).
+            router.post("/bench/fixed") { _, _ in
+                Response(status: .ok, headers: ["Content-Type": "application/json"], body: body)
+            }
         }
         return router
     }

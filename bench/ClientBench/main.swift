@@ -149,7 +149,8 @@ func percentile(_ p: Double) -> Double {
 print(
     String(
         format:
-            "{\"requestsPerSecond\":%.0f,\"requests\":%d,\"failures\":%d,\"p50ms\":%.3f,\"p99ms\":%.3f,\"cpuMicrosecondsPerRequest\":%.1f}",
-        Double(count) / wall, count, failures, percentile(0.5), percentile(0.99), cpu / Double(max(count, 1)) * 1e6))
+            "{\"requestsPerSecond\":%.0f,\"requests\":%d,\"failures\":%d,\"p50ms\":%.3f,\"p90ms\":%.3f,\"p99ms\":%.3f,\"p999ms\":%.3f,\"cpuMicrosecondsPerRequest\":%.1f}",
+        Double(count) / wall, count, failures, percentile(0.5), percentile(0.9), percentile(0.99), percentile(0.999),
+        cpu / Double(max(count, 1)) * 1e6))
 client.shutdown()
 loops.shutdown()
