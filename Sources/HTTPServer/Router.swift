@@ -153,19 +153,22 @@ public struct Router: Responder {
 /// The non-empty `/`-separated segments of a path, produced one at a time without building an
 /// array (matching runs for every request).
 struct PathSegments: Sequence, IteratorProtocol {
-    private let path: Substring
-    private var position: Substring.Index
+    // The UTF-8 view: "/" is one byte, and stepping by Character would break graphemes on
+    // every request.
+    private let path: Substring.UTF8View
+    private var position: Substring.UTF8View.Index
 
     init(_ path: String) {
-        self.path = Substring(path)
+        self.path = Substring(path).utf8
         self.position = self.path.startIndex
     }
 
     mutating func next() -> Substring? {
-        while position < path.endIndex && path[position] == "/" { position = path.index(after: position) }
+        let slash = UInt8(ascii: "/")
+        while position < path.endIndex && path[position] == slash { path.formIndex(after: &position) }
         guard position < path.endIndex else { return nil }
         let start = position
-        while position < path.endIndex && path[position] != "/" { position = path.index(after: position) }
-        return path[start..<position]
+        while position < path.endIndex && path[position] != slash { path.formIndex(after: &position) }
+        return Substring(path[start..<position])
     }
 }
