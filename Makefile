@@ -57,7 +57,7 @@ test: deps lint
 # under OpenSSL failed about one start-up in forty). Optimized, because the optimizer's shorter
 # lifetimes are what free such a buffer early: a debug build keeps it alive to the end of the
 # scope and ASan sees nothing. About three minutes on 2 cores.
-ASAN_TESTS := CryptographyTests\.|HTTPServerTests\.(TLSListenerTests|TLSSlowClientTests)|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests|SM2TokenTests|EdgeTLSTests|SharedStateTests|SharedInboxTests)
+ASAN_TESTS := CryptographyTests\.|HTTPServerTests\.(TLSListenerTests|TLSSlowClientTests)|CityGateTests\.(ManifestSetTests|PartnerConfigurationTests|TokenConfigurationTests|PartnerSchemeTests|PartnerSchemeRegistryTests|HotReloadTests|AuditChainTests|SM2TokenTests|EdgeTLSTests|SharedStateTests|SharedInboxTests|SharedAuditLogTests)
 ASAN_BUILD := -c release --scratch-path .build-asan -Xswiftc -sanitize=address -Xswiftc -enable-testing
 test-sanitizers: deps
 	$(SWIFT) build --build-tests $(ASAN_BUILD)
