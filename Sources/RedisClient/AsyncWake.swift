@@ -8,7 +8,11 @@ final class AsyncWake: Sendable {
 
     /// Waits up to `duration`, less when woken (a wake with no waiter ends the next wait at once).
     func wait(upTo duration: Duration) async {
-        if woken.withLock({ flag in defer { flag = false }; return flag }) { return }
+        if woken.withLock({ flag in
+            defer { flag = false }; return flag
+        }) {
+            return
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             waiter.withLock { $0 = continuation }
             Task {
@@ -25,7 +29,11 @@ final class AsyncWake: Sendable {
 
     @discardableResult
     private func resume() -> Bool {
-        guard let continuation = waiter.withLock({ current in defer { current = nil }; return current }) else {
+        guard
+            let continuation = waiter.withLock({ current in
+                defer { current = nil }; return current
+            })
+        else {
             return false
         }
         continuation.resume()

@@ -38,7 +38,8 @@ public enum RedisEndpoint: Sendable, Equatable {
                 return .failure(.init(description: "must be redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER-NAME"))
             }
             let master = String(rest[rest.index(after: slash)...])
-            guard !master.isEmpty, master.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            guard !master.isEmpty,
+                master.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
             else {
                 return .failure(.init(description: "the master name after the last / must be letters, digits, - _ ."))
             }

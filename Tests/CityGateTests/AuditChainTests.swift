@@ -52,7 +52,9 @@ struct AuditChainTests {
     @Test
     func theContentIsCanonicalJSON() throws {
         let text = AuditChain.canonical([
-            "b": 1, "a": ["x": true, "A": "é\"\n", "list": [Int64(2), "s", false] as [any Sendable]] as [String: any Sendable], "seq": Int64(7),
+            "b": 1,
+            "a": ["x": true, "A": "é\"\n", "list": [Int64(2), "s", false] as [any Sendable]] as [String: any Sendable],
+            "seq": Int64(7),
         ])
         #expect(text == #"{"a":{"A":"é\"\n","list":[2,"s",false],"x":true},"b":1,"seq":7}"#)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -16,7 +16,10 @@ struct RedisEndpointTests {
                     RedisAddress(host: "s3.city.internal", port: 26379),
                 ], master: "citygate")
         ),
-        ("redis+sentinel://127.0.0.1:5000/my-master_1.a", .sentinel([RedisAddress(host: "127.0.0.1", port: 5000)], master: "my-master_1.a")),
+        (
+            "redis+sentinel://127.0.0.1:5000/my-master_1.a",
+            .sentinel([RedisAddress(host: "127.0.0.1", port: 5000)], master: "my-master_1.a")
+        ),
     ])
     func validURLsParse(url: String, expected: RedisEndpoint) throws {
         #expect(try RedisEndpoint.parse(url).get() == expected)

@@ -82,7 +82,8 @@ struct SharedAuditClusterTests {
         let missing = try await ExternalProcess.run(
             CommandLineTests.binary, ["audit", "verify", "--postgres", "file:\(reference)"] + keys.dropLast(2))
         #expect(missing.status == 1)
-        #expect(missing.standardOutput.contains("which is not among the public keys given"), "\(missing.standardOutput)")
+        #expect(
+            missing.standardOutput.contains("which is not among the public keys given"), "\(missing.standardOutput)")
         // Without any key, the shared chain is not walked at all.
         let none = try await ExternalProcess.run(
             CommandLineTests.binary, ["audit", "verify", "--postgres", "file:\(reference)"])

@@ -56,7 +56,8 @@ struct SharedAuditLogTests {
                 group.addTask { try await first.record(Self.entry("a\(index)", at: 1_764_000_000 + Int64(index))) }
                 group.addTask {
                     try await second.record(
-                        Self.entry("b\(index)", at: 1_764_000_000 + Int64(index), agent: index % 10 == 0 ? "c_agent" : nil))
+                        Self.entry(
+                            "b\(index)", at: 1_764_000_000 + Int64(index), agent: index % 10 == 0 ? "c_agent" : nil))
                 }
                 if index % 50 == 0 {
                     group.addTask {
@@ -75,8 +76,9 @@ struct SharedAuditLogTests {
 
         // One chain: numbered 1…607 without a gap, each entry after the one before.
         #expect(try await server.psql("SELECT count(*), min(seq), max(seq) FROM citygate_audit_chain") == "607|1|607")
-        #expect(try await server.psql("SELECT seq, hash FROM citygate_audit_head") == "607|"
-            + (try await server.psql("SELECT hash FROM citygate_audit_chain WHERE seq = 607")))
+        #expect(
+            try await server.psql("SELECT seq, hash FROM citygate_audit_head") == "607|"
+                + (try await server.psql("SELECT hash FROM citygate_audit_chain WHERE seq = 607")))
         let intact = try SharedAuditLog.verify(url: server.url, keys: .init([publicA, publicB]))
         #expect(intact.broken == nil, "\(intact)")
         #expect(intact.entries == 607 && intact.seals == 2 && intact.lastSealed == 607)

@@ -217,7 +217,8 @@ struct CaseRatingStage: CallStage {
                         "followUp": followUp?.id ?? 0, "requestId": call.http.requestId,
                     ])
             } catch {
-                Log.error("audit record failed", ["requestId": call.http.requestId, "error": AuditObserver.code(of: error)])
+                Log.error(
+                    "audit record failed", ["requestId": call.http.requestId, "error": AuditObserver.code(of: error)])
             }
             var answer: [String: Any] = [
                 "caseNumber": record.number, "level": rating.level.slug, "levelZh": rating.level.zh,

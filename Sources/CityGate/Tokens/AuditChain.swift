@@ -157,7 +157,8 @@ public enum AuditChain {
     /// table against it.
     static func verify(database: Database, keys: PublicKeys) throws(SQLiteError) -> Verification {
         try database.withConnection { session throws(SQLiteError) -> Verification in
-            let entries = try session.query("SELECT seq, content, prev_hash, hash FROM audit_chain ORDER BY seq") { row in
+            let entries = try session.query("SELECT seq, content, prev_hash, hash FROM audit_chain ORDER BY seq") {
+                row in
                 StoredEntry(
                     seq: row.integer(0), content: row.text(1) ?? "", previous: row.text(2) ?? "",
                     hash: row.text(3) ?? "")

@@ -57,7 +57,9 @@ public enum AuditVerifier {
         guard !publicKeyFiles.isEmpty else {
             return Report(
                 intact: false,
-                text: "--public-key: the shared chain is checked against each instance's audit-signing-key.pub; give at least one")
+                text:
+                    "--public-key: the shared chain is checked against each instance's audit-signing-key.pub; give at least one"
+            )
         }
         let keys: AuditChain.PublicKeys
         switch load(publicKeyFiles) {

@@ -225,7 +225,9 @@ final class SharedAuditLog: AuditKeeping {
             let row = try connection.query(
                 "SELECT seq, hash FROM citygate_audit_head WHERE id = 1 FOR UPDATE", operation: "audit append"
             ).first
-        else { throw PostgresError(sqlState: "P0002", message: "the audit head row is missing", operation: "audit append") }
+        else {
+            throw PostgresError(sqlState: "P0002", message: "the audit head row is missing", operation: "audit append")
+        }
         return (row.integer(0), row.text(1) ?? AuditChain.genesis)
     }
 
@@ -243,7 +245,8 @@ final class SharedAuditLog: AuditKeeping {
         return results
     }
 
-    private static func commitPart(_ part: [Write], on connection: PostgresConnection) -> [Result<Int64, PostgresError>] {
+    private static func commitPart(_ part: [Write], on connection: PostgresConnection) -> [Result<Int64, PostgresError>]
+    {
         let outcome = Result { () throws(PostgresError) -> [Int64] in
             try connection.transaction { connection throws(PostgresError) in try link(part, connection) }
         }
