@@ -108,8 +108,9 @@ cat <<TEXT
 
 CityGate cluster: nginx http://127.0.0.1:8080 in front of three instances
   instances: public 127.0.0.1:8081-8083, ops http://127.0.0.1:9091-9093 (logs: $dir/citygate-N.log)
-  shared state: Redis 127.0.0.1:$redis_port (replay window, rate limits), PostgreSQL 127.0.0.1:$postgres_port
-    (event inbox with delivery leases, tokens, revocations, delegations, idempotency keys)
+  shared state: Redis 127.0.0.1:$redis_port (replay window, rate limits, reload notice), PostgreSQL 127.0.0.1:$postgres_port
+    (event inbox with delivery leases, tokens, revocations, delegations, idempotency keys, cases,
+    one audit chain sealed by each instance's own key)
     psql postgresql://citygate@127.0.0.1:$postgres_port/postgres
   mock government backends on 127.0.0.1:18100-18106, partner platforms on 18110
 
@@ -128,6 +129,10 @@ them all); for instance:
   # Events land in the shared inbox; any instance delivers them:
   eval "\$($bin/citygate sign --partner webhooks-demo --url http://127.0.0.1:8080 --path /v1/partners/webhooks-demo/events --body '{"type":"case.progress","data":{"caseNumber":"330100-2026-000001","stage":"办结"}}')"
   psql postgresql://citygate@127.0.0.1:$postgres_port/postgres -c 'SELECT id, state, lease_owner FROM citygate_event'
+  # One audit chain for all three, checked against each instance's public key:
+  $bin/citygate audit verify --postgres file:$dir/keys/postgres.url \
+    --public-key $dir/data-1/audit-signing-key.pub --public-key $dir/data-2/audit-signing-key.pub \
+    --public-key $dir/data-3/audit-signing-key.pub
   # Kill one instance: nginx moves on, the others take over its leased deliveries.
   kill -9 \$(pgrep -f 'citygate serve --listen 127.0.0.1:8082')
 
