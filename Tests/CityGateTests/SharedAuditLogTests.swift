@@ -107,6 +107,37 @@ struct SharedAuditLogTests {
         #expect(oneKey.broken == "the seal of entry 607 does not verify with the audit key")
     }
 
+    /// An append the server cannot store (a NUL in a text field) fails alone: the others queued
+    /// in its batch are linked and committed, and the chain has no gap.
+    @Test
+    func oneBadAppendFailsAloneInItsBatch() async throws {
+        let server = try await PostgresServer()
+        defer { server.destroyNow() }
+        let pool = PostgresPool(url: server.url)
+        let setup = PostgresConnection(url: server.url)
+        let audit = try SharedAuditLog(url: server.url, pool: pool, setup: setup)
+        setup.close()
+        defer {
+            audit.stop()
+            pool.shutdown()
+        }
+        let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    var entry = Self.entry("r\(index)", at: 1_764_000_000)
+                    if index == 25 { entry.subject = "c_\u{0}bad" }
+                    return (entry.requestId, (try? await audit.record(entry)) != nil)
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes.filter { !$0.value }.map(\.key) == ["r25"])
+        #expect(try await server.psql("SELECT count(*), max(seq) FROM citygate_audit_chain") == "49|49")
+        let (key, publicKey) = try Self.sealKey()
+        #expect(try await audit.seal(key: key, now: 1_764_000_100) == 49)
+        #expect(try SharedAuditLog.verify(url: server.url, keys: .init([publicKey])).broken == nil)
+    }
+
     /// Each tampering is made with psql (an independent client), found, and undone.
     @Test
     func theWalkFindsTamperingInTheSharedTables() async throws {
