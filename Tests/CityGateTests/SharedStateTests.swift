@@ -144,10 +144,10 @@ struct SharedStateTests {
         #expect(try Self.send(again, to: second.publicPort).statusCode == 409, "replays are shared again")
     }
 
-    /// Redis behind Sentinel (`redis+sentinel://`): the master stopped, the sentinel promotes its
-    /// replica, and both instances follow it without a restart — signed calls fail closed (503)
-    /// only between the master's loss and the promotion, and the replay window is shared again
-    /// on the new master.
+    /// Redis behind Sentinel (`redis+sentinel://`): a planned switchover (the master demoted
+    /// while it stays up, answering READONLY), then the new master stopped: both instances follow
+    /// each promotion without a restart — signed calls fail closed (503) only in between — and
+    /// the replay window is shared again on each new master.
     @Test
     func aSentinelFailoverIsFollowedWithoutARestart() async throws {
         let primary = try await RedisServer()
@@ -168,7 +168,30 @@ struct SharedStateTests {
         #expect(try Self.send(first, to: ports[0]).statusCode == 200)
         #expect(try Self.send(first, to: ports[1]).statusCode == 409)
 
-        try await primary.stop()
+        // A planned switchover: the replica promoted, the master demoted while it stays up
+        // (its writes now answer READONLY).
+        let cli = ExternalProcess.which("redis-cli") ?? "/usr/bin/redis-cli"
+        let switchover = try await ExternalProcess.run(
+            cli, ["-p", "\(sentinel.port)", "SENTINEL", "FAILOVER", "citygate"])
+        #expect(switchover.standardOutput.contains("OK"), "\(switchover.standardOutput)\(switchover.standardError)")
+        let switched = ContinuousClock.now
+        let onReplica = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+            try ports.allSatisfy { try Self.send(try Self.signed(environment), to: $0).statusCode == 200 }
+                && environment.gateway.output().contains("127.0.0.1:\(replica.port)")
+        }
+        #expect(onReplica, "both instances leave the demoted master for the promoted replica")
+        print("sentinel switchover: calls served again \(ContinuousClock.now - switched) after it was asked for")
+        let afterSwitch = try Self.signed(environment)
+        #expect(try Self.send(afterSwitch, to: ports[0]).statusCode == 200)
+        #expect(try Self.send(afterSwitch, to: ports[1]).statusCode == 409, "replays are shared on the new master")
+
+        // The new master stopped: the old one, now its replica, is promoted back.
+        let demoted = try await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
+            let role = try await ExternalProcess.run(cli, ["-p", "\(primary.port)", "ROLE"])
+            return role.standardOutput.hasPrefix("slave") || role.standardOutput.hasPrefix("replica")
+        }
+        #expect(demoted, "the demoted master replicates the new one")
+        try await replica.stop()
         let stopped = ContinuousClock.now
         let followed = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
             try ports.allSatisfy { try Self.send(try Self.signed(environment), to: $0).statusCode == 200 }
@@ -176,7 +199,7 @@ struct SharedStateTests {
         #expect(followed, "both instances follow the promoted replica")
         print("sentinel failover: calls served again \(ContinuousClock.now - stopped) after the master stopped")
         let log = environment.gateway.output()
-        #expect(log.contains("\"msg\":\"redis master\"") && log.contains("127.0.0.1:\(replica.port)"))
+        #expect(log.contains("\"msg\":\"redis master\"") && log.contains("\"previous\":\"127.0.0.1:\(replica.port)\""))
         let after = try Self.signed(environment)
         #expect(try Self.send(after, to: ports[1]).statusCode == 200)
         #expect(try Self.send(after, to: ports[0]).statusCode == 409, "replays are shared on the new master")
