@@ -175,9 +175,13 @@ struct SharedStateTests {
             cli, ["-p", "\(sentinel.port)", "SENTINEL", "FAILOVER", "citygate"])
         #expect(switchover.standardOutput.contains("OK"), "\(switchover.standardOutput)\(switchover.standardError)")
         let switched = ContinuousClock.now
+        // Until an instance has asked the sentinels again (every 500 ms) it may still write to
+        // the old master, which stays writable until the sentinel demotes it: wait until both
+        // logged the new master before checking that replays are shared.
+        let outputs = [environment.gateway.output] + cluster.others.map { $0.output }
         let onReplica = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
             try ports.allSatisfy { try Self.send(try Self.signed(environment), to: $0).statusCode == 200 }
-                && environment.gateway.output().contains("127.0.0.1:\(replica.port)")
+                && outputs.allSatisfy { $0().contains("\"master\":\"127.0.0.1:\(replica.port)\"") }
         }
         #expect(onReplica, "both instances leave the demoted master for the promoted replica")
         print("sentinel switchover: calls served again \(ContinuousClock.now - switched) after it was asked for")
