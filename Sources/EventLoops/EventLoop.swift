@@ -101,6 +101,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         return Unmanaged<EventLoop>.fromOpaque(pointer).takeUnretainedValue()
     }
 
+    /// Whether the calling thread is this loop's (no reference taken: cheap enough to ask per
+    /// request).
+    public var isCurrent: Bool { citygate_current_loop() == Unmanaged.passUnretained(self).toOpaque() }
+
     /// Runs `body` on the loop thread on its next turn, even when called from the loop thread
     /// (so it never runs inside a callback the caller is in the middle of).
     public func schedule(_ body: @escaping @Sendable () -> Void) {

@@ -263,8 +263,14 @@ extension ServerLoop {
         let isHead = request.method == "HEAD"
         Task(executorPreference: loop) {
             let response = await responder.respond(to: request, context: context)
-            self.loop.execute {
+            // The task prefers the loop, so it normally ends on the loop's thread: complete
+            // there and then, rather than queueing one more closure for the loop's next turn.
+            if self.loop.isCurrent {
                 self.complete(connectionID, response: response, requestId: context.requestId, isHead: isHead)
+            } else {
+                self.loop.execute {
+                    self.complete(connectionID, response: response, requestId: context.requestId, isHead: isHead)
+                }
             }
         }
     }
