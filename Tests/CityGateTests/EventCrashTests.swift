@@ -100,17 +100,8 @@ struct EventCrashTests {
         #expect(acked.count == Self.total)
         #expect(current.state.withLock { $0.generation } == Self.kills, "the gateway was killed \(Self.kills) times")
 
-        let drained = await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
-            ((try? EventEndToEndTests.mockEvents(environment))?["processed"] as? [String: String])?.count
-                ?? 0 >= Self.total
-        }
-        #expect(drained)
-        let mock = try EventEndToEndTests.mockEvents(environment)
-        let processed = try #require(mock["processed"] as? [String: String])
-        let missing = Set(acked).subtracting(processed.values)
-        #expect(missing.isEmpty, "\(missing.count) acknowledged events were never delivered")
-        #expect(processed.count == Self.total, "one idempotency key per event")
-        #expect(Set(processed.values).count == processed.count, "no event under two keys")
+        let mock = try await EventEndToEndTests.expectEachDeliveredOnce(
+            acked, total: Self.total, environment, within: .seconds(120), every: .milliseconds(250))
         let redelivered = mock["duplicates"] as? Int ?? -1
         print(
             "crash test: \(Self.total) events, \(Self.kills) SIGKILLs, \(redelivered) redeliveries absorbed by the idempotency key"

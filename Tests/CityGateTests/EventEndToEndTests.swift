@@ -44,6 +44,26 @@ struct EventEndToEndTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(client.readResponse().body)) as? [String: Any])
     }
 
+    /// Waits up to `timeout` for the mock backend to have processed `total` events, then
+    /// checks each acknowledged event was delivered under exactly one Idempotency-Key; returns
+    /// the mock's report (`duplicates`: redeliveries it absorbed).
+    static func expectEachDeliveredOnce(
+        _ acknowledged: [String], total: Int, _ environment: Environment, within timeout: Duration,
+        every interval: Duration
+    ) async throws -> [String: Any] {
+        let drained = await eventually(timeout: timeout, every: interval) {
+            ((try? mockEvents(environment))?["processed"] as? [String: String])?.count ?? 0 >= total
+        }
+        #expect(drained)
+        let mock = try mockEvents(environment)
+        let processed = try #require(mock["processed"] as? [String: String])
+        let missing = Set(acknowledged).subtracting(processed.values)
+        #expect(missing.isEmpty, "\(missing.count) acknowledged events were never delivered")
+        #expect(processed.count == total, "one idempotency key per event")
+        #expect(Set(processed.values).count == processed.count, "no event under two keys")
+        return mock
+    }
+
     static func setBackend(_ environment: Environment, down: Bool) throws {
         let client = try RawClient(port: UInt16(try #require(environment.mockPorts["approvals"])))
         let body = down ? "down" : "up"

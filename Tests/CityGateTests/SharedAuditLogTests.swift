@@ -27,24 +27,28 @@ struct SharedAuditLogTests {
         return (key, try AsymmetricKey(pem: pem))
     }
 
+    /// One instance's shared audit log on `server`, with its own pool (as a gateway opens it).
+    static func open(_ server: PostgresServer) throws -> SharedAuditLog {
+        let setup = PostgresConnection(url: server.url)
+        defer { setup.close() }
+        return try SharedAuditLog(url: server.url, pool: PostgresPool(url: server.url), setup: setup)
+    }
+
+    static func close(_ audit: SharedAuditLog) {
+        audit.stop()
+        audit.pool.shutdown()
+    }
+
     @Test
     func twoInstancesAppendOneChainAndEachSealsWithItsOwnKey() async throws {
         let server = try await PostgresServer()
         defer { server.destroyNow() }
-        func open() throws -> (SharedAuditLog, PostgresPool) {
-            let pool = PostgresPool(url: server.url)
-            let setup = PostgresConnection(url: server.url)
-            defer { setup.close() }
-            return (try SharedAuditLog(url: server.url, pool: pool, setup: setup), pool)
-        }
         // Two instances migrating at once apply the schema once (advisory lock).
-        let (first, firstPool) = try open()
-        let (second, secondPool) = try open()
+        let first = try Self.open(server)
+        let second = try Self.open(server)
         defer {
-            first.stop()
-            second.stop()
-            firstPool.shutdown()
-            secondPool.shutdown()
+            Self.close(first)
+            Self.close(second)
         }
         let (keyA, publicA) = try Self.sealKey()
         let (keyB, publicB) = try Self.sealKey()
@@ -113,14 +117,8 @@ struct SharedAuditLogTests {
     func oneBadAppendFailsAloneInItsBatch() async throws {
         let server = try await PostgresServer()
         defer { server.destroyNow() }
-        let pool = PostgresPool(url: server.url)
-        let setup = PostgresConnection(url: server.url)
-        let audit = try SharedAuditLog(url: server.url, pool: pool, setup: setup)
-        setup.close()
-        defer {
-            audit.stop()
-            pool.shutdown()
-        }
+        let audit = try Self.open(server)
+        defer { Self.close(audit) }
         let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
             for index in 0..<50 {
                 group.addTask {
@@ -143,14 +141,8 @@ struct SharedAuditLogTests {
     func theWalkFindsTamperingInTheSharedTables() async throws {
         let server = try await PostgresServer()
         defer { server.destroyNow() }
-        let pool = PostgresPool(url: server.url)
-        let setup = PostgresConnection(url: server.url)
-        let audit = try SharedAuditLog(url: server.url, pool: pool, setup: setup)
-        setup.close()
-        defer {
-            audit.stop()
-            pool.shutdown()
-        }
+        let audit = try Self.open(server)
+        defer { Self.close(audit) }
         let (key, publicKey) = try Self.sealKey()
         for index in 1...9 { try await audit.record(Self.entry("r\(index)", at: 1_764_000_000 + Int64(index))) }
         try await audit.append(kind: "manifests.reloaded", at: 1_764_000_100, fields: ["trigger": "admin"])

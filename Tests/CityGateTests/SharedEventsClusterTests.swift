@@ -123,18 +123,9 @@ struct SharedEventsClusterTests {
         let leased = progress.leasedAtKill.load(ordering: .relaxed)
         #expect(leased > 0, "the killed instance held no deliveries: nothing was taken over")
         // The killed instance's leases run out (30 s), then the survivors deliver what it held.
-        let drained = await eventually(timeout: .seconds(150), every: .milliseconds(500)) {
-            return ((try? EventEndToEndTests.mockEvents(environment))?["processed"] as? [String: String])?.count
-                ?? 0 >= Self.total
-        }
-        #expect(drained)
+        let mock = try await EventEndToEndTests.expectEachDeliveredOnce(
+            acked, total: Self.total, environment, within: .seconds(150), every: .milliseconds(500))
         let drainSeconds = Date().timeIntervalSince(sent)
-        let mock = try EventEndToEndTests.mockEvents(environment)
-        let processed = try #require(mock["processed"] as? [String: String])
-        let missing = Set(acked).subtracting(processed.values)
-        #expect(missing.isEmpty, "\(missing.count) acknowledged events were never delivered")
-        #expect(processed.count == Self.total, "one idempotency key per event")
-        #expect(Set(processed.values).count == processed.count, "no event under two keys")
         // The backend counts an event before it answers; the outcome is committed just after.
         let recorded = await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
             (try? await postgres.psql("SELECT count(*) FROM citygate_event WHERE state <> 'delivered'")) == "0"

@@ -1,7 +1,5 @@
 import HTTPCore
 import Logging
-import PostgresClient
-import Store
 
 /// `citygate_requests_total` and `citygate_request_duration_seconds` for every call, labelled
 /// with configured names only.
@@ -43,16 +41,7 @@ struct AuditObserver: CallObserver {
             subject: grant.subject, agent: grant.actor, delegationId: grant.delegationId,
             status: response.status.code, outcome: refusal)
         do { try await audit.record(entry) } catch {
-            Log.error("audit record failed", ["requestId": call.http.requestId, "error": Self.code(of: error)])
-        }
-    }
-
-    /// The error's code for the log (never its message, which may quote values).
-    static func code(of error: any Error) -> String {
-        switch error {
-        case let error as SQLiteError: return String(error.code)
-        case let error as PostgresError: return error.code
-        default: return "unknown"
+            Log.error("audit record failed", ["requestId": call.http.requestId, "error": StoreErrorCode.of(error)])
         }
     }
 }

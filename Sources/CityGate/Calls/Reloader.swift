@@ -64,7 +64,7 @@ public final class Reloader: Sendable {
                     fields: ["trigger": trigger, "problems": problems.problems.count])
             }
         } catch {
-            Log.error("audit record failed", ["event": "reload", "error": AuditObserver.code(of: error)])
+            Log.error("audit record failed", ["event": "reload", "error": StoreErrorCode.of(error)])
         }
         return result
     }

@@ -120,7 +120,7 @@ struct CaseOpsRoutes: Sendable {
                     "followUp": id, "city": followUp.city, "case": followUp.number, "requestId": context.requestId,
                 ])
         } catch {
-            Log.error("audit record failed", ["requestId": context.requestId, "error": AuditObserver.code(of: error)])
+            Log.error("audit record failed", ["requestId": context.requestId, "error": StoreErrorCode.of(error)])
         }
         let queued = await queuePush(followUp, request)
         if queued == .failed {

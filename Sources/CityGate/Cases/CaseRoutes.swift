@@ -218,7 +218,7 @@ struct CaseRatingStage: CallStage {
                     ])
             } catch {
                 Log.error(
-                    "audit record failed", ["requestId": call.http.requestId, "error": AuditObserver.code(of: error)])
+                    "audit record failed", ["requestId": call.http.requestId, "error": StoreErrorCode.of(error)])
             }
             var answer: [String: Any] = [
                 "caseNumber": record.number, "level": rating.level.slug, "levelZh": rating.level.zh,

@@ -57,7 +57,7 @@ final class SharedTokenStore: TokenStateStore {
                 if lastPurge.duration(to: .now) > .seconds(600) {
                     lastPurge = .now
                     do { _ = try await purgeExpired(now: Int64(Date().timeIntervalSince1970)) } catch {
-                        Log.error("expired tokens not purged", ["code": (error as? PostgresError)?.code ?? "unknown"])
+                        Log.error("expired tokens not purged", ["code": StoreErrorCode.of(error)])
                     }
                 }
             }
