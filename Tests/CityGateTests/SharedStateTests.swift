@@ -160,10 +160,12 @@ struct SharedStateTests {
         defer { cluster.stop() }
         let environment = cluster.environment
         let ports = cluster.ports
+        // Each instance refuses signed calls (and fails /readyz) until a sentinel has named the
+        // master: wait for both, not only the first.
         let served = try await eventually(timeout: .seconds(5), every: .milliseconds(50)) {
-            try Self.send(try Self.signed(environment), to: ports[0]).statusCode == 200
+            try ports.allSatisfy { try Self.send(try Self.signed(environment), to: $0).statusCode == 200 }
         }
-        #expect(served, "the instance found the master through the sentinel")
+        #expect(served, "both instances found the master through the sentinel")
         let first = try Self.signed(environment)
         #expect(try Self.send(first, to: ports[0]).statusCode == 200)
         #expect(try Self.send(first, to: ports[1]).statusCode == 409)
