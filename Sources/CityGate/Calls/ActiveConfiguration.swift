@@ -8,6 +8,14 @@ import Synchronization
 public final class ConfigurationSnapshot: Sendable {
     /// The manifests.
     public let manifests: ManifestSet
+    /// The same set behind a reference, for ``TokenService/pinned``.
+    let pin: Pin
+
+    /// A manifest set behind one reference: what a request pins for its whole run.
+    final class Pin: Sendable {
+        let manifests: ManifestSet
+        init(_ manifests: ManifestSet) { self.manifests = manifests }
+    }
     /// Partner id → authenticator.
     let authenticators: [String: PartnerAuthenticator]
     /// "city/backend" (``backendKey(city:backend:)``) → client.
@@ -23,6 +31,9 @@ public final class ConfigurationSnapshot: Sendable {
     static func backendKey(city: String, backend: String) -> String { "\(city)/\(backend)" }
     /// City code → service id → what a call there needs, for every service a city offers.
     let routes: [String: [String: ServiceRoute]]
+    /// City code → service id → operation name → the call target, for every operation a city
+    /// offers for calls: built once per snapshot, so resolving a call copies no manifest value.
+    let targets: [String: [String: [String: CallContext.Target]]]
     /// The pinned client certificates, by party (``ClientCertificateGate``).
     let certificatePins: CertificatePins
 
@@ -32,6 +43,7 @@ public final class ConfigurationSnapshot: Sendable {
     /// must not reopen a breaker that protects a failing backend.
     init(manifests: ManifestSet, replayStore: ReplayStore, client: HTTPClient, previous: ConfigurationSnapshot? = nil) {
         self.manifests = manifests
+        pin = Pin(manifests)
         certificatePins = CertificatePins(manifests)
         var authenticators: [String: PartnerAuthenticator] = [:]
         for (id, partner) in manifests.partners {
@@ -67,13 +79,20 @@ public final class ConfigurationSnapshot: Sendable {
         self.progressAuthenticators = progressAuthenticators
         credentials = BackendCredentials(cities: manifests.cities, client: client)
         var routes: [String: [String: ServiceRoute]] = [:]
+        var targets: [String: [String: [String: CallContext.Target]]] = [:]
         for (code, city) in manifests.cities {
             for serviceId in city.services.keys {
                 guard let service = manifests.services[serviceId] else { continue }
-                routes[code, default: [:]][serviceId] = ServiceRoute(city: city, service: service, backends: backends)
+                let route = ServiceRoute(city: city, service: service, backends: backends)
+                routes[code, default: [:]][serviceId] = route
+                for (name, operation) in service.operations where !operation.eventOnly {
+                    targets[code, default: [:]][serviceId, default: [:]][name] = CallContext.Target(
+                        city: city, service: service, operation: operation, route: route)
+                }
             }
         }
         self.routes = routes
+        self.targets = targets
     }
 
     /// Starts active health probes of every backend (at boot, not on first use).

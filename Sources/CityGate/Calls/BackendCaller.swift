@@ -25,8 +25,9 @@ struct BackendCaller: Sendable {
 
     /// One backend request to make.
     struct Call {
-        /// The operation whose `request` template is filled.
-        var operation: ServiceManifest.Operation
+        /// The operation's `request` template, filled here (the template alone: copying the
+        /// whole operation retained every reference in it once more per call).
+        var template: BackendRequestTemplate
         /// The values its placeholders read.
         var context: TemplateContext
         /// The client of the city's backend for the service.
@@ -73,7 +74,7 @@ struct BackendCaller: Sendable {
     /// Builds and sends `call`; the backend's answer, whatever its status. A request carrying an
     /// OAuth token the backend answers 401 is sent once more with a token fetched anew.
     func send(_ call: Call) async throws(Failure) -> ClientResponse {
-        let names = call.operation.request.secretNames
+        let names = call.template.secretNames
         let answer = try await sendOnce(call, names: names)
         guard answer.status == 401, let (store, city) = call.credentials, store.hasToken(city: city, names: names)
         else { return answer }
@@ -93,7 +94,7 @@ struct BackendCaller: Sendable {
         }
         var outbound: ClientRequest
         do {
-            outbound = try BackendRequestBuilder.build(call.operation.request, context: context)
+            outbound = try BackendRequestBuilder.build(call.template, context: context)
         } catch {
             throw .template(detail: error.detail)
         }

@@ -33,6 +33,10 @@ public struct CallPipeline: Sendable {
     let active: ActiveConfiguration
     /// The stages, in order.
     let stages: [any CallStage]
+    /// The stages with work on the way out, with their places in `stages`.
+    private let decorators: [(index: Int, stage: any DecoratingStage)]
+    /// The stages that see the final answer, with their places in `stages`.
+    private let finishers: [(index: Int, stage: any FinishingStage)]
     /// What sees every outcome.
     let observers: [any CallObserver]
 
@@ -52,14 +56,15 @@ public struct CallPipeline: Sendable {
         idempotency: (any IdempotencyKeeping)? = nil, cases: (any CaseKeeping)? = nil,
         transport: BackendCaller.Transport? = nil
     ) {
-        self.active = active
-        self.stages = Self.standardStages(
-            limiter: limiter, tokens: tokens, metrics: metrics, clock: clock, monotonicNanos: monotonicNanos,
-            idempotency: idempotency, cases: cases, caller: BackendCaller(metrics: metrics, transport: transport))
         var observers: [any CallObserver] = []
         if let metrics { observers.append(RequestMetricsObserver(metrics: metrics)) }
         if let audit { observers.append(AuditObserver(audit: audit, clock: clock)) }
-        self.observers = observers
+        self.init(
+            active: active,
+            stages: Self.standardStages(
+                limiter: limiter, tokens: tokens, metrics: metrics, clock: clock, monotonicNanos: monotonicNanos,
+                idempotency: idempotency, cases: cases, caller: BackendCaller(metrics: metrics, transport: transport)),
+            observers: observers)
     }
 
     /// A pipeline of other stages (tests, and a later listener with its own chain).
@@ -67,6 +72,12 @@ public struct CallPipeline: Sendable {
         self.active = active
         self.stages = stages
         self.observers = observers
+        decorators = stages.enumerated().compactMap { index, stage in
+            (stage as? any DecoratingStage).map { (index, $0) }
+        }
+        finishers = stages.enumerated().compactMap { index, stage in
+            (stage as? any FinishingStage).map { (index, $0) }
+        }
     }
 
     /// The stage list: the one place the order of a call is written.
@@ -106,10 +117,12 @@ public struct CallPipeline: Sendable {
         let snapshot = active.snapshot
         var call = CallContext(request: request, http: context, snapshot: snapshot, started: .now)
         // The token checks read the same snapshot as the rest of the call.
-        let (response, refusal, ran) = await TokenService.$pinned.withValue(snapshot.manifests) {
+        let (response, refusal, ran) = await TokenService.$pinned.withValue(snapshot.pin) {
             await run(&call)
         }
-        for stage in stages[..<ran].reversed() { await stage.finish(call, response: response, refusal: refusal) }
+        for (index, stage) in finishers.reversed() where index < ran {
+            await stage.finish(call, response: response, refusal: refusal)
+        }
         for observer in observers { await observer.finished(call, response: response, refusal: refusal) }
         return response
     }
@@ -131,7 +144,7 @@ public struct CallPipeline: Sendable {
             let refusal = CallContext.misordered("end", needs: "an answer", call.http)
             return (refusal.response(requestId: call.http.requestId), refusal.type.slug, ran)
         }
-        for stage in stages[..<ran].reversed() { await stage.decorate(&response, call) }
+        for (index, stage) in decorators.reversed() where index < ran { await stage.decorate(&response, call) }
         return (response, nil, ran)
     }
 }

@@ -279,7 +279,7 @@ public final class DeliveryWorker: Sendable {
             // Idempotency-Key the backend de-duplicates on.
             answer = try await caller.send(
                 BackendCaller.Call(
-                    operation: operation, context: context, backend: backend,
+                    template: operation.request, context: context, backend: backend,
                     backendTimeoutMilliseconds: snapshot.manifests.cities[city]?.backends[service.backend]?
                         .timeoutMilliseconds,
                     requestId: event.idempotencyKey,

@@ -46,19 +46,25 @@ public final class TokenService: Sendable {
     /// The manifest set a request was started with, pinned by the entry point that serves it
     /// (the token routes, the call pipeline) with ``pinning(_:_:)``, so one request sees one
     /// snapshot even when a reload lands in the middle of it.
-    @TaskLocal static var pinned: ManifestSet?
+    /// Pinned as the snapshot (one reference), not as a copy of its manifest set: a task-local
+    /// value is copied in, and the set holds dozens of references.
+    @TaskLocal static var pinned: ConfigurationSnapshot.Pin?
 
     /// The manifests this request sees: the pinned set, else the one in force now.
-    var manifests: ManifestSet { Self.pinned ?? active.snapshot.manifests }
+    var manifests: ManifestSet { Self.pinned?.manifests ?? active.snapshot.manifests }
 
     /// Runs `body` with the set in force now pinned for everything it asks of this service.
     func pinning<Result>(_ manifests: ManifestSet? = nil, _ body: () throws -> Result) rethrows -> Result {
-        try Self.$pinned.withValue(manifests ?? active.snapshot.manifests) { try body() }
+        try Self.$pinned.withValue(pin(manifests)) { try body() }
     }
 
     /// ``pinning(_:_:)`` for a body that waits on a store.
     func pinning<Result: Sendable>(_ manifests: ManifestSet? = nil, _ body: () async -> Result) async -> Result {
-        await Self.$pinned.withValue(manifests ?? active.snapshot.manifests) { await body() }
+        await Self.$pinned.withValue(pin(manifests)) { await body() }
+    }
+
+    private func pin(_ manifests: ManifestSet?) -> ConfigurationSnapshot.Pin {
+        manifests.map(ConfigurationSnapshot.Pin.init) ?? active.snapshot.pin
     }
 
     /// The issuer: `gateway.json` `tokens.issuer`, or the public listener's address once bound.

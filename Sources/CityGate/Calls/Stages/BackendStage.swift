@@ -10,14 +10,16 @@ struct BackendStage: CallStage {
     let caller: BackendCaller
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
+        // Read through the target, never bound to locals: each binding of a manifest value
+        // would copy it (a retain per reference inside).
         let target = try call.resolved(for: name)
-        let (city, service, operation) = (target.city, target.service, target.operation)
         let context = call.http
         guard let backend = target.route.backend else {
-            throw ProblemError(.backendNotConfigured, "City \(city.code) has no backend \(service.backend).")
+            throw ProblemError(
+                .backendNotConfigured, "City \(target.city.code) has no backend \(target.service.backend).")
         }
         var values: [String: [String: String]] = [
-            "city": ["code": city.code], "partner": ["id": try call.partner(for: name)],
+            "city": ["code": target.city.code], "partner": ["id": try call.partner(for: name)],
             "request": ["id": context.requestId],
         ]
         var headers: [(String, String)] = []
@@ -42,32 +44,33 @@ struct BackendStage: CallStage {
         do throws(BackendCaller.Failure) {
             answer = try await caller.send(
                 BackendCaller.Call(
-                    operation: operation, context: TemplateContext(input: call.input, values: values),
-                    backend: backend, backendTimeoutMilliseconds: city.backends[service.backend]?.timeoutMilliseconds,
+                    template: target.operation.request, context: TemplateContext(input: call.input, values: values),
+                    backend: backend,
+                    backendTimeoutMilliseconds: target.city.backends[target.service.backend]?.timeoutMilliseconds,
                     requestId: context.requestId, traceparent: call.request.headers["traceparent"],
                     tracestate: call.request.headers["tracestate"], headers: headers,
-                    timeoutMilliseconds: city.services[service.id]?.timeoutMilliseconds
-                        ?? operation.timeoutMilliseconds,
-                    idempotent: operation.idempotent, maxAttempts: operation.retries + 1,
+                    timeoutMilliseconds: target.city.services[target.service.id]?.timeoutMilliseconds
+                        ?? target.operation.timeoutMilliseconds,
+                    idempotent: target.operation.idempotent, maxAttempts: target.operation.retries + 1,
                     durationLabels: target.route.backendDurationLabels,
-                    credentials: (call.snapshot.credentials, city.code)))
+                    credentials: (call.snapshot.credentials, target.city.code)))
         } catch {
             call.backendElapsed = ContinuousClock.now - started
             switch error {
             case .template(let detail):
                 throw ProblemError(.invalidInput, detail)
             case .backend(let failure):
-                throw BackendFailure.error(for: failure, backend: service.backend)
+                throw BackendFailure.error(for: failure, backend: target.service.backend)
             case .credentials(let detail):
                 throw ProblemError(
                     .backendCredentialsUnavailable,
-                    "The gateway could not obtain its credentials for backend \(service.backend): \(detail).",
-                    extensions: ["backend": service.backend])
+                    "The gateway could not obtain its credentials for backend \(target.service.backend): \(detail).",
+                    extensions: ["backend": target.service.backend])
             }
         }
         call.backendElapsed = ContinuousClock.now - started
         call.backendAnswered = true
-        switch ResponseMapper.map(answer, with: operation.response, backend: service.backend) {
+        switch ResponseMapper.map(answer, with: target.operation.response, backend: target.service.backend) {
         case .body(let json):
             call.response = Response.text(json, contentType: "application/json; charset=utf-8")
         case .document(let contentType, let bytes, let filename):
@@ -79,7 +82,7 @@ struct BackendStage: CallStage {
                     "Content-Disposition": filename.map { "attachment; filename=\"\($0)\"" } ?? "attachment",
                 ], body: bytes)
         case .problem(let type, let detail):
-            throw ProblemError(type, detail, extensions: ["backend": service.backend])
+            throw ProblemError(type, detail, extensions: ["backend": target.service.backend])
         }
     }
 }

@@ -9,12 +9,12 @@ struct BindingStage: CallStage {
     let metrics: Metrics?
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let operation = try call.resolved(for: name).operation
-        guard !operation.bindings.isEmpty else { return }
+        let target = try call.resolved(for: name)
+        guard !target.operation.bindings.isEmpty else { return }
         let (input, grant, raw, labels, context) = (
             call.input, call.token?.grant, call.rawIdentity, call.labels, call.http
         )
-        for binding in operation.bindings {
+        for binding in target.operation.bindings {
             guard let claimed = binding.value(in: input) else { continue }
             let identity: String? =
                 switch binding.source {

@@ -11,7 +11,7 @@ import Logging
 /// replayed answer (idempotency) never reaches it, so a retried application is recorded once.
 /// A failure to record is logged and counted, not answered: the backend has opened the case,
 /// and refusing its number now would not close it.
-struct CaseStage: CallStage {
+struct CaseStage: DecoratingStage {
     let name = "case"
     let store: (any CaseKeeping)?
     let metrics: Metrics?

@@ -9,7 +9,7 @@ struct DelegationStage: CallStage {
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let service = try call.resolved(for: name).service
+        let target = try call.resolved(for: name)
         guard let grant = call.token?.grant, let delegationId = grant.delegationId, let tokens else { return }
         let now = clock()
         let delegation: Delegation?
@@ -21,8 +21,8 @@ struct DelegationStage: CallStage {
         else {
             throw ProblemError(.delegationInvalid, "The delegation this agent acts under has expired or was revoked.")
         }
-        guard delegation.services.contains(service.id) else {
-            throw ProblemError(.delegationOutOfScope, "The delegation does not cover service \(service.id).")
+        guard delegation.services.contains(target.service.id) else {
+            throw ProblemError(.delegationOutOfScope, "The delegation does not cover service \(target.service.id).")
         }
     }
 }

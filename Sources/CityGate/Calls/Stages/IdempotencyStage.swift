@@ -15,7 +15,7 @@ import Store
 /// was sent (breaker, bulkhead) or whose outcome is unknown (timeout, reset) is forgotten, so the
 /// retry runs again; the key goes to the backend as `Idempotency-Key: <partner>:<key>` so a
 /// backend that de-duplicates can tell the two attempts are one.
-struct IdempotencyStage: CallStage {
+struct IdempotencyStage: FinishingStage {
     let name = "idempotency"
     let store: (any IdempotencyKeeping)?
     let clock: @Sendable () -> Int64

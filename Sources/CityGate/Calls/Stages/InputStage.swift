@@ -9,7 +9,7 @@ struct InputStage: CallStage {
     let name = "input"
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        let operation = try call.resolved(for: name).operation
+        let target = try call.resolved(for: name)
         let payload = call.payload
         let value: JSONValue
         if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
@@ -19,12 +19,12 @@ struct InputStage: CallStage {
                 throw ProblemError(.invalidJSON, "The request body is not JSON (\(error)).")
             }
         }
-        if let schema = operation.input {
+        if let schema = target.operation.input {
             let (violations, total) = schema.validate(value, keepingAtMost: CallPipeline.listedViolations)
             if total > 0 {
                 let listed = total > violations.count ? " (the first \(violations.count) are listed)" : ""
                 var refusal = ProblemError(
-                    .invalidInput, "The input breaks \(total) rule(s) of operation \(operation.name)\(listed).")
+                    .invalidInput, "The input breaks \(total) rule(s) of operation \(target.operation.name)\(listed).")
                 let list = JSONValue.array(
                     violations.map {
                         // A path is at most 200 bytes: nested names come from the caller too.

@@ -6,7 +6,7 @@ import HTTPServer
 /// charges none). `subject` limits count per citizen, so they apply to calls with a citizen
 /// token. A refusal is 429 with `Retry-After` and the RateLimit fields; an answer carries the
 /// fields of the tightest limit.
-struct RateLimitStage: CallStage {
+struct RateLimitStage: DecoratingStage {
     let name = "rate-limits"
     let limiter: RateLimiter
     let metrics: Metrics?

@@ -11,6 +11,19 @@ struct ResolveStage: CallStage {
         let code = context.pathParameters["city"] ?? ""
         let serviceId = context.pathParameters["service"] ?? ""
         let operationName = context.pathParameters["operation"] ?? ""
+        // Nearly every call names an operation that is offered: its target was built with the
+        // snapshot. The walk below finds which name is unknown (or that the service is paused).
+        if let target = call.snapshot.targets[code]?[serviceId]?[operationName],
+            target.service.enabled, target.city.services[serviceId]?.enabled == true
+        {
+            call.labels.city = code
+            call.labels.service = serviceId
+            call.labels.operation = operationName
+            call.labels.durationLabels = target.route.requestDurationLabels
+            call.city = target.city
+            call.target = target
+            return
+        }
         guard let city = call.snapshot.manifests.cities[code] else {
             throw ProblemError(
                 .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.")
