@@ -19,7 +19,9 @@ struct CallContext {
         let operation: ServiceManifest.Operation
         let route: ServiceRoute
 
-        init(city: CityConfiguration, service: ServiceManifest, operation: ServiceManifest.Operation, route: ServiceRoute) {
+        init(
+            city: CityConfiguration, service: ServiceManifest, operation: ServiceManifest.Operation, route: ServiceRoute
+        ) {
             self.city = city
             self.service = service
             self.operation = operation

@@ -9,7 +9,9 @@ struct IdentityStage: CallStage {
     let clock: @Sendable () -> Int64
 
     func run(_ call: inout CallContext) async throws(ProblemError) {
-        guard try call.resolved(for: name).service.rawIdentity, let grant = call.token?.grant, grant.isCitizen else { return }
+        guard try call.resolved(for: name).service.rawIdentity, let grant = call.token?.grant, grant.isCitizen else {
+            return
+        }
         guard let tokens,
             let raw = await tokens.vault.reveal(subject: grant.subject, salt: tokens.subjectSalt, now: clock())
         else {
