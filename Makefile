@@ -76,7 +76,7 @@ fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
-	@scripts/install-deps.sh nginx wrk gcc redis-server postgresql postgresql-client
+	@scripts/install-deps.sh nginx wrk gcc redis-server postgresql postgresql-client linux-perf
 	@bench/run.sh
 
 clean:

@@ -36,6 +36,7 @@ FIGURES = [
     r"^median citygate: .*", r"^median nginx: .*", r"^median HTTPClient: .*", r"^median C libcurl: .*",
     r"^median gateway pipeline: .*", r"^median nginx proxy: .*", r"^median CPU per call: .*",
     r"^median latency at half saturation: .*", r"^added p99 over direct: .*",
+    r"^work per call: .*", r"^system calls per call: .*",
     r"^durable acceptance .*", r"^bare server, .*", r"^RSS per idle connection: .*",
     r"^citygate\s+RSS .*", r"^nginx\s+RSS .*", r"^shared / embedded .*", r"^requests/s with the idle .*",
 ]
@@ -80,7 +81,7 @@ def main(log_path, page_path):
             f"Written by `bench/report.py` at the end of `make bench` (`bench/run.sh`) on {today}; machine: {machine()}.",
             "Each part runs the gateway and its reference in the same run, interleaved, the system under test on",
             "core 0 and the load generator on core 1; every figure is a median of the part's rounds. Commands:",
-            "`bench/http.sh`, `bench/tls.sh`, `bench/client.sh`, `bench/pipeline.sh`, `bench/events.sh`,",
+            "`bench/http.sh`, `bench/tls.sh`, `bench/client.sh`, `bench/pipeline.sh`, `bench/counts.sh`, `bench/events.sh`,",
             "`bench/limiter.sh`, `bench/shared.sh`, `bench/connections.sh` (each also runs alone; `BENCH_ROUNDS`",
             "and `BENCH_DURATION` change the rounds and their length).",
             "",

@@ -19,6 +19,9 @@ echo
 echo "== full pipeline: partner calls through citygate vs nginx proxying the same backend"
 bench/pipeline.sh
 echo
+echo "== work per call: retains, allocations, task switches and system calls of one pipeline call (uprobes; nginx for system calls)"
+bench/counts.sh
+echo
 echo "== partner events: durable acceptance (group commit) vs one fsync per event, then delivery"
 bench/events.sh
 echo

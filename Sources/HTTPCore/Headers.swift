@@ -67,20 +67,21 @@ public struct Headers: Sendable, Equatable {
     public static func equalNames(_ lhs: String, _ rhs: String) -> Bool {
         // Most names a lookup meets differ in length: answer those without a byte loop.
         guard lhs.utf8.count == rhs.utf8.count else { return false }
-        var left = lhs.utf8.makeIterator()
-        var right = rhs.utf8.makeIterator()
-        while true {
-            switch (left.next(), right.next()) {
-            case (nil, nil):
-                return true
-            case (let a?, let b?):
-                if a != b && ByteClass.lowercased(a) != ByteClass.lowercased(b) {
-                    return false
-                }
-            default:
-                return false
-            }
+        // Indexes, not iterators: the iterator over each view cost a witness call per byte
+        // (1.5 % of a pipeline call's CPU), and borrowing the views' storage through a closure
+        // retained both strings on every comparison.
+        let left = lhs.utf8
+        let right = rhs.utf8
+        var leftIndex = left.startIndex
+        var rightIndex = right.startIndex
+        while leftIndex != left.endIndex {
+            let a = left[leftIndex]
+            let b = right[rightIndex]
+            if a != b && ByteClass.lowercased(a) != ByteClass.lowercased(b) { return false }
+            left.formIndex(after: &leftIndex)
+            right.formIndex(after: &rightIndex)
         }
+        return true
     }
 
     public static func == (lhs: Headers, rhs: Headers) -> Bool {

@@ -34,6 +34,8 @@ public final class ConfigurationSnapshot: Sendable {
     /// City code → service id → operation name → the call target, for every operation a city
     /// offers for calls: built once per snapshot, so resolving a call copies no manifest value.
     let targets: [String: [String: [String: CallContext.Target]]]
+    /// Service id → the names of its operations (the access log's check of a path's names).
+    let operationNames: [String: Set<String>]
     /// The pinned client certificates, by party (``ClientCertificateGate``).
     let certificatePins: CertificatePins
 
@@ -93,6 +95,7 @@ public final class ConfigurationSnapshot: Sendable {
         }
         self.routes = routes
         self.targets = targets
+        operationNames = manifests.services.mapValues { Set($0.operations.keys) }
     }
 
     /// Starts active health probes of every backend (at boot, not on first use).

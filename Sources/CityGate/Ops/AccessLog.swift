@@ -18,9 +18,13 @@ struct AccessLog: Responder {
         if request.path == "/bench/fixed" { return response }
         let elapsed = ContinuousClock.now - started
         let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        let manifests = active.snapshot.manifests
+        // Names are checked without copying any manifest value out (a ServiceManifest or an
+        // Operation copied to test its presence retains every reference inside it).
+        let snapshot = active.snapshot
         var partner = ""
-        if let named = request.headers["x-partner-id"], manifests.partners[named] != nil { partner = named }
+        if let named = request.headers["x-partner-id"], snapshot.manifests.partners.index(forKey: named) != nil {
+            partner = named
+        }
         var city = ""
         var service = ""
         var operation = ""
@@ -28,20 +32,20 @@ struct AccessLog: Responder {
         let segments = request.path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 6)
         if segments.count >= 3, segments[0].elementsEqual("v1".utf8) {
             let third = String(decoding: segments[2], as: UTF8.self)
-            if segments[1].elementsEqual("cities".utf8), manifests.cities[third] != nil {
+            if segments[1].elementsEqual("cities".utf8), snapshot.manifests.cities.index(forKey: third) != nil {
                 city = third
                 if segments.count >= 5 {
                     let named = String(decoding: segments[4], as: UTF8.self)
-                    if let found = manifests.services[named] {
+                    if let operations = snapshot.operationNames[named] {
                         service = named
                         if segments.count >= 6 {
                             let operationName = String(decoding: segments[5], as: UTF8.self)
-                            if found.operations[operationName] != nil { operation = operationName }
+                            if operations.contains(operationName) { operation = operationName }
                         }
                     }
                 }
             } else if segments.count == 4, segments[1].elementsEqual("partners".utf8),
-                manifests.partners[third] != nil
+                snapshot.manifests.partners.index(forKey: third) != nil
             {
                 partner = third
             }
