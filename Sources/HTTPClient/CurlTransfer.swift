@@ -256,6 +256,8 @@ private func curlWriteHeader(
     let line = UnsafeRawBufferPointer(start: data, count: length)
     if length >= 5 && line[0] == UInt8(ascii: "H") && line[1] == UInt8(ascii: "T") && line[4] == UInt8(ascii: "/") {
         transfer.headers = Headers()
+        // One allocation for a typical response's fields instead of growing 1, 2, 4, 8.
+        transfer.headers.reserveCapacity(12)
         return length
     }
     guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return length }

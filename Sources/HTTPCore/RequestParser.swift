@@ -173,6 +173,8 @@ public struct RequestParser: Sendable {
                     pendingHead = head
                     return .head(head)
                 }
+                // One allocation for a typical head instead of growing 1, 2, 4, 8, 16.
+                if fields.isEmpty { fields.reserveCapacity(16) }
                 fields.append(try parseFieldLine(line))
                 if fields.count > configuration.maxHeaderFields {
                     throw HTTPParseError(.tooManyFields)
