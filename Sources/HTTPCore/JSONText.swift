@@ -29,9 +29,17 @@ public enum JSONText {
     /// controls or U+2028/U+2029 (nearly all) are copied without building an escaped copy.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         // 0xE2 leads the UTF-8 of U+2028/U+2029 (and of other characters: then `quoted` decides).
-        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
-            bytes.append(contentsOf: quoted(value).utf8)
-            return
+        // Walked by index: an iterator over the view retained the string on every call, and
+        // every log line quotes a dozen values.
+        let view = value.utf8
+        var index = view.startIndex
+        while index != view.endIndex {
+            let byte = view[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
+                bytes.append(contentsOf: quoted(value).utf8)
+                return
+            }
+            view.formIndex(after: &index)
         }
         bytes.append(0x22)
         bytes.append(contentsOf: value.utf8)

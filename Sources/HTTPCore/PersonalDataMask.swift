@@ -55,14 +55,18 @@ public enum PersonalDataMask {
     /// Whether `text` has 11 or more digits in a row, the shortest run `mask` can replace; most
     /// log values have none and are returned without copying.
     private static func hasLongDigitRun(_ text: String) -> Bool {
+        // Walked by index (an iterator retains the string; every log value passes here).
         var run = 0
-        for byte in text.utf8 {
-            if isDigit(byte) {
+        let view = text.utf8
+        var index = view.startIndex
+        while index != view.endIndex {
+            if isDigit(view[index]) {
                 run += 1
                 if run >= 11 { return true }
             } else {
                 run = 0
             }
+            view.formIndex(after: &index)
         }
         return false
     }
