@@ -45,35 +45,12 @@ fi
 start_mocks "$work"
 halls=$(mock_port "$work" halls)
 # The pipeline benchmark's set-up: limits far above the load (four checked per call).
-python3 - "$work/manifests/cities/330100.json" "$halls" <<'PY'
-import json, sys
-path, port = sys.argv[1], sys.argv[2]
-city = json.load(open(path))
-city["backends"]["halls"]["baseURL"] = f"http://127.0.0.1:{port}"
-unlimited = {"limit": 10000000, "period": "1s", "burst": 10000000}
-city["rateLimits"] = [dict(unlimited, scope="partner")]
-json.dump(city, open(path, "w"))
-service_path = path.replace("cities/330100.json", "services/service-hall.queue.json")
-service = json.load(open(service_path))
-service["rateLimits"] = [dict(unlimited, scope=scope) for scope in ("partner", "operation", "ip")]
-json.dump(service, open(service_path, "w"))
-PY
+pipeline_manifests "$work" "$halls"
 gateway=$(free_port); ops=$(free_port); proxy=$(free_port)
 taskset -c 0 $bin/citygate serve --listen "127.0.0.1:$gateway" --ops "127.0.0.1:$ops" --threads 1 \
     --manifests "$work/manifests" --data "$work/data" >"$work/gateway.log" 2>&1 &
-route=/v1/cities/330100/services/service-hall.queue/status
-start_nginx "$work" "upstream halls { server 127.0.0.1:$halls; keepalive 64; }
-    server {
-        listen 127.0.0.1:$proxy;
-        location = $route {
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_method GET;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length \"\";
-            proxy_pass http://halls/halls/west-lake/queue?city=330100;
-        }
-    }"
+route=$pipeline_route
+start_pipeline_proxy "$work" "$proxy" "$halls"
 sleep 1
 gateway_pid=$(pgrep -f "citygate serve --listen 127.0.0.1:$gateway")
 nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)

@@ -51,3 +51,45 @@ run_wrk() {
     p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' "$work/wrk.out")
     echo "$rps $p99"
 }
+
+# pipeline_manifests WORK HALLS_PORT: the sample manifests in WORK/manifests pointed at the mock
+# halls backend, with rate limits far above any offered load (a measure of the pipeline, not of
+# refusals): one per city, three per service, so each call checks four. BENCH_LIMITS=off removes
+# them (bench/limiter.sh compares the two).
+pipeline_manifests() {
+    python3 - "$1/manifests/cities/330100.json" "$2" <<'PY'
+import json, os, sys
+path, port = sys.argv[1], sys.argv[2]
+limits = os.environ.get("BENCH_LIMITS", "on") != "off"
+unlimited = {"limit": 10000000, "period": "1s", "burst": 10000000}
+city = json.load(open(path))
+city["backends"]["halls"]["baseURL"] = f"http://127.0.0.1:{port}"
+city["backends"]["halls"]["maxConnections"] = 256
+city["rateLimits"] = [dict(unlimited, scope="partner")] if limits else []
+json.dump(city, open(path, "w"))
+service_path = path.replace("cities/330100.json", "services/service-hall.queue.json")
+service = json.load(open(service_path))
+service["rateLimits"] = [dict(unlimited, scope=s) for s in ("partner", "operation", "ip")] if limits else []
+json.dump(service, open(service_path, "w"))
+PY
+}
+
+# The route the pipeline benchmarks call, and nginx's equivalent of it.
+pipeline_route=/v1/cities/330100/services/service-hall.queue/status
+
+# start_pipeline_proxy WORK PORT HALLS_PORT: nginx on PORT proxying $pipeline_route to the mock
+# halls backend as the gateway maps it (GET, no body), keep-alive to the backend.
+start_pipeline_proxy() {
+    start_nginx "$1" "upstream halls { server 127.0.0.1:$3; keepalive 64; }
+    server {
+        listen 127.0.0.1:$2;
+        location = $pipeline_route {
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_method GET;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length \"\";
+            proxy_pass http://halls/halls/west-lake/queue?city=330100;
+        }
+    }"
+}

@@ -21,42 +21,12 @@ bin=.build/release
 
 start_mocks "$work"
 halls=$(mock_port "$work" halls)
-python3 - "$work/manifests/cities/330100.json" "$halls" <<'PY'
-import json, sys
-path, port = sys.argv[1], sys.argv[2]
-city = json.load(open(path))
-city["backends"]["halls"]["baseURL"] = f"http://127.0.0.1:{port}"
-city["backends"]["halls"]["maxConnections"] = 256
-# Limits far above the offered load: this measures the pipeline, not refusals. BENCH_LIMITS=off
-# removes them, so bench/limiter.sh can compare the pipeline with and without the limiter.
-import os
-limits = os.environ.get("BENCH_LIMITS", "on") != "off"
-city["rateLimits"] = [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000}] if limits else []
-json.dump(city, open(path, "w"))
-service_path = path.replace("cities/330100.json", "services/service-hall.queue.json")
-service = json.load(open(service_path))
-service["rateLimits"] = (
-    [{"scope": "partner", "limit": 10000000, "period": "1s", "burst": 10000000},
-     {"scope": "operation", "limit": 10000000, "period": "1s", "burst": 10000000},
-     {"scope": "ip", "limit": 10000000, "period": "1s", "burst": 10000000}] if limits else [])
-json.dump(service, open(service_path, "w"))
-PY
+pipeline_manifests "$work" "$halls"
 gateway=$(free_port); ops=$(free_port); proxy=$(free_port)
 taskset -c 0 $bin/citygate serve --listen "127.0.0.1:$gateway" --ops "127.0.0.1:$ops" --threads 1 \
     --manifests "$work/manifests" --data "$work/data" >"$work/gateway.log" 2>&1 &
-route=/v1/cities/330100/services/service-hall.queue/status
-start_nginx "$work" "upstream halls { server 127.0.0.1:$halls; keepalive 64; }
-    server {
-        listen 127.0.0.1:$proxy;
-        location = $route {
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_method GET;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length \"\";
-            proxy_pass http://halls/halls/west-lake/queue?city=330100;
-        }
-    }"
+route=$pipeline_route
+start_pipeline_proxy "$work" "$proxy" "$halls"
 sleep 1
 gateway_pid=$(pgrep -f "citygate serve --listen 127.0.0.1:$gateway")
 mocks_pid=$(pgrep -f "citygate-mock-backends --base-port 0" | head -1)
