@@ -11,46 +11,47 @@ struct ResolveStage: CallStage {
         let code = context.pathParameters["city"] ?? ""
         let serviceId = context.pathParameters["service"] ?? ""
         let operationName = context.pathParameters["operation"] ?? ""
-        // Nearly every call names an operation that is offered: its target was built with the
-        // snapshot. The walk below finds which name is unknown (or that the service is paused).
-        if let target = call.snapshot.targets[code]?[serviceId]?[operationName],
-            target.service.enabled, target.city.services[serviceId]?.enabled == true
-        {
-            call.labels.city = code
-            call.labels.service = serviceId
-            call.labels.operation = operationName
-            call.labels.durationLabels = target.route.requestDurationLabels
-            call.city = target.city
-            call.target = target
-            return
+        // Every operation a city offers for calls has its target, built with the snapshot.
+        guard let target = call.snapshot.targets[code]?[serviceId]?[operationName] else {
+            throw Self.unknownName(&call, city: code, service: serviceId, operation: operationName)
         }
+        call.labels.city = code
+        call.labels.service = serviceId
+        call.labels.operation = operationName
+        call.labels.durationLabels = target.route.requestDurationLabels
+        call.city = target.city
+        let entry = target.city.services[serviceId]
+        if entry?.enabled != true || !target.service.enabled {
+            let zh = entry?.disabledNoticeZh ?? target.service.disabledNoticeZh ?? "该服务暂停办理。"
+            let en = entry?.disabledNoticeEn ?? target.service.disabledNoticeEn ?? "This service is paused."
+            throw ProblemError(.serviceDisabled, en, extensions: ["noticeZh": zh, "noticeEn": en])
+        }
+        call.target = target
+    }
+
+    /// Which name of a call without a target is unknown: the city, the service in that city, or
+    /// the operation (absent, or event-only). Labels are filled as far as the names resolve.
+    private static func unknownName(
+        _ call: inout CallContext, city code: String, service serviceId: String, operation: String
+    )
+        -> ProblemError
+    {
         guard let city = call.snapshot.manifests.cities[code] else {
-            throw ProblemError(
+            return ProblemError(
                 .unknownCity, "No city with code \(EchoableText.quoted(code, or: "like that")) is served here.")
         }
         call.labels.city = code
         call.city = city
-        guard let entry = city.services[serviceId], let service = call.snapshot.manifests.services[serviceId] else {
-            throw ProblemError(
+        guard city.services.index(forKey: serviceId) != nil,
+            call.snapshot.manifests.services.index(forKey: serviceId) != nil
+        else {
+            return ProblemError(
                 .unknownService, "City \(code) offers no service \(EchoableText.quoted(serviceId, or: "by that name"))."
             )
         }
         call.labels.service = serviceId
-        guard let operation = service.operations[operationName], !operation.eventOnly else {
-            throw ProblemError(
-                .unknownOperation,
-                "Service \(serviceId) has no operation \(EchoableText.quoted(operationName, or: "by that name")).")
-        }
-        call.labels.operation = operationName
-        let route =
-            call.snapshot.routes[city.code]?[service.id]
-            ?? ServiceRoute(city: city, service: service, backends: call.snapshot.backends)
-        call.labels.durationLabels = route.requestDurationLabels
-        if !entry.enabled || !service.enabled {
-            let zh = entry.disabledNoticeZh ?? service.disabledNoticeZh ?? "该服务暂停办理。"
-            let en = entry.disabledNoticeEn ?? service.disabledNoticeEn ?? "This service is paused."
-            throw ProblemError(.serviceDisabled, en, extensions: ["noticeZh": zh, "noticeEn": en])
-        }
-        call.target = CallContext.Target(city: city, service: service, operation: operation, route: route)
+        return ProblemError(
+            .unknownOperation,
+            "Service \(serviceId) has no operation \(EchoableText.quoted(operation, or: "by that name")).")
     }
 }
